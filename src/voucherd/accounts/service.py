@@ -1,0 +1,159 @@
+"""Clients (tenants) and their API keys."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from voucherd.accounts import keys
+from voucherd.core import clock
+from voucherd.core.errors import InvalidInput, NotFound, Unauthenticated
+from voucherd.core.money import is_currency
+from voucherd.models import ApiKey, Client
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the tenant every query is scoped to."""
+
+    client_id: uuid.UUID
+    client_name: str
+    currency: str
+    timezone: str
+    api_key_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    api_key: ApiKey
+    secret: str  # shown once
+
+
+async def create_client(
+    session: AsyncSession, *, name: str, currency: str = "GBP", timezone: str = "Europe/London"
+) -> Client:
+    """A new tenant. Currency is ISO 4217; timezone an IANA name (it decides when a date-only
+    expiry ends)."""
+    name = name.strip()
+    if not name:
+        raise InvalidInput("Client name must not be empty.", field="name")
+    currency = currency.upper()
+    if not is_currency(currency):
+        raise InvalidInput("currency must be a three-letter ISO 4217 code.", field="currency")
+    check_timezone(timezone)
+    client = Client(name=name, currency=currency, timezone=timezone)
+    session.add(client)
+    await session.flush()
+    return client
+
+
+def check_timezone(timezone: str) -> None:
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput(
+            f"Unknown timezone {timezone!r}; use an IANA name such as Europe/London.",
+            field="timezone",
+        ) from None
+
+
+async def get_client(session: AsyncSession, client_id: uuid.UUID) -> Client:
+    client = await session.get(Client, client_id)
+    if client is None:
+        raise NotFound("Client not found.")
+    return client
+
+
+async def list_clients(session: AsyncSession) -> list[Client]:
+    return list((await session.scalars(select(Client).order_by(Client.created_at))).all())
+
+
+async def create_api_key(
+    session: AsyncSession, client_id: uuid.UUID, *, name: str = "default", test: bool = False
+) -> IssuedKey:
+    """A new key for the client; the secret is returned once and stored only as a hash."""
+    await get_client(session, client_id)
+    secret = keys.generate(test=test)
+    api_key = ApiKey(
+        client_id=client_id, name=name, prefix=keys.visible_prefix(secret), key_hash=keys.digest(secret)
+    )
+    session.add(api_key)
+    await session.flush()
+    return IssuedKey(api_key, secret)
+
+
+async def list_api_keys(session: AsyncSession, client_id: uuid.UUID) -> list[ApiKey]:
+    query = select(ApiKey).where(ApiKey.client_id == client_id).order_by(ApiKey.created_at)
+    return list((await session.scalars(query)).all())
+
+
+async def revoke_api_key(session: AsyncSession, key_id: uuid.UUID) -> ApiKey:
+    api_key = await session.get(ApiKey, key_id)
+    if api_key is None:
+        raise NotFound("API key not found.")
+    if api_key.revoked_at is None:
+        api_key.revoked_at = clock.now()
+        await session.flush()
+    _cache.clear()
+    return api_key
+
+
+class _PrincipalCache:
+    """Resolved keys are trusted for ``ttl`` seconds, so a revocation takes effect everywhere
+    within that time while the hot path skips a query per request."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[float, Principal]] = {}
+
+    def get(self, key_hash: str) -> Principal | None:
+        entry = self._entries.get(key_hash)
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, key_hash: str, principal: Principal, ttl: float) -> None:
+        if ttl > 0:
+            if len(self._entries) > 10_000:
+                self._entries.clear()
+            self._entries[key_hash] = (time.monotonic() + ttl, principal)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+_cache = _PrincipalCache()
+
+
+async def authenticate(session: AsyncSession, raw_key: str | None, *, cache_ttl: float) -> Principal:
+    """The principal for an API key, or :class:`Unauthenticated`."""
+    if not raw_key:
+        raise Unauthenticated()
+    raw_key = raw_key.strip()
+    if not keys.is_well_formed(raw_key):
+        raise Unauthenticated("The API key is not valid.")
+    key_hash = keys.digest(raw_key)
+    principal = _cache.get(key_hash)
+    if principal is not None:
+        return principal
+    query = (
+        select(ApiKey.id, ApiKey.client_id, Client.name, Client.currency, Client.timezone)
+        .join(Client, Client.id == ApiKey.client_id)
+        .where(ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None))
+    )
+    row = (await session.execute(query)).first()
+    if row is None:
+        raise Unauthenticated("The API key is not valid.")
+    principal = Principal(
+        client_id=row.client_id,
+        client_name=row.name,
+        currency=row.currency,
+        timezone=row.timezone,
+        api_key_id=row.id,
+    )
+    _cache.put(key_hash, principal, cache_ttl)
+    return principal

@@ -1,0 +1,114 @@
+"""The VoucherTrack dialect's error table and its one handler.
+
+Envelope: ``{"error": <message a person can act on>, "error_code": <stable code>}``, plus
+``field`` for bad input, plus what the route put in ``request.state.error_extra`` (the checkout
+routes add their documented ``valid``/``code`` or ``success``/``voucher_code``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from voucherd.api.responses import JSON
+from voucherd.core.errors import (
+    Conflict,
+    DomainError,
+    InvalidInput,
+    NotFound,
+    NotRedeemable,
+    PermissionDenied,
+    QuotaExceeded,
+    Unauthenticated,
+)
+
+log = structlog.get_logger(__name__)
+
+STATUS: dict[type[DomainError], int] = {
+    NotFound: 404,
+    InvalidInput: 422,
+    Conflict: 409,
+    NotRedeemable: 409,
+    QuotaExceeded: 409,
+    Unauthenticated: 401,
+    PermissionDenied: 403,
+}
+
+
+def status_for(error: DomainError) -> int:
+    for category in type(error).__mro__:
+        if category in STATUS:
+            return STATUS[category]  # type: ignore[index]
+    return 500
+
+
+def error_code(error: DomainError) -> str:
+    return getattr(error, "reason", None) if isinstance(error, NotRedeemable) else error.code  # type: ignore[return-value]
+
+
+def error_body(request: Request, message: str, code: str, **more: Any) -> dict[str, Any]:
+    extra: dict[str, Any] = getattr(request.state, "error_extra", {})
+    return {**extra, "error": message, "error_code": code, **more}
+
+
+async def _domain_error(request: Request, error: Exception) -> JSON:
+    assert isinstance(error, DomainError)
+    more: dict[str, Any] = {}
+    if isinstance(error, InvalidInput) and error.field:
+        more["field"] = error.field
+    headers = {"WWW-Authenticate": "ApiKey"} if isinstance(error, Unauthenticated) else None
+    return JSON(
+        error_body(request, error.message, error_code(error), **more),
+        status_code=status_for(error),
+        headers=headers,
+    )
+
+
+def _describe(error: dict[str, Any]) -> str:
+    location = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path")]
+    where = ".".join(location)
+    message = str(error.get("msg", "is not valid"))
+    if error.get("type") == "json_invalid":
+        return "The request body is not valid JSON."
+    return f"{where}: {message}" if where else message
+
+
+async def _validation_error(request: Request, error: Exception) -> JSON:
+    assert isinstance(error, RequestValidationError)
+    problems = [_describe(dict(item)) for item in error.errors()]
+    first = error.errors()[0] if error.errors() else {}
+    field = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path"))
+    return JSON(
+        error_body(request, "; ".join(problems) or "The request is not valid.", "invalid_input",
+                   field=field or None, problems=problems),
+        status_code=422,
+    )
+
+
+async def _http_error(request: Request, error: Exception) -> JSON:
+    assert isinstance(error, StarletteHTTPException)
+    return JSON(
+        error_body(request, str(error.detail), "http_error"),
+        status_code=error.status_code,
+        headers=getattr(error, "headers", None),
+    )
+
+
+async def _unexpected(request: Request, error: Exception) -> JSON:
+    request_id = getattr(request.state, "request_id", None)
+    log.exception("request.failed", request_id=request_id, error=repr(error))
+    return JSON(
+        {"error": "Internal error; it has been logged.", "error_code": "internal_error",
+         "request_id": request_id},
+        status_code=500,
+    )
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,149 @@
+"""Domain objects to VoucherTrack's wire shapes (decimal money, ISO times with Z)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from voucherd.accounts.service import Principal
+from voucherd.campaigns.rules import DiscountType
+from voucherd.core.clock import isoformat_z
+from voucherd.core.money import basis_points_to_percent, to_decimal
+from voucherd.core.pagination import Page
+from voucherd.models import Campaign, Job, Redemption, Voucher
+from voucherd.redemptions.rules import Offer
+from voucherd.redemptions.schemas import RedemptionResult, Validation
+from voucherd.vouchers.service import VoucherDetails
+
+
+def _time(value: Any) -> str | None:
+    return isoformat_z(value) if value is not None else None
+
+
+def discount_value(offer: Offer, currency: str) -> Decimal | int:
+    if offer.discount_type == DiscountType.PERCENTAGE:
+        return basis_points_to_percent(offer.discount_value)
+    if offer.discount_type == DiscountType.FIXED:
+        return to_decimal(offer.discount_value, currency)
+    return 0
+
+
+def _money(minor: int | None, currency: str) -> Decimal | None:
+    return None if minor is None else to_decimal(minor, currency)
+
+
+def validation(result: Validation, principal: Principal) -> dict[str, Any]:
+    offer = result.offer
+    if offer is None or result.error is not None:
+        message = result.error.message if result.error else "Voucher not found"
+        return {"valid": False, "code": result.code, "error": message}
+    return {
+        "valid": True,
+        "code": offer.code,
+        "discount_type": offer.discount_type,
+        "discount_value": discount_value(offer, offer.currency),
+        "discount_description": offer.discount_description,
+        "minimum_spend": _money(offer.minimum_spend, offer.currency),
+        "valid_until": _time(offer.valid_until),
+        "remaining_uses": result.remaining_uses,
+        "campaign_name": offer.campaign_name,
+        "client_name": principal.client_name,
+    }
+
+
+def redemption(result: RedemptionResult) -> dict[str, Any]:
+    return {
+        "success": True,
+        "voucher_code": result.code,
+        "discount_applied": to_decimal(result.discount_applied, result.currency),
+        "message": "Redemption recorded successfully",
+    }
+
+
+def redemption_record(item: Redemption) -> dict[str, Any]:
+    return {
+        "id": str(item.id),
+        "voucher_code": item.code,
+        "order_reference": item.order_reference,
+        "transaction_amount": to_decimal(item.transaction_amount, item.currency),
+        "discount_applied": to_decimal(item.discount_applied, item.currency),
+        "currency": item.currency,
+        "channel": item.channel,
+        "redeemed_at": _time(item.redeemed_at),
+        "recorded_at": _time(item.created_at),
+        "rolled_back": item.rolled_back_at is not None,
+        "rolled_back_at": _time(item.rolled_back_at),
+        "rollback_reason": item.rollback_reason,
+    }
+
+
+def campaign(item: Campaign) -> dict[str, Any]:
+    return {
+        "id": str(item.id),
+        "name": item.name,
+        "status": item.status,
+        "discount_type": item.discount_type,
+        "discount_value": discount_value(item, item.currency),
+        "discount_description": item.discount_description,
+        "minimum_spend": _money(item.minimum_spend, item.currency),
+        "currency": item.currency,
+        "valid_from": _time(item.valid_from),
+        "valid_until": _time(item.valid_until),
+        "uses_per_voucher": item.uses_per_voucher,
+        "code_pattern": item.code_pattern,
+        "code_charset": item.code_charset,
+        "created_at": _time(item.created_at),
+        "updated_at": _time(item.updated_at),
+    }
+
+
+def voucher_summary(item: Voucher, owner: Campaign) -> dict[str, Any]:
+    return {
+        "id": str(item.id),
+        "code": item.code,
+        "campaign_id": str(item.campaign_id),
+        "redeemed_count": item.redeemed_count,
+        "remaining_uses": max(owner.uses_per_voucher - item.redeemed_count, 0),
+        "redeemed": item.redeemed_count > 0,
+        "created_at": _time(item.created_at),
+    }
+
+
+def voucher_details(details: VoucherDetails) -> dict[str, Any]:
+    return {
+        **voucher_summary(details.voucher, details.campaign),
+        "state": details.state.value,
+        "uses_per_voucher": details.campaign.uses_per_voucher,
+        "campaign_name": details.campaign.name,
+        "discount_type": details.campaign.discount_type,
+        "discount_value": discount_value(details.campaign, details.campaign.currency),
+        "discount_description": details.campaign.discount_description,
+        "valid_from": _time(details.campaign.valid_from),
+        "valid_until": _time(details.campaign.valid_until),
+        "redemptions": [redemption_record(r) for r in details.redemptions],
+    }
+
+
+def job(item: Job) -> dict[str, Any]:
+    return {
+        "id": str(item.id),
+        "kind": item.kind,
+        "status": item.status,
+        "progress": item.progress,
+        "total": item.total,
+        "attempts": item.attempts,
+        "result": item.result,
+        "last_error": item.last_error,
+        "created_at": _time(item.created_at),
+        "finished_at": _time(item.finished_at),
+    }
+
+
+def page(result: Page[Any], items: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "data": items,
+        "page": result.request.page,
+        "limit": result.request.limit,
+        "total": result.total,
+        "has_more": result.has_more,
+    }

@@ -1,0 +1,63 @@
+"""Dialect-neutral inputs of the campaign service. Amounts arrive as :class:`Amount`, so each
+dialect keeps its own units (decimals or minor units) and the service converts once it knows the
+currency."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from voucherd.campaigns.rules import CampaignStatus, DiscountType
+from voucherd.core.money import Amount
+
+Moment = date | datetime  # a date alone means the start/end of that day in the client's timezone
+
+
+@dataclass(frozen=True)
+class CodeSettings:
+    pattern: str | None = None
+    prefix: str | None = None
+    length: int | None = None
+    charset: str | None = None
+
+
+@dataclass(frozen=True)
+class CampaignInput:
+    name: str
+    discount_type: DiscountType
+    discount_value: Amount
+    discount_description: str | None = None
+    minimum_spend: Amount | None = None
+    currency: str | None = None
+    valid_from: Moment | None = None
+    valid_until: Moment | None = None
+    uses_per_voucher: int = 1
+    codes: CodeSettings = field(default_factory=CodeSettings)
+    status: CampaignStatus = CampaignStatus.ACTIVE
+
+
+@dataclass(frozen=True)
+class CampaignChanges:
+    """Only the fields named in ``changes`` are applied (PATCH)."""
+
+    changes: dict[str, Any]
+
+    ALLOWED = frozenset(
+        {
+            "name",
+            "discount_type",
+            "discount_value",
+            "discount_description",
+            "minimum_spend",
+            "valid_from",
+            "valid_until",
+            "uses_per_voucher",
+            "status",
+        }
+    )
+
+    def __post_init__(self) -> None:
+        unknown = set(self.changes) - self.ALLOWED
+        if unknown:
+            raise ValueError(f"not changeable: {sorted(unknown)}")

@@ -1,0 +1,205 @@
+"""Campaigns: the offer (discount, validity, uses per code) and how its codes look."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from voucherd.accounts.service import Principal
+from voucherd.campaigns.errors import CampaignNotFound
+from voucherd.campaigns.rules import CampaignStatus, DiscountType, describe_discount, end_of_day, start_of_day
+from voucherd.campaigns.schemas import CampaignChanges, CampaignInput, CodeSettings, Moment
+from voucherd.core import clock
+from voucherd.core.codes import CodePattern
+from voucherd.core.errors import InvalidInput
+from voucherd.core.money import Amount, is_currency
+from voucherd.core.pagination import Page, PageRequest
+from voucherd.models import Campaign
+
+MAX_USES_PER_VOUCHER = 1_000_000
+
+
+async def create_campaign(session: AsyncSession, principal: Principal, data: CampaignInput) -> Campaign:
+    """A new campaign for the caller's client; description generated when absent."""
+    currency = (data.currency or principal.currency).upper()
+    if not is_currency(currency):
+        raise InvalidInput("currency must be a three-letter ISO 4217 code.", field="currency")
+    pattern = _code_pattern(data.codes)
+    campaign = Campaign(
+        client_id=principal.client_id,
+        name=_name(data.name),
+        currency=currency,
+        code_pattern=pattern.pattern,
+        code_charset=pattern.charset,
+        status=data.status.value,
+    )
+    _apply_offer(
+        campaign,
+        principal,
+        discount_type=data.discount_type,
+        discount_value=data.discount_value,
+        description=data.discount_description,
+        minimum_spend=data.minimum_spend,
+        uses_per_voucher=data.uses_per_voucher,
+    )
+    campaign.valid_from = _moment(data.valid_from, principal.timezone, end=False)
+    campaign.valid_until = _moment(data.valid_until, principal.timezone, end=True)
+    _check_window(campaign)
+    session.add(campaign)
+    await session.flush()
+    return campaign
+
+
+async def get_campaign(session: AsyncSession, principal: Principal, campaign_id: uuid.UUID) -> Campaign:
+    """The caller's campaign; another client's is not found."""
+    campaign = await session.get(Campaign, campaign_id)
+    if campaign is None or campaign.client_id != principal.client_id or campaign.deleted_at:
+        raise CampaignNotFound()
+    return campaign
+
+
+async def list_campaigns(session: AsyncSession, principal: Principal, page: PageRequest) -> Page[Campaign]:
+    where = (Campaign.client_id == principal.client_id, Campaign.deleted_at.is_(None))
+    total = await session.scalar(select(func.count()).select_from(Campaign).where(*where))
+    rows = await session.scalars(
+        select(Campaign).where(*where).order_by(Campaign.created_at.desc(), Campaign.id)
+        .limit(page.limit).offset(page.offset)
+    )
+    return Page(items=list(rows.all()), total=total or 0, request=page)
+
+
+async def update_campaign(
+    session: AsyncSession, principal: Principal, campaign_id: uuid.UUID, update: CampaignChanges
+) -> Campaign:
+    """Apply the named changes; a generated description follows the new offer."""
+    campaign = await get_campaign(session, principal, campaign_id)
+    changes = update.changes
+    if "name" in changes:
+        campaign.name = _name(changes["name"])
+    offer_keys = {"discount_type", "discount_value", "discount_description", "minimum_spend", "uses_per_voucher"}
+    if offer_keys & changes.keys():
+        discount_type = DiscountType(changes.get("discount_type", campaign.discount_type))
+        if "discount_value" in changes:
+            value = changes["discount_value"]
+        elif "discount_type" in changes and discount_type.value != campaign.discount_type:
+            raise InvalidInput("Changing discount_type needs a discount_value too.", field="discount_value")
+        else:
+            value = None
+        _apply_offer(
+            campaign,
+            principal,
+            discount_type=discount_type,
+            discount_value=value,
+            description=changes.get(
+                "discount_description",
+                None if campaign.description_is_generated else campaign.discount_description,
+            ),
+            minimum_spend=changes.get("minimum_spend", _KEEP),
+            uses_per_voucher=changes.get("uses_per_voucher", campaign.uses_per_voucher),
+        )
+    if "valid_from" in changes:
+        campaign.valid_from = _moment(changes["valid_from"], principal.timezone, end=False)
+    if "valid_until" in changes:
+        campaign.valid_until = _moment(changes["valid_until"], principal.timezone, end=True)
+    _check_window(campaign)
+    if "status" in changes:
+        campaign.status = CampaignStatus(changes["status"]).value
+    campaign.updated_at = clock.now()
+    await session.flush()
+    return campaign
+
+
+async def delete_campaign(session: AsyncSession, principal: Principal, campaign_id: uuid.UUID) -> None:
+    """Soft delete: its codes stop validating ("Voucher not found"); redemption history stays."""
+    campaign = await get_campaign(session, principal, campaign_id)
+    campaign.deleted_at = clock.now()
+    await session.flush()
+
+
+_KEEP = object()
+
+
+def _apply_offer(
+    campaign: Campaign,
+    principal: Principal,
+    *,
+    discount_type: DiscountType,
+    discount_value: Amount | None,
+    description: str | None,
+    minimum_spend: Amount | None | object,
+    uses_per_voucher: int,
+) -> None:
+    currency = campaign.currency
+    if discount_value is not None:
+        campaign.discount_value = _discount_value(discount_type, discount_value, currency)
+    campaign.discount_type = discount_type.value
+    if minimum_spend is not _KEEP:
+        campaign.minimum_spend = (
+            None
+            if minimum_spend is None
+            else minimum_spend.in_minor_units(currency, field="minimum_spend")  # type: ignore[union-attr]
+        )
+    if not 1 <= uses_per_voucher <= MAX_USES_PER_VOUCHER:
+        raise InvalidInput(
+            f"uses_per_voucher must be between 1 and {MAX_USES_PER_VOUCHER}.", field="uses_per_voucher"
+        )
+    campaign.uses_per_voucher = uses_per_voucher
+    description = description.strip() if description else None
+    if description is None and discount_type is DiscountType.FREE_ITEM:
+        raise InvalidInput(
+            "A free_item campaign needs a discount_description saying what the free item is, "
+            "for example 'Free dessert with any main course'.",
+            field="discount_description",
+        )
+    if description and len(description) > 500:
+        raise InvalidInput("discount_description may be at most 500 characters.", field="discount_description")
+    campaign.description_is_generated = description is None
+    campaign.discount_description = description or describe_discount(
+        discount_type, campaign.discount_value, currency
+    )
+
+
+def _discount_value(discount_type: DiscountType, value: Amount, currency: str) -> int:
+    if discount_type is DiscountType.FREE_ITEM:
+        return 0
+    if discount_type is DiscountType.PERCENTAGE:
+        return value.in_basis_points(field="discount_value")
+    minor = value.in_minor_units(currency, field="discount_value")
+    if minor <= 0:
+        raise InvalidInput("discount_value must be more than 0.", field="discount_value")
+    return minor
+
+
+def _name(name: str) -> str:
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise InvalidInput("name must be 1 to 200 characters.", field="name")
+    return name
+
+
+def _code_pattern(codes: CodeSettings) -> CodePattern:
+    return CodePattern.build(
+        pattern=codes.pattern, prefix=codes.prefix, length=codes.length, charset=codes.charset
+    )
+
+
+def _moment(value: Moment | None, timezone: str, *, end: bool) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise InvalidInput(
+                "Datetimes need a timezone, for example 2026-03-31T23:59:59Z.",
+                field="valid_until" if end else "valid_from",
+            )
+        return value
+    assert isinstance(value, date)
+    return end_of_day(value, timezone) if end else start_of_day(value, timezone)
+
+
+def _check_window(campaign: Campaign) -> None:
+    if campaign.valid_from and campaign.valid_until and campaign.valid_until <= campaign.valid_from:
+        raise InvalidInput("valid_until must be after valid_from.", field="valid_until")

@@ -1,0 +1,229 @@
+"""The ``voucherd`` command."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import uuid
+from typing import Annotated
+
+import orjson
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from voucherd.accounts import service as accounts
+from voucherd.config import get_settings
+from voucherd.core.errors import DomainError
+from voucherd.db import get_database, unit_of_work
+from voucherd.db.migrate import upgrade
+
+app = typer.Typer(help="voucherd: a self-hosted voucher platform.", no_args_is_help=True)
+clients_app = typer.Typer(help="Clients (tenants).", no_args_is_help=True)
+keys_app = typer.Typer(help="A client's API keys.", no_args_is_help=True)
+app.add_typer(clients_app, name="clients")
+app.add_typer(keys_app, name="keys")
+console = Console(stderr=True)
+
+
+def _fail(error: DomainError) -> None:
+    console.print(f"[red]error:[/red] {error.message}")
+    raise typer.Exit(2)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 8000,
+    workers: Annotated[int, typer.Option(help="Server processes")] = 1,
+) -> None:
+    """Serve the API (and, on SQLite, run the job worker in the same process)."""
+    import uvicorn
+
+    from voucherd.logging import configure
+
+    configure()
+    uvicorn.run(
+        "voucherd.api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_level=get_settings().log_level.lower(),
+    )
+
+
+@app.command()
+def migrate() -> None:
+    """Upgrade the database to the newest schema."""
+    upgrade(get_settings().database_url)
+    console.print("database is up to date")
+
+
+@app.command()
+def worker() -> None:
+    """Run background jobs until stopped (SIGINT/SIGTERM finish the current chunk first)."""
+    from voucherd.jobs.runner import run_worker
+    from voucherd.logging import configure
+
+    configure()
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        database = get_database()
+        try:
+            await run_worker(database, stop)
+        finally:
+            await database.dispose()
+
+    asyncio.run(main())
+
+
+@clients_app.command("create")
+def clients_create(
+    name: str,
+    currency: Annotated[str, typer.Option(help="ISO 4217 currency")] = "GBP",
+    timezone: Annotated[str, typer.Option(help="IANA timezone")] = "Europe/London",
+    json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+) -> None:
+    """Create a client and its first API key (shown once)."""
+
+    async def main() -> dict[str, str]:
+        try:
+            async with unit_of_work() as session:
+                client = await accounts.create_client(session, name=name, currency=currency, timezone=timezone)
+                issued = await accounts.create_api_key(session, client.id)
+            return {
+                "client_id": str(client.id),
+                "name": client.name,
+                "currency": client.currency,
+                "timezone": client.timezone,
+                "api_key": issued.secret,
+                "api_key_id": str(issued.api_key.id),
+            }
+        finally:
+            await get_database().dispose()
+
+    try:
+        result = asyncio.run(main())
+    except DomainError as error:
+        _fail(error)
+        return
+    if json:
+        typer.echo(orjson.dumps(result).decode())
+    else:
+        typer.echo(f"client {result['name']}: {result['client_id']}")
+        typer.echo(f"API key (shown once): {result['api_key']}")
+
+
+@clients_app.command("list")
+def clients_list() -> None:
+    """List clients."""
+
+    async def main() -> list[tuple[str, str, str, str]]:
+        try:
+            async with unit_of_work(write=False) as session:
+                return [(str(c.id), c.name, c.currency, c.timezone) for c in await accounts.list_clients(session)]
+        finally:
+            await get_database().dispose()
+
+    table = Table("client_id", "name", "currency", "timezone")
+    for row in asyncio.run(main()):
+        table.add_row(*row)
+    Console().print(table)
+
+
+@keys_app.command("create")
+def keys_create(
+    client_id: uuid.UUID,
+    name: Annotated[str, typer.Option(help="A label for the key")] = "default",
+    test: Annotated[bool, typer.Option("--test", help="Make a vd_test_ key")] = False,
+    json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+) -> None:
+    """Create an API key (the secret is shown once)."""
+
+    async def main() -> dict[str, str]:
+        try:
+            async with unit_of_work() as session:
+                issued = await accounts.create_api_key(session, client_id, name=name, test=test)
+            return {"api_key_id": str(issued.api_key.id), "client_id": str(client_id), "api_key": issued.secret}
+        finally:
+            await get_database().dispose()
+
+    try:
+        result = asyncio.run(main())
+    except DomainError as error:
+        _fail(error)
+        return
+    typer.echo(orjson.dumps(result).decode() if json else f"API key (shown once): {result['api_key']}")
+
+
+@keys_app.command("list")
+def keys_list(client_id: uuid.UUID) -> None:
+    """List a client's keys (prefixes only; secrets are never stored)."""
+
+    async def main() -> list[tuple[str, str, str, str, str]]:
+        try:
+            async with unit_of_work(write=False) as session:
+                return [
+                    (str(k.id), k.name, k.prefix + "…", k.created_at.isoformat(),
+                     k.revoked_at.isoformat() if k.revoked_at else "")
+                    for k in await accounts.list_api_keys(session, client_id)
+                ]
+        finally:
+            await get_database().dispose()
+
+    table = Table("api_key_id", "name", "prefix", "created_at", "revoked_at")
+    for row in asyncio.run(main()):
+        table.add_row(*row)
+    Console().print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(api_key_id: uuid.UUID) -> None:
+    """Revoke a key; every server stops accepting it within a second."""
+
+    async def main() -> None:
+        try:
+            async with unit_of_work() as session:
+                await accounts.revoke_api_key(session, api_key_id)
+        finally:
+            await get_database().dispose()
+
+    try:
+        asyncio.run(main())
+    except DomainError as error:
+        _fail(error)
+    console.print("revoked")
+
+
+@app.command()
+def demo(
+    json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+) -> None:
+    """Create the demo client ("Demo Restaurant") with a campaign and codes, if the database has
+    no client yet; print its API key and a curl to try."""
+    from voucherd.demo import seed_demo
+
+    result = asyncio.run(seed_demo())
+    if json:
+        typer.echo(orjson.dumps(result).decode())
+        return
+    if result is None:
+        console.print("The database already has clients; no demo data was added.")
+        return
+    base = get_settings().public_url.rstrip("/")
+    typer.echo(f"Demo client: {result['client_name']}  API key (shown once): {result['api_key']}")
+    typer.echo(f"Demo codes: {', '.join(result['codes'])}")
+    typer.echo("Try:")
+    typer.echo(f"  curl -s -H 'X-API-Key: {result['api_key']}' {base}/api/webhook/validate/{result['codes'][0]}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,98 @@
+"""Engines and the few differences between SQLite and PostgreSQL.
+
+SQLite: WAL with ``synchronous=FULL`` (every acknowledged commit survives a kill), a busy timeout,
+foreign keys on, and write transactions that start with ``BEGIN IMMEDIATE``. A DEFERRED transaction
+that upgrades to a write gets SQLITE_BUSY at once, ignoring the busy timeout (cpython#124510), so
+every write unit of work takes the write lock up front. Reads stay DEFERRED and run beside writers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
+
+from voucherd.config import Settings, get_settings
+
+_WRITE_OPTION = "voucherd_write"
+
+
+@dataclass
+class Database:
+    url: str
+    engine: AsyncEngine
+    write_sessions: async_sessionmaker[AsyncSession]
+    read_sessions: async_sessionmaker[AsyncSession]
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def create_database(url: str, settings: Settings | None = None, *, pool: bool = True) -> Database:
+    settings = settings or get_settings()
+    kwargs: dict[str, Any] = {}
+    if url.startswith("sqlite"):
+        kwargs["connect_args"] = {"timeout": settings.sqlite_busy_timeout_ms / 1000}
+    elif pool:
+        kwargs.update(
+            pool_size=settings.pool_size,
+            max_overflow=settings.pool_max_overflow,
+            pool_pre_ping=False,
+        )
+    if not pool:
+        kwargs["poolclass"] = NullPool
+    engine = create_async_engine(url, **kwargs)
+    if engine.dialect.name == "sqlite":
+        _configure_sqlite(engine, settings)
+    write_engine = engine.execution_options(**{_WRITE_OPTION: True})
+    return Database(
+        url=url,
+        engine=engine,
+        write_sessions=async_sessionmaker(write_engine, expire_on_commit=False),
+        read_sessions=async_sessionmaker(engine, expire_on_commit=False),
+    )
+
+
+def _configure_sqlite(engine: AsyncEngine, settings: Settings) -> None:
+    # SQLAlchemy's documented recipe: take over BEGIN from the driver so that we choose its kind.
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute(f"PRAGMA busy_timeout={int(settings.sqlite_busy_timeout_ms)}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        write = connection.get_execution_options().get(_WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+_database: Database | None = None
+
+
+def get_database() -> Database:
+    global _database
+    if _database is None:
+        _database = create_database(get_settings().database_url)
+    return _database
+
+
+def set_database(database: Database | None) -> None:
+    global _database
+    _database = database

@@ -1,0 +1,33 @@
+"""Running Alembic from code (``voucherd migrate``, tests, ``make run``)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+
+def migrations_dir() -> Path:
+    configured = os.environ.get("VOUCHERD_MIGRATIONS_DIR")
+    if configured:
+        return Path(configured)
+    # src/voucherd/db/migrate.py -> repository root / migrations
+    return Path(__file__).resolve().parents[3] / "migrations"
+
+
+def alembic_config(database_url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir()))
+    config.attributes["database_url"] = database_url
+    return config
+
+
+def upgrade(database_url: str, revision: str = "head") -> None:
+    command.upgrade(alembic_config(database_url), revision)
+
+
+async def upgrade_async(database_url: str, revision: str = "head") -> None:
+    await asyncio.to_thread(upgrade, database_url, revision)

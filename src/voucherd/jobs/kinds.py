@@ -1,0 +1,3 @@
+"""Importing this module registers every job handler."""
+
+import voucherd.vouchers.tasks  # noqa: F401

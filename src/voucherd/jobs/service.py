@@ -1,0 +1,46 @@
+"""Enqueuing and reading background jobs."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from voucherd.accounts.service import Principal
+from voucherd.core import clock
+from voucherd.models import Job
+from voucherd.vouchers.errors import JobNotFound
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    kind: str,
+    client_id: uuid.UUID | None,
+    payload: dict[str, Any],
+    total: int = 0,
+) -> Job:
+    """A job that runs after this transaction commits (never before, never if it rolls back)."""
+    now = clock.now()
+    job = Job(
+        kind=kind,
+        client_id=client_id,
+        payload=payload,
+        total=total,
+        status="queued",
+        progress=0,
+        attempts=0,
+        run_after=now,
+        created_at=now,
+    )
+    session.add(job)
+    await session.flush()
+    return job
+
+
+async def get_job(session: AsyncSession, principal: Principal, job_id: uuid.UUID) -> Job:
+    job = await session.get(Job, job_id)
+    if job is None or job.client_id != principal.client_id:
+        raise JobNotFound()
+    return job

@@ -1,0 +1,20 @@
+from voucherd.models.base import Base
+from voucherd.models.campaign import Campaign
+from voucherd.models.client import ApiKey, Client
+from voucherd.models.event import Event
+from voucherd.models.idempotency import IdempotencyRecord
+from voucherd.models.job import Job
+from voucherd.models.redemption import Redemption
+from voucherd.models.voucher import Voucher
+
+__all__ = [
+    "ApiKey",
+    "Base",
+    "Campaign",
+    "Client",
+    "Event",
+    "IdempotencyRecord",
+    "Job",
+    "Redemption",
+    "Voucher",
+]

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from voucherd.db.types import UTCDateTime
+from voucherd.models.base import Base, timestamp_column, uuid_pk
+
+
+class Campaign(Base):
+    """Discount values: basis points for ``percentage``, minor units for ``fixed``, 0 for
+    ``free_item``. ``minimum_spend`` is in minor units of ``currency``."""
+
+    __tablename__ = "campaigns"
+    __table_args__ = (
+        CheckConstraint("uses_per_voucher >= 1", name="uses_positive"),
+        CheckConstraint("discount_value >= 0", name="discount_not_negative"),
+        Index("ix_campaigns_client_created", "client_id", "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    client_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("clients.id", ondelete="CASCADE")
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    discount_type: Mapped[str] = mapped_column(String(16))
+    discount_value: Mapped[int] = mapped_column(Integer)
+    discount_description: Mapped[str] = mapped_column(String(500))
+    description_is_generated: Mapped[bool] = mapped_column(default=True)
+    minimum_spend: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    valid_from: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    uses_per_voucher: Mapped[int] = mapped_column(Integer, default=1)
+    code_pattern: Mapped[str] = mapped_column(String(64))
+    code_charset: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    created_at: Mapped[datetime] = timestamp_column()
+    updated_at: Mapped[datetime] = timestamp_column()
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from voucherd.db.types import UTCDateTime
+from voucherd.models.base import Base, timestamp_column, uuid_pk
+
+
+class Client(Base):
+    """A tenant: the business that runs campaigns."""
+
+    __tablename__ = "clients"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    name: Mapped[str] = mapped_column(String(200))
+    currency: Mapped[str] = mapped_column(String(3))
+    timezone: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = timestamp_column()
+
+
+class ApiKey(Base):
+    """Stored as a SHA-256 hash; only the visible prefix is kept in clear."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    client_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("clients.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    prefix: Mapped[str] = mapped_column(String(32))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = timestamp_column()
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

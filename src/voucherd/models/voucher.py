@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from voucherd.models.base import Base, timestamp_column, uuid_pk
+
+
+class Voucher(Base):
+    """One code. ``redeemed_count`` only moves through the guarded UPDATE in
+    ``redemptions.repository`` (never read-then-write)."""
+
+    __tablename__ = "vouchers"
+    __table_args__ = (
+        UniqueConstraint("client_id", "code"),
+        Index("ix_vouchers_campaign_created", "campaign_id", "created_at", "id"),
+        CheckConstraint("redeemed_count >= 0", name="redeemed_not_negative"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    client_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("clients.id", ondelete="CASCADE")
+    )
+    campaign_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("campaigns.id", ondelete="CASCADE")
+    )
+    code: Mapped[str] = mapped_column(String(64))
+    redeemed_count: Mapped[int] = mapped_column(Integer, default=0)
+    job_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    created_at: Mapped[datetime] = timestamp_column()

@@ -1,0 +1,87 @@
+"""Pure redemption rules: state, usability, discount arithmetic."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+from voucherd.campaigns.rules import CampaignStatus, DiscountType
+from voucherd.core.errors import NotRedeemable, QuotaExceeded
+from voucherd.core.money import percentage_of
+from voucherd.redemptions.errors import (
+    CampaignPaused,
+    MaximumUsesReached,
+    VoucherAlreadyRedeemed,
+    VoucherExpired,
+    VoucherNotYetActive,
+)
+
+
+class Offer(Protocol):
+    """What the rules read: a campaign row or a lookup row."""
+
+    @property
+    def discount_type(self) -> str: ...
+    @property
+    def discount_value(self) -> int: ...
+    @property
+    def valid_from(self) -> datetime | None: ...
+    @property
+    def valid_until(self) -> datetime | None: ...
+    @property
+    def uses_per_voucher(self) -> int: ...
+    @property
+    def status(self) -> str: ...
+
+
+class VoucherState(StrEnum):
+    ACTIVE = "active"
+    REDEEMED = "redeemed"
+    EXPIRED = "expired"
+    NOT_YET_ACTIVE = "not_yet_active"
+    PAUSED = "paused"
+
+
+def usability_error(
+    offer: Offer, redeemed_count: int, now: datetime
+) -> NotRedeemable | QuotaExceeded | None:
+    """Why the voucher cannot be used now, or ``None``. Used up is reported first (it is final),
+    then expiry, then a window not yet open, then a paused campaign."""
+    if redeemed_count >= offer.uses_per_voucher:
+        return exhausted_error(offer.uses_per_voucher)
+    if offer.valid_until is not None and now > offer.valid_until:
+        return VoucherExpired()
+    if offer.valid_from is not None and now < offer.valid_from:
+        return VoucherNotYetActive()
+    if offer.status != CampaignStatus.ACTIVE:
+        return CampaignPaused()
+    return None
+
+
+def exhausted_error(uses_per_voucher: int) -> QuotaExceeded:
+    return VoucherAlreadyRedeemed() if uses_per_voucher == 1 else MaximumUsesReached()
+
+
+def voucher_state(offer: Offer, redeemed_count: int, now: datetime) -> VoucherState:
+    error = usability_error(offer, redeemed_count, now)
+    if error is None:
+        return VoucherState.ACTIVE
+    return {
+        VoucherAlreadyRedeemed: VoucherState.REDEEMED,
+        MaximumUsesReached: VoucherState.REDEEMED,
+        VoucherExpired: VoucherState.EXPIRED,
+        VoucherNotYetActive: VoucherState.NOT_YET_ACTIVE,
+        CampaignPaused: VoucherState.PAUSED,
+    }[type(error)]
+
+
+def discount_for(offer: Offer, amount: int) -> int:
+    """The discount on a transaction of ``amount`` minor units, never more than the amount:
+    percentage rounds half-up to the minor unit; fixed is min(value, amount); a free item is 0."""
+    discount_type = DiscountType(offer.discount_type)
+    if discount_type is DiscountType.PERCENTAGE:
+        return percentage_of(amount, offer.discount_value)
+    if discount_type is DiscountType.FIXED:
+        return min(offer.discount_value, amount)
+    return 0

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Row
+
+from voucherd.core.errors import DomainError
+from voucherd.core.money import Amount
+
+
+class Channel(StrEnum):
+    ONLINE = "online"
+    IN_STORE = "in_store"
+
+
+@dataclass(frozen=True)
+class Validation:
+    """The answer to "can this code be used now?" (``error`` says why not)."""
+
+    code: str
+    offer: Row[Any] | None
+    error: DomainError | None
+    remaining_uses: int
+
+    @property
+    def valid(self) -> bool:
+        return self.offer is not None and self.error is None
+
+
+@dataclass(frozen=True)
+class RedeemInput:
+    code: str
+    amount: Amount
+    order_reference: str | None = None
+    redeemed_at: datetime | None = None
+    channel: Channel = Channel.ONLINE
+
+
+@dataclass(frozen=True)
+class RedemptionResult:
+    redemption_id: uuid.UUID
+    code: str
+    currency: str
+    transaction_amount: int
+    discount_applied: int
+    replayed: bool

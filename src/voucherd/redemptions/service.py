@@ -1,0 +1,215 @@
+"""Validation answers; redemption acts (one transaction: guarded use, redemption row, event)."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from voucherd.accounts.service import Principal
+from voucherd.core import clock
+from voucherd.core.codes import normalize
+from voucherd.core.errors import InvalidInput
+from voucherd.core.money import describe_amount
+from voucherd.events import service as events
+from voucherd.models import Redemption, Voucher
+from voucherd.redemptions import repository
+from voucherd.redemptions.errors import MinimumSpendNotMet, OrderReferenceConflict, RedemptionNotFound
+from voucherd.redemptions.rules import discount_for, exhausted_error, usability_error
+from voucherd.redemptions.schemas import RedeemInput, RedemptionResult, Validation
+from voucherd.vouchers import repository as vouchers
+from voucherd.vouchers.errors import VoucherNotFound
+
+MAX_REFERENCE_LENGTH = 200
+MAX_REASON_LENGTH = 500
+
+
+async def validate(session: AsyncSession, principal: Principal, code: str) -> Validation:
+    """Whether the code can be used now, and if not why; changes nothing."""
+    code = normalize(code)
+    offer = await vouchers.lookup(session, principal.client_id, code) if code else None
+    if offer is None:
+        return Validation(code=code, offer=None, error=VoucherNotFound(), remaining_uses=0)
+    return Validation(
+        code=code,
+        offer=offer,
+        error=usability_error(offer, offer.redeemed_count, clock.now()),
+        remaining_uses=max(offer.uses_per_voucher - offer.redeemed_count, 0),
+    )
+
+
+async def redeem(session: AsyncSession, principal: Principal, data: RedeemInput) -> RedemptionResult:
+    """Use the voucher once for an order, or replay the result of the same order sent before.
+
+    The same ``order_reference`` with the same amount returns the original result and redeems
+    nothing more; with another amount it is an :class:`OrderReferenceConflict`."""
+    code = normalize(data.code)
+    order_reference = _reference(data.order_reference)
+    offer = await vouchers.lookup(session, principal.client_id, code) if code else None
+    if offer is None:
+        raise VoucherNotFound()
+    amount = data.amount.in_minor_units(offer.currency, field="transaction_amount")
+    if order_reference is not None:
+        earlier = await repository.get_by_reference(session, principal.client_id, offer.id, order_reference)
+        if earlier is not None:
+            return _replay(earlier, amount)
+    now = clock.now()
+    error = usability_error(offer, offer.redeemed_count, now)
+    if error is not None:
+        raise error
+    if offer.minimum_spend is not None and amount < offer.minimum_spend:
+        raise MinimumSpendNotMet(
+            f"Minimum spend is {describe_amount(offer.minimum_spend, offer.currency)}; this "
+            f"transaction is {describe_amount(amount, offer.currency)}."
+        )
+    discount = discount_for(offer, amount)
+    redemption_id = uuid.uuid4()
+    redeemed_at = data.redeemed_at or now
+    inserted = await repository.insert_redemption(
+        session,
+        {
+            "id": redemption_id,
+            "client_id": principal.client_id,
+            "campaign_id": offer.campaign_id,
+            "voucher_id": offer.id,
+            "code": offer.code,
+            "order_reference": order_reference,
+            "currency": offer.currency,
+            "transaction_amount": amount,
+            "discount_applied": discount,
+            "channel": data.channel.value,
+            "redeemed_at": redeemed_at,
+            "created_at": now,
+        },
+    )
+    if not inserted:
+        # The same order committed meanwhile (a concurrent retry): answer as it was answered.
+        earlier = await repository.get_by_reference(session, principal.client_id, offer.id, order_reference or "")
+        if earlier is None:  # pragma: no cover - the unique key guarantees a row
+            raise RuntimeError("redemption conflict without a row")
+        return _replay(earlier, amount)
+    if not await repository.claim_use(session, offer.id, limit=offer.uses_per_voucher):
+        raise exhausted_error(offer.uses_per_voucher)
+    await events.record(
+        session,
+        principal.client_id,
+        events.VOUCHER_REDEEMED,
+        {
+            "redemption_id": str(redemption_id),
+            "voucher_id": str(offer.id),
+            "voucher_code": offer.code,
+            "campaign_id": str(offer.campaign_id),
+            "campaign_name": offer.campaign_name,
+            "currency": offer.currency,
+            "transaction_amount_minor": amount,
+            "discount_applied_minor": discount,
+            "order_reference": order_reference,
+            "channel": data.channel.value,
+            "redeemed_at": clock.isoformat_z(redeemed_at),
+        },
+    )
+    return RedemptionResult(
+        redemption_id=redemption_id,
+        code=offer.code,
+        currency=offer.currency,
+        transaction_amount=amount,
+        discount_applied=discount,
+        replayed=False,
+    )
+
+
+def _replay(earlier: Redemption, amount: int) -> RedemptionResult:
+    if earlier.rolled_back_at is not None:
+        raise OrderReferenceConflict(
+            f"The redemption for order {earlier.order_reference} was rolled back; "
+            "a new order needs a new order_reference."
+        )
+    if earlier.transaction_amount != amount:
+        raise OrderReferenceConflict(
+            f"Order {earlier.order_reference} was already redeemed with this voucher for a "
+            "different transaction_amount; use a new order_reference for a different order."
+        )
+    return RedemptionResult(
+        redemption_id=earlier.id,
+        code=earlier.code,
+        currency=earlier.currency,
+        transaction_amount=earlier.transaction_amount,
+        discount_applied=earlier.discount_applied,
+        replayed=True,
+    )
+
+
+async def rollback_redemption(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    reason: str,
+    redemption_id: uuid.UUID | None = None,
+    code: str | None = None,
+    order_reference: str | None = None,
+) -> tuple[Redemption, bool]:
+    """Give the use back (order cancelled or refunded) and record why. Idempotent: rolling back
+    again changes nothing; the second value says whether this call did it."""
+    reason = reason.strip()
+    if not reason or len(reason) > MAX_REASON_LENGTH:
+        raise InvalidInput(f"reason must be 1 to {MAX_REASON_LENGTH} characters.", field="reason")
+    redemption = await _find_redemption(
+        session, principal, redemption_id=redemption_id, code=code, order_reference=order_reference
+    )
+    now = clock.now()
+    done = await repository.mark_rolled_back(session, redemption.id, at=now, reason=reason)
+    if done:
+        await repository.release_use(session, redemption.voucher_id)
+        await events.record(
+            session,
+            principal.client_id,
+            events.REDEMPTION_ROLLED_BACK,
+            {
+                "redemption_id": str(redemption.id),
+                "voucher_id": str(redemption.voucher_id),
+                "voucher_code": redemption.code,
+                "campaign_id": str(redemption.campaign_id),
+                "order_reference": redemption.order_reference,
+                "reason": reason,
+                "rolled_back_at": clock.isoformat_z(now),
+            },
+        )
+        await session.refresh(redemption)
+    return redemption, done
+
+
+async def _find_redemption(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    redemption_id: uuid.UUID | None,
+    code: str | None,
+    order_reference: str | None,
+) -> Redemption:
+    query = select(Redemption).where(Redemption.client_id == principal.client_id)
+    if redemption_id is not None:
+        query = query.where(Redemption.id == redemption_id)
+    elif code and order_reference:
+        query = query.join(Voucher, Voucher.id == Redemption.voucher_id).where(
+            Voucher.code == normalize(code), Redemption.order_reference == order_reference.strip()
+        )
+    else:
+        raise InvalidInput("Name the redemption: code and order_reference.", field="order_reference")
+    redemption = await session.scalar(query)
+    if redemption is None:
+        raise RedemptionNotFound("No redemption of this voucher for that order_reference.")
+    return redemption
+
+
+def _reference(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.strip()
+    if not value:
+        return None
+    if len(value) > MAX_REFERENCE_LENGTH:
+        raise InvalidInput(
+            f"order_reference may be at most {MAX_REFERENCE_LENGTH} characters.", field="order_reference"
+        )
+    return value

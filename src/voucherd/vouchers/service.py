@@ -1,0 +1,175 @@
+"""Issuing codes and reading vouchers."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from voucherd.accounts.service import Principal
+from voucherd.campaigns.errors import CodeSpaceTooSmall
+from voucherd.campaigns.service import get_campaign
+from voucherd.config import get_settings
+from voucherd.core import clock
+from voucherd.core.codes import CodePattern, normalize
+from voucherd.core.errors import InvalidInput
+from voucherd.core.pagination import Page, PageRequest
+from voucherd.events import service as events
+from voucherd.jobs import service as jobs
+from voucherd.models import Campaign, Job, Redemption, Voucher
+from voucherd.redemptions.rules import VoucherState, voucher_state
+from voucherd.vouchers import repository
+from voucherd.vouchers.errors import VoucherNotFound
+
+GENERATE_CODES = "generate_codes"
+MAX_CODES_PER_REQUEST = 1_000_000
+
+
+@dataclass(frozen=True)
+class Generation:
+    """Either the codes (made now) or the job that makes them."""
+
+    campaign: Campaign
+    codes: list[str] | None = None
+    job: Job | None = None
+
+
+@dataclass(frozen=True)
+class VoucherDetails:
+    voucher: Voucher
+    campaign: Campaign
+    state: VoucherState
+    remaining_uses: int
+    redemptions: list[Redemption]
+
+
+async def generate_vouchers(
+    session: AsyncSession, principal: Principal, campaign_id: uuid.UUID, *, count: int
+) -> Generation:
+    """Up to ``sync_code_limit`` codes are made in this transaction; more go to a resumable job.
+    A request the code pattern cannot hold with the safety margin is refused before any code is
+    made."""
+    settings = get_settings()
+    if not 1 <= count <= MAX_CODES_PER_REQUEST:
+        raise InvalidInput(f"count must be between 1 and {MAX_CODES_PER_REQUEST:,}.", field="count")
+    campaign = await get_campaign(session, principal, campaign_id)
+    await check_capacity(session, campaign, adding=count)
+    if count <= settings.sync_code_limit:
+        codes = await issue_codes(session, campaign, count=count, job_id=None)
+        await events.record(
+            session, campaign.client_id, events.VOUCHERS_GENERATED,
+            batch_event(campaign, count=count, job_id=None),
+        )
+        return Generation(campaign=campaign, codes=codes)
+    job = await jobs.enqueue(
+        session,
+        kind=GENERATE_CODES,
+        client_id=principal.client_id,
+        payload={"campaign_id": str(campaign.id), "count": count},
+        total=count,
+    )
+    return Generation(campaign=campaign, job=job)
+
+
+async def check_capacity(session: AsyncSession, campaign: Campaign, *, adding: int) -> None:
+    margin = get_settings().code_space_margin_bits
+    pattern = CodePattern(campaign.code_pattern, campaign.code_charset)
+    capacity = pattern.capacity(margin)
+    existing = await session.scalar(
+        select(func.count()).select_from(Voucher).where(Voucher.campaign_id == campaign.id)
+    )
+    pending = await session.scalar(
+        select(func.coalesce(func.sum(Job.total - Job.progress), 0)).where(
+            Job.kind == GENERATE_CODES,
+            Job.status.in_(("queued", "running")),
+            Job.payload["campaign_id"].as_string() == str(campaign.id),
+        )
+    )
+    wanted = (existing or 0) + (pending or 0) + adding
+    if wanted > capacity:
+        raise CodeSpaceTooSmall(
+            f"The code pattern {campaign.code_pattern} can hold at most {capacity:,} codes while "
+            f"keeping codes unguessable (at most 1 in {2 ** margin:,} guesses may hit a live code); "
+            f"this campaign would have {wanted:,}. Create a campaign with a longer code_length "
+            "or a larger code_charset.",
+            field="count",
+            capacity=capacity,
+            wanted=wanted,
+        )
+
+
+async def issue_codes(
+    session: AsyncSession, campaign: Campaign, *, count: int, job_id: uuid.UUID | None
+) -> list[str]:
+    """Exactly ``count`` new unique codes, inserted in the current transaction."""
+    pattern = CodePattern(campaign.code_pattern, campaign.code_charset)
+    now = clock.now()
+    issued: list[str] = []
+    while len(issued) < count:
+        # A collision (with an existing code, or inside the batch) is skipped by the insert and
+        # simply drawn again; the capacity margin keeps that rare.
+        inserted = await repository.insert_codes(
+            session,
+            client_id=campaign.client_id,
+            campaign_id=campaign.id,
+            codes=pattern.generate(count - len(issued)),
+            job_id=job_id,
+            now=now,
+        )
+        issued.extend(inserted)
+    return issued
+
+
+def batch_event(campaign: Campaign, *, count: int, job_id: uuid.UUID | None) -> dict[str, object]:
+    return {
+        "campaign_id": str(campaign.id),
+        "campaign_name": campaign.name,
+        "count": count,
+        "job_id": str(job_id) if job_id else None,
+    }
+
+
+async def get_voucher(session: AsyncSession, principal: Principal, code: str) -> VoucherDetails:
+    """A voucher with its state, uses left and redemption history (rollbacks included)."""
+    voucher = await session.scalar(
+        select(Voucher).where(Voucher.client_id == principal.client_id, Voucher.code == normalize(code))
+    )
+    if voucher is None:
+        raise VoucherNotFound()
+    campaign = await session.get(Campaign, voucher.campaign_id)
+    if campaign is None or campaign.deleted_at is not None:
+        raise VoucherNotFound()
+    redemptions = await session.scalars(
+        select(Redemption).where(Redemption.voucher_id == voucher.id).order_by(Redemption.created_at)
+    )
+    return VoucherDetails(
+        voucher=voucher,
+        campaign=campaign,
+        state=voucher_state(campaign, voucher.redeemed_count, clock.now()),
+        remaining_uses=max(campaign.uses_per_voucher - voucher.redeemed_count, 0),
+        redemptions=list(redemptions.all()),
+    )
+
+
+async def list_vouchers(
+    session: AsyncSession,
+    principal: Principal,
+    campaign_id: uuid.UUID,
+    *,
+    redeemed: bool | None,
+    page: PageRequest,
+) -> tuple[Campaign, Page[Voucher]]:
+    campaign = await get_campaign(session, principal, campaign_id)
+    where = [Voucher.campaign_id == campaign.id]
+    if redeemed is True:
+        where.append(Voucher.redeemed_count > 0)
+    elif redeemed is False:
+        where.append(Voucher.redeemed_count == 0)
+    total = await session.scalar(select(func.count()).select_from(Voucher).where(*where))
+    rows = await session.scalars(
+        select(Voucher).where(*where).order_by(Voucher.created_at, Voucher.id)
+        .limit(page.limit).offset(page.offset)
+    )
+    return campaign, Page(items=list(rows.all()), total=total or 0, request=page)
