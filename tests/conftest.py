@@ -1,0 +1,162 @@
+"""Fixtures: a real database per backend (SQLite always; PostgreSQL when
+``VOUCHERD_TEST_POSTGRES_URL`` is set), built by Alembic, with real commits.
+
+Every test that takes ``database`` runs once per backend. Tests commit for real (no wrapping
+transaction that would hide races); isolation comes from a fresh SQLite file per test and, on
+PostgreSQL, a database per test session whose tables are emptied before each test."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from voucherd.accounts import service as accounts
+from voucherd.accounts.service import Principal
+from voucherd.api.app import create_app
+from voucherd.config import get_settings
+from voucherd.db import Database, set_database, unit_of_work
+from voucherd.db.engine import create_database
+from voucherd.db.migrate import upgrade
+from voucherd.models import Base
+
+POSTGRES_URL = os.environ.get("VOUCHERD_TEST_POSTGRES_URL")
+BACKENDS = ["sqlite", "postgres"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if os.environ.get("CI") and not POSTGRES_URL:
+        raise pytest.UsageError("CI needs VOUCHERD_TEST_POSTGRES_URL: PostgreSQL tests must not skip there")
+
+
+@pytest.fixture(autouse=True)
+def _settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Each test starts from default settings; tests override with ``monkeypatch.setenv``."""
+    for name in list(os.environ):
+        if name.startswith("VOUCHERD_") and name != "VOUCHERD_TEST_POSTGRES_URL":
+            monkeypatch.delenv(name)
+    get_settings.cache_clear()
+    accounts._cache.clear()
+    yield
+    get_settings.cache_clear()
+    accounts._cache.clear()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    upgrade(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+async def _admin(url: str, statement: str) -> None:
+    import asyncpg
+
+    target = make_url(url).set(drivername="postgresql", database="postgres")
+    connection = await asyncpg.connect(target.render_as_string(hide_password=False))
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    if not POSTGRES_URL:
+        pytest.skip("PostgreSQL tests need VOUCHERD_TEST_POSTGRES_URL (CI sets it)")
+    name = f"voucherd_test_{uuid.uuid4().hex[:10]}"
+    asyncio.run(_admin(POSTGRES_URL, f'CREATE DATABASE "{name}"'))
+    url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    upgrade(url)
+    yield url
+    asyncio.run(_admin(POSTGRES_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated, empty database of the test's backend."""
+    if request.param == "sqlite":
+        path = tmp_path / "voucherd.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite+aiosqlite:///{path}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    url = database_url(request, tmp_path)
+    if url.startswith("postgresql"):
+        asyncio.run(_truncate(url))
+    return url
+
+
+async def _truncate(url: str) -> None:
+    database = create_database(url, pool=False)
+    tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
+    async with database.engine.begin() as connection:
+        await connection.execute(text(f"TRUNCATE {tables} CASCADE"))
+    await database.dispose()
+
+
+@pytest.fixture
+async def database(db_url: str) -> AsyncIterator[Database]:
+    database = create_database(db_url)
+    set_database(database)
+    yield database
+    set_database(None)
+    await database.dispose()
+
+
+@dataclass(frozen=True)
+class Tenant:
+    principal: Principal
+    api_key: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"X-API-Key": self.api_key}
+
+    @property
+    def client_id(self) -> uuid.UUID:
+        return self.principal.client_id
+
+
+async def make_tenant(
+    database: Database, name: str = "Demo Restaurant", *, currency: str = "GBP", timezone: str = "Europe/London"
+) -> Tenant:
+    async with unit_of_work(database) as session:
+        client = await accounts.create_client(session, name=name, currency=currency, timezone=timezone)
+        issued = await accounts.create_api_key(session, client.id)
+    principal = Principal(client.id, client.name, client.currency, client.timezone, issued.api_key.id)
+    return Tenant(principal=principal, api_key=issued.secret)
+
+
+@pytest.fixture
+async def tenant(database: Database) -> Tenant:
+    return await make_tenant(database)
+
+
+@pytest.fixture
+async def other_tenant(database: Database) -> Tenant:
+    return await make_tenant(database, "Other Shop")
+
+
+@pytest.fixture
+async def api(database: Database) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(embedded_worker=False)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://voucherd.test") as client:
+        yield client
+
+
+def json_of(response: httpx.Response) -> Any:
+    return response.json()
