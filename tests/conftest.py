@@ -153,7 +153,7 @@ async def other_tenant(database: Database) -> Tenant:
 @pytest.fixture
 async def api(database: Database) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(embedded_worker=False)
-    transport = httpx.ASGITransport(app=app)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://voucherd.test") as client:
         yield client
 

@@ -16,6 +16,7 @@ from voucherd.api.vouchertrack import checkout, errors, management
 from voucherd.config import get_settings
 from voucherd.db import get_database
 from voucherd.jobs.runner import run_worker
+from voucherd.logging import configure as configure_logging
 
 DESCRIPTION = """
 voucherd: campaigns, unique voucher codes, and checkout validation and redemption.
@@ -43,6 +44,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app(*, embedded_worker: bool = True) -> FastAPI:
+    configure_logging()
     app = FastAPI(
         title="voucherd",
         version=__version__,

@@ -40,9 +40,6 @@ def serve(
     """Serve the API (and, on SQLite, run the job worker in the same process)."""
     import uvicorn
 
-    from voucherd.logging import configure
-
-    configure()
     uvicorn.run(
         "voucherd.api.app:create_app",
         factory=True,

@@ -1,0 +1,315 @@
+"""The checkout over HTTP: ``GET /api/webhook/validate/{code}`` and ``POST /api/webhook/redemption``.
+
+For each call: latency percentiles of ``voucherd serve`` at a fixed offered load (open loop), and
+its throughput at saturation next to the same SQL behind a minimal endpoint
+(:mod:`bench.minimal_app`) and through raw asyncpg without HTTP (:mod:`bench.checkout_sql`)."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import sys
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import asyncpg  # type: ignore[import-untyped]
+import orjson
+
+from bench import checkout_sql
+from bench.common import (
+    HOST,
+    BenchError,
+    Figure,
+    Section,
+    Target,
+    Tenant,
+    create_campaign,
+    dsn,
+    free_port,
+    generate_codes,
+    percentile,
+    progress,
+    ratio,
+    running_server,
+    settle,
+    voucherd_command,
+    voucherd_env,
+)
+from bench.http_client import HttpPool, Reply, get, http_pool, post_json
+from bench.load import Exhausted, LoadResult, Operation, closed_loop, open_loop
+from bench.minimal_app import MinimalConfig
+from voucherd.config import get_settings
+from voucherd.db import Database
+
+OFFERED_RATE = 500.0  # requests/s in the open loop: one every 2 ms
+CONCURRENCY = 64  # clients in the closed loop
+VALIDATE_CODES = 10_000
+TRANSACTION_AMOUNT = 45.99  # sent as a JSON number, as integrations do
+AMOUNT_MINOR = 4599
+
+
+@dataclass(frozen=True)
+class Durations:
+    """Seconds of each run; every measured run follows a warm-up run of the same kind."""
+
+    warmup: float
+    open_loop: float
+    saturation: float
+
+
+@dataclass(frozen=True)
+class Call:
+    """One checkout call as each contender makes it, and the targets voucherd should meet."""
+
+    name: str
+    p95_target_ms: float
+    minimal_ratio_target: float
+    voucherd: Callable[[HttpPool], Operation]
+    minimal: Callable[[HttpPool], Operation]
+    raw: Callable[[asyncpg.Pool], Operation]
+
+
+class Vouchers:
+    """Unused single-use vouchers, each handed out once."""
+
+    def __init__(self, vouchers: list[tuple[uuid.UUID, str]]) -> None:
+        self._vouchers = iter(vouchers)
+        self.exhausted = False
+
+    def take(self) -> tuple[uuid.UUID, str]:
+        try:
+            return next(self._vouchers)
+        except StopIteration:
+            self.exhausted = True
+            raise Exhausted from None
+
+
+def _check(reply: Reply, expected: int) -> str | None:
+    if reply.status == expected:
+        return None
+    return f"HTTP {reply.status}: {reply.body[:300].decode(errors='replace')}"
+
+
+def _validate_call(tenant: Tenant, codes: list[str], voucherd_port: int, minimal_port: int) -> Call:
+    def over_http(port: int, prefix: str) -> Callable[[HttpPool], Operation]:
+        host, headers = f"{HOST}:{port}", {"X-API-Key": tenant.api_key}
+        requests = itertools.cycle([get(host, prefix + code, headers) for code in codes])
+
+        def bind(pool: HttpPool) -> Operation:
+            async def operation() -> str | None:
+                return _check(await pool.send(next(requests)), 200)
+
+            return operation
+
+        return bind
+
+    cycle = itertools.cycle(codes)
+
+    def raw(pool: asyncpg.Pool) -> Operation:
+        async def operation() -> str | None:
+            async with pool.acquire() as connection:
+                row = await checkout_sql.validate(connection, tenant.principal.client_id, next(cycle))
+            return None if row is not None else "voucher not found"
+
+        return operation
+
+    return Call(
+        name="validate",
+        p95_target_ms=5.0,
+        minimal_ratio_target=0.7,
+        voucherd=over_http(voucherd_port, "/api/webhook/validate/"),
+        minimal=over_http(minimal_port, "/validate/"),
+        raw=raw,
+    )
+
+
+def _redeem_call(
+    tenant: Tenant, campaign_id: uuid.UUID, vouchers: Vouchers, voucherd_port: int, minimal_port: int
+) -> Call:
+    headers = {"X-API-Key": tenant.api_key}
+    references = (f"bench-order-{number}" for number in itertools.count())
+
+    def voucherd(pool: HttpPool) -> Operation:
+        host = f"{HOST}:{voucherd_port}"
+
+        async def operation() -> str | None:
+            _, code = vouchers.take()
+            body = orjson.dumps(
+                {"code": code, "transaction_amount": TRANSACTION_AMOUNT, "order_reference": next(references)}
+            )
+            return _check(await pool.send(post_json(host, "/api/webhook/redemption", body, headers)), 201)
+
+        return operation
+
+    def minimal(pool: HttpPool) -> Operation:
+        host = f"{HOST}:{minimal_port}"
+
+        async def operation() -> str | None:
+            voucher_id, code = vouchers.take()
+            body = orjson.dumps(
+                {
+                    "voucher_id": str(voucher_id),
+                    "code": code,
+                    "transaction_amount": TRANSACTION_AMOUNT,
+                    "order_reference": next(references),
+                }
+            )
+            return _check(await pool.send(post_json(host, "/redeem", body, headers)), 201)
+
+        return operation
+
+    def raw(pool: asyncpg.Pool) -> Operation:
+        async def operation() -> str | None:
+            voucher_id, code = vouchers.take()
+            redemption = checkout_sql.Redemption(
+                client_id=tenant.principal.client_id,
+                campaign_id=campaign_id,
+                voucher_id=voucher_id,
+                code=code,
+                order_reference=next(references),
+                currency=tenant.principal.currency,
+                amount_minor=AMOUNT_MINOR,
+                uses_per_voucher=1,
+            )
+            try:
+                async with pool.acquire() as connection:
+                    redeemed = await checkout_sql.redeem(connection, redemption)
+            except asyncpg.PostgresError as error:
+                return f"{type(error).__name__}: {error}"
+            return None if redeemed else "voucher used up"
+
+        return operation
+
+    return Call(
+        name="redeem",
+        p95_target_ms=10.0,
+        minimal_ratio_target=0.5,
+        voucherd=voucherd,
+        minimal=minimal,
+        raw=raw,
+    )
+
+
+async def _measure(
+    call: Call, voucherd_port: int, minimal_port: int, pool_size: tuple[int, int], durations: Durations
+) -> Section:
+    runs: list[tuple[str, LoadResult]] = []
+
+    def record(label: str, result: LoadResult) -> LoadResult:
+        if not result.succeeded:
+            raise BenchError(f"{call.name} {label}: every request failed, first: {result.first_failure}")
+        runs.append((label, result))
+        return result
+
+    async def offer(label: str, operation: Operation, duration: float) -> LoadResult:
+        return record(label, await open_loop(operation, rate=OFFERED_RATE, duration=duration))
+
+    async def saturate(contender: str, operation: Operation) -> LoadResult:
+        progress(f"{call.name}: {contender}, {CONCURRENCY} clients")
+        warmup = await closed_loop(operation, concurrency=CONCURRENCY, duration=durations.warmup)
+        record(f"{contender} warm-up", warmup)
+        measured = await closed_loop(operation, concurrency=CONCURRENCY, duration=durations.saturation)
+        return record(f"{contender} saturation", measured)
+
+    async with http_pool(HOST, voucherd_port, CONCURRENCY) as pool:
+        operation = call.voucherd(pool)
+        progress(f"{call.name}: voucherd at {OFFERED_RATE:g} req/s")
+        await offer("voucherd warm-up", operation, durations.warmup)
+        latency = await offer("voucherd open loop", operation, durations.open_loop)
+        ours = await saturate("voucherd", operation)
+    async with http_pool(HOST, minimal_port, CONCURRENCY) as pool:
+        minimal = await saturate("minimal app", call.minimal(pool))
+    async with asyncpg.create_pool(dsn(), min_size=pool_size[0], max_size=pool_size[1]) as pg:
+        raw = await saturate("raw asyncpg", call.raw(pg))
+
+    milliseconds = [seconds * 1000 for seconds in latency.latencies]
+    prefix = f"{call.name}.latency_{OFFERED_RATE:g}rps"
+    throughput = f"{call.name}.throughput_{CONCURRENCY}c"
+    figures = [
+        Figure(f"{prefix}.p50", percentile(milliseconds, 0.50), "ms"),
+        Figure(f"{prefix}.p95", percentile(milliseconds, 0.95), "ms", Target("<", call.p95_target_ms)),
+        Figure(f"{prefix}.p99", percentile(milliseconds, 0.99), "ms"),
+        Figure(f"{throughput}.voucherd", ours.rate, "req/s"),
+        Figure(f"{throughput}.minimal", minimal.rate, "req/s"),
+        Figure(f"{throughput}.raw_asyncpg", raw.rate, "req/s"),
+        ratio(
+            f"{throughput}.voucherd/minimal", ours.rate, minimal.rate, Target(">=", call.minimal_ratio_target)
+        ),
+        ratio(f"{throughput}.voucherd/raw_asyncpg", ours.rate, raw.rate),
+        Figure(f"{call.name}.failed", sum(result.failed for _, result in runs), "requests", Target("=", 0)),
+    ]
+    notes = [
+        f"{call.name} {label}: {result.failed} failed, first: {result.first_failure}"
+        for label, result in runs
+        if result.failed
+    ]
+    return Section(notes=notes, figures=figures)
+
+
+async def run(database: Database, tenant: Tenant, durations: Durations, redeem_codes: int) -> Section:
+    settings = get_settings()
+    pool_size = (settings.pool_size, settings.pool_size + settings.pool_max_overflow)
+
+    progress(f"checkout: {VALIDATE_CODES:,} codes to validate, {redeem_codes:,} to redeem")
+    validate_campaign = await create_campaign(database, tenant, "Bench validate")
+    await generate_codes(database, tenant, validate_campaign, VALIDATE_CODES)
+    redeem_campaign = await create_campaign(database, tenant, "Bench redeem")
+    await generate_codes(database, tenant, redeem_campaign, redeem_codes)
+    connection = await asyncpg.connect(dsn())
+    try:
+        query = "SELECT id, code FROM vouchers WHERE campaign_id = $1"
+        validate_codes = [row["code"] for row in await connection.fetch(query, validate_campaign)]
+        redeem_vouchers = [(row["id"], row["code"]) for row in await connection.fetch(query, redeem_campaign)]
+    finally:
+        await connection.close()
+    await settle()
+
+    voucherd_port, minimal_port = free_port(), free_port()
+    minimal_config = MinimalConfig(
+        dsn=dsn(),
+        client_id=tenant.principal.client_id,
+        campaign_id=redeem_campaign,
+        currency=tenant.principal.currency,
+        uses_per_voucher=1,
+        pool_min=pool_size[0],
+        pool_max=pool_size[1],
+    )
+    minimal_command = [
+        sys.executable, "-m", "uvicorn", "bench.minimal_app:create_app", "--factory",
+        "--host", HOST, "--port", str(minimal_port),
+        "--loop", "uvloop", "--http", "httptools", "--no-access-log",
+    ]
+    vouchers = Vouchers(redeem_vouchers)
+    calls = [
+        _validate_call(tenant, validate_codes, voucherd_port, minimal_port),
+        _redeem_call(tenant, redeem_campaign, vouchers, voucherd_port, minimal_port),
+    ]
+    sections = []
+    progress("checkout: starting voucherd serve and the minimal app")
+    voucherd_serve = voucherd_command("serve", "--host", HOST, "--port", str(voucherd_port))
+    minimal_env = {**os.environ, **minimal_config.to_env()}
+    async with (
+        running_server("voucherd", voucherd_serve, voucherd_env(), voucherd_port),
+        running_server("minimal-app", minimal_command, minimal_env, minimal_port),
+    ):
+        for call in calls:
+            sections.append(await _measure(call, voucherd_port, minimal_port, pool_size, durations))
+
+    notes = [
+        f"checkout: voucherd serve (1 worker, SQLAlchemy pool {pool_size[0]}+{pool_size[1] - pool_size[0]}) "
+        f"vs minimal app (bench/minimal_app.py: FastAPI on uvicorn, uvloop, httptools, no access log; "
+        f"asyncpg pool max {pool_size[1]}, no SQLAlchemy) vs raw asyncpg (pool max {pool_size[1]}, "
+        f"{CONCURRENCY} tasks, no HTTP); minimal and raw run the same SQL (bench/checkout_sql.py)",
+        f"checkout: latency = open loop at {OFFERED_RATE:g} req/s for {durations.open_loop:g} s, timed "
+        f"from each scheduled start; throughput = {CONCURRENCY} closed-loop clients for "
+        f"{durations.saturation:g} s; each after a {durations.warmup:g} s warm-up; keep-alive HTTP/1.1 "
+        "client (bench/http_client.py)",
+        f"checkout: validate cycles {VALIDATE_CODES:,} live codes; every redemption uses an unused "
+        "single-use code and a new order_reference",
+    ]
+    if vouchers.exhausted:
+        notes.append(f"redeem: all {redeem_codes:,} codes were used; the last closed loop ended early")
+    for section in sections:
+        notes += section.notes
+    return Section(notes=notes, figures=[figure for section in sections for figure in section.figures])
