@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import math
+import operator
 import os
 import socket
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import asyncpg  # type: ignore[import-untyped]
 import orjson
@@ -57,21 +59,23 @@ def progress(message: str) -> None:
 # --- Figures and the report --------------------------------------------------------------------
 
 
+Comparison = Literal["<", ">=", "="]
+_COMPARE: dict[Comparison, Callable[[float, float], bool]] = {
+    "<": operator.lt,
+    ">=": operator.ge,
+    "=": operator.eq,
+}
+
+
 @dataclass(frozen=True)
 class Target:
     """A bound a figure should keep: ``< 5`` or ``>= 0.7``."""
 
-    operator: str
+    operator: Comparison
     bound: float
 
     def met(self, value: float) -> bool:
-        if self.operator == "<":
-            return value < self.bound
-        if self.operator == ">=":
-            return value >= self.bound
-        if self.operator == "=":
-            return value == self.bound
-        raise ValueError(f"unknown operator {self.operator!r}")
+        return _COMPARE[self.operator](value, self.bound)
 
     def __str__(self) -> str:
         return f"{self.operator} {self.bound:g}"
@@ -132,9 +136,9 @@ def dsn(database: str = BENCH_DATABASE) -> str:
     return f"{POSTGRES}/{database}"
 
 
-def database_url(database: str = BENCH_DATABASE) -> str:
+def database_url() -> str:
     """For voucherd (SQLAlchemy)."""
-    return dsn(database).replace("postgresql://", "postgresql+asyncpg://", 1)
+    return dsn().replace("postgresql://", "postgresql+asyncpg://", 1)
 
 
 async def _admin(statement: str) -> None:

@@ -1,0 +1,84 @@
+"""RELIABILITY S5: key format, checksum before lookup, hashes only, revocation within a second."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+from sqlalchemy import select, text, update
+
+from tests.conftest import Tenant
+from voucherd.accounts import keys
+from voucherd.accounts import service as accounts
+from voucherd.core.errors import Unauthenticated
+from voucherd.db import Database, unit_of_work
+from voucherd.models import ApiKey
+
+
+def test_format_is_prefix_32_base62_and_6_checksum() -> None:
+    for test in (False, True):
+        key = keys.generate(test=test)
+        assert re.fullmatch(r"vd_(live|test)_[0-9A-Za-z]{38}", key)
+        assert keys.is_well_formed(key)
+
+
+def test_checksum_rejects_every_mutated_key() -> None:
+    key = keys.generate()
+    rejected = 0
+    for i in range(10_000):
+        position = len(keys.LIVE) + i % (len(key) - len(keys.LIVE))
+        replacement = keys.ALPHABET[(keys.ALPHABET.index(key[position]) + 1 + i // 38) % 62]
+        if replacement == key[position]:
+            replacement = keys.ALPHABET[(keys.ALPHABET.index(replacement) + 1) % 62]
+        mutated = key[:position] + replacement + key[position + 1 :]
+        rejected += not keys.is_well_formed(mutated)
+    assert rejected == 10_000
+
+
+async def test_malformed_key_is_refused_before_any_query(database: Database, tenant: Tenant) -> None:
+    key = tenant.api_key[:-1] + ("x" if tenant.api_key[-1] != "x" else "y")
+    async with unit_of_work(database, write=False) as session:
+
+        async def no_query(*args: object, **kwargs: object) -> None:
+            raise AssertionError("queried the database")
+
+        session.execute = no_query  # type: ignore[method-assign]
+        with pytest.raises(Unauthenticated):
+            await accounts.authenticate(session, key, cache_ttl=1)
+
+
+async def test_only_hash_and_prefix_are_stored(database: Database, tenant: Tenant) -> None:
+    async with unit_of_work(database, write=False) as session:
+        values = []
+        for table in ("api_keys", "clients"):
+            for row in (await session.execute(text(f"SELECT * FROM {table}"))).all():  # noqa: S608
+                values.extend(str(value) for value in row)
+        dump = " ".join(values)
+        stored = (await session.scalars(select(ApiKey))).one()
+    assert tenant.api_key not in dump
+    assert tenant.api_key[len(keys.LIVE) :] not in dump
+    assert stored.prefix == tenant.api_key[:16]
+    assert stored.key_hash == keys.digest(tenant.api_key)
+
+
+async def test_revocation_takes_effect_within_the_cache_time(
+    database: Database, tenant: Tenant, api: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = [1000.0]
+    monkeypatch.setattr(accounts.time, "monotonic", lambda: now[0])
+    assert (await api.get("/api/campaigns", headers=tenant.headers)).status_code == 200
+    # another server process revokes the key (this one's cache is not told)
+    async with unit_of_work(database) as session:
+        await session.execute(update(ApiKey).values(revoked_at=ApiKey.created_at))
+    now[0] += 0.5
+    assert (await api.get("/api/campaigns", headers=tenant.headers)).status_code == 200
+    now[0] += 0.6  # past the 1 s the cache may trust a key
+    assert (await api.get("/api/campaigns", headers=tenant.headers)).status_code == 401
+
+
+async def test_revoking_here_is_immediate(database: Database, tenant: Tenant, api: httpx.AsyncClient) -> None:
+    assert (await api.get("/api/campaigns", headers=tenant.headers)).status_code == 200
+    async with unit_of_work(database) as session:
+        await accounts.revoke_api_key(session, tenant.principal.api_key_id)
+    assert (await api.get("/api/campaigns", headers=tenant.headers)).status_code == 401
