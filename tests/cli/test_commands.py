@@ -1,0 +1,139 @@
+"""The documented command forms, run as real processes, and a worker killed mid-job."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from voucherd.db import unit_of_work
+from voucherd.db.engine import create_database
+from voucherd.models import Job, Voucher
+
+VOUCHERD = [sys.executable, "-m", "voucherd.cli.main"]
+
+
+def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*VOUCHERD, *args], env=env, capture_output=True, text=True, timeout=120, check=False)
+
+
+def env_for(db_url: str, **extra: str) -> dict[str, str]:
+    return {**os.environ, "VOUCHERD_DATABASE_URL": db_url, "COLUMNS": "250", **extra}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_clients_and_keys_commands(db_url: str) -> None:
+    env = env_for(db_url)
+    created = run(["clients", "create", "Demo Restaurant", "--currency", "EUR", "--timezone", "Europe/Paris", "--json"], env)
+    assert created.returncode == 0, created.stderr
+    body = json.loads(created.stdout)
+    assert body["api_key"].startswith("vd_live_")
+    assert body["currency"] == "EUR"
+    second = run(["keys", "create", body["client_id"], "--name", "till", "--json"], env)
+    key = json.loads(second.stdout)
+    assert key["api_key"] != body["api_key"]
+    listing = run(["keys", "list", body["client_id"]], env)
+    assert body["api_key"][:16] in listing.stdout
+    assert body["api_key"] not in listing.stdout
+    assert run(["keys", "revoke", key["api_key_id"]], env).returncode == 0
+    refused = run(["clients", "create", "X", "--timezone", "Mars/Olympus"], env)
+    assert refused.returncode == 2
+    assert "Unknown timezone" in refused.stderr
+
+
+def test_serve_answers_the_documented_curl(db_url: str, tmp_path: Path) -> None:
+    env = env_for(db_url)
+    demo = json.loads(run(["demo", "--json"], env).stdout)
+    port = free_port()
+    server = subprocess.Popen([*VOUCHERD, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(200):
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        response = httpx.get(f"{base}/api/webhook/validate/{demo['codes'][0]}", headers={"X-API-Key": demo["api_key"]})
+        assert response.status_code == 200
+        assert response.json()["client_name"] == "Demo Restaurant"
+        assert response.json()["discount_description"] == "20% off your order"
+        assert httpx.get(f"{base}/docs").status_code == 200
+        # a second demo run leaves existing data alone
+        assert json.loads(run(["demo", "--json"], env).stdout) is None
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+async def _count(db_url: str) -> tuple[int, int, str]:
+    database = create_database(db_url, pool=False)
+    try:
+        async with unit_of_work(database, write=False) as session:
+            total = await session.scalar(select(func.count()).select_from(Voucher))
+            distinct = await session.scalar(select(func.count(func.distinct(Voucher.code))))
+            status = await session.scalar(select(Job.status))
+        return int(total or 0), int(distinct or 0), str(status)
+    finally:
+        await database.dispose()
+
+
+@pytest.mark.crash
+def test_worker_killed_mid_job_is_taken_over_without_duplicates_or_gaps(db_url: str) -> None:
+    env = env_for(db_url, VOUCHERD_CODE_CHUNK_SIZE="2000", VOUCHERD_JOB_LEASE_SECONDS="1", VOUCHERD_WORKER_POLL_SECONDS="0.1")
+    client = json.loads(run(["clients", "create", "Bulk", "--json"], env).stdout)
+    headers = {"X-API-Key": client["api_key"]}
+    port = free_port()
+    server_env = {**env, "VOUCHERD_EMBEDDED_WORKER": "false"}
+    server = subprocess.Popen([*VOUCHERD, "serve", "--port", str(port)], env=server_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(200):
+            try:
+                httpx.get(f"{base}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        campaign = httpx.post(f"{base}/api/campaigns", json={"name": "Bulk", "discount_type": "fixed", "discount_value": 5, "code_length": 10}, headers=headers).json()
+        job = httpx.post(f"{base}/api/campaigns/{campaign['id']}/vouchers", json={"count": 60000}, headers=headers)
+        assert job.status_code == 202
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    kills = 0
+    for _ in range(3):  # start a worker, let it commit some chunks, SIGKILL it
+        worker = subprocess.Popen([*VOUCHERD, "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        start = asyncio.run(_count(db_url))[0]
+        while time.monotonic() < deadline and asyncio.run(_count(db_url))[0] < start + 6000:
+            time.sleep(0.05)
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=30)
+        kills += 1
+    total, distinct, status = asyncio.run(_count(db_url))
+    assert 0 < total < 60000, "the kills must land mid-job"
+    finisher = subprocess.Popen([*VOUCHERD, "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and asyncio.run(_count(db_url))[2] != "succeeded":
+            time.sleep(0.1)
+    finally:
+        finisher.send_signal(signal.SIGTERM)
+        finisher.wait(timeout=30)
+    assert asyncio.run(_count(db_url)) == (60000, 60000, "succeeded")
+    assert kills == 3
