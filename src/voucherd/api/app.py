@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import structlog
-from fastapi import FastAPI, Request
-from fastapi.responses import Response
+from fastapi import FastAPI
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from voucherd import __version__
 from voucherd.api.vouchertrack import checkout, errors, management
@@ -24,6 +25,30 @@ voucherd: campaigns, unique voucher codes, and checkout validation and redemptio
 Authenticate with your API key in the `X-API-Key` header (or the `api_key` query parameter).
 Errors are JSON: `{"error": "<what is wrong>", "error_code": "<stable code>"}`.
 """
+
+
+class RequestIdMiddleware:
+    """Gives each request an id (``X-Request-Id``, taken from the caller when sent) for the logs
+    and the response. Plain ASGI: a ``BaseHTTPMiddleware`` costs about 0.5 ms per request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = Headers(scope=scope).get("x-request-id") or uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode("latin-1"))]
+            await send(message)
+
+        with structlog.contextvars.bound_contextvars(request_id=request_id):
+            await self.app(scope, receive, send_with_id)
 
 
 @asynccontextmanager
@@ -55,20 +80,9 @@ def create_app(*, embedded_worker: bool = True) -> FastAPI:
     )
     app.state.embedded_worker = embedded_worker
     errors.install(app)
+    app.add_middleware(RequestIdMiddleware)
     app.include_router(checkout.router)
     app.include_router(management.router)
-
-    @app.middleware("http")
-    async def _request_id(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex
-        request.state.request_id = request_id
-        structlog.contextvars.bind_contextvars(request_id=request_id)
-        try:
-            response = await call_next(request)
-        finally:
-            structlog.contextvars.clear_contextvars()
-        response.headers["X-Request-Id"] = request_id
-        return response
 
     @app.get("/healthz", include_in_schema=False)
     async def _health() -> dict[str, str]:

@@ -50,13 +50,13 @@ async def redeem(session: AsyncSession, principal: Principal, data: RedeemInput)
     if offer is None:
         raise VoucherNotFound()
     amount = data.amount.in_minor_units(offer.currency, field="transaction_amount")
-    if order_reference is not None:
-        earlier = await repository.get_by_reference(session, principal.client_id, offer.id, order_reference)
-        if earlier is not None:
-            return _replay(earlier, amount)
     now = clock.now()
     error = usability_error(offer, offer.redeemed_count, now)
     if error is not None:
+        # A retry of an order that took the last use must still get its original answer.
+        earlier = await _earlier(session, principal, offer.id, order_reference)
+        if earlier is not None:
+            return _replay(earlier, amount)
         raise error
     if offer.minimum_spend is not None and amount < offer.minimum_spend:
         raise MinimumSpendNotMet(
@@ -84,8 +84,9 @@ async def redeem(session: AsyncSession, principal: Principal, data: RedeemInput)
         },
     )
     if not inserted:
-        # The same order committed meanwhile (a concurrent retry): answer as it was answered.
-        earlier = await repository.get_by_reference(session, principal.client_id, offer.id, order_reference or "")
+        # This order was redeemed before (a retry), or meanwhile (a concurrent retry, which
+        # waited for the first on the unique key): answer as it was answered.
+        earlier = await _earlier(session, principal, offer.id, order_reference)
         if earlier is None:  # pragma: no cover - the unique key guarantees a row
             raise RuntimeError("redemption conflict without a row")
         return _replay(earlier, amount)
@@ -117,6 +118,14 @@ async def redeem(session: AsyncSession, principal: Principal, data: RedeemInput)
         discount_applied=discount,
         replayed=False,
     )
+
+
+async def _earlier(
+    session: AsyncSession, principal: Principal, voucher_id: uuid.UUID, order_reference: str | None
+) -> Redemption | None:
+    if order_reference is None:
+        return None
+    return await repository.get_by_reference(session, principal.client_id, voucher_id, order_reference)
 
 
 def _replay(earlier: Redemption, amount: int) -> RedemptionResult:

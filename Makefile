@@ -1,0 +1,55 @@
+# voucherd: one command for each routine task. `make help` lists them.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export VOUCHERD_DATABASE_URL ?= sqlite+aiosqlite:///./voucherd.db
+
+.DEFAULT_GOAL := help
+.PHONY: help setup run test test-pg lint fmt migrate migration bench demo clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP) ## Create .venv and install pinned dependencies
+
+run: $(STAMP) ## Migrate the SQLite default, add the demo client if empty, serve on :8000
+	$(BIN)/voucherd migrate
+	$(BIN)/voucherd demo
+	$(BIN)/voucherd serve --host 127.0.0.1 --port 8000
+
+demo: $(STAMP) ## Add the demo client (only into an empty database)
+	$(BIN)/voucherd demo
+
+test: $(STAMP) ## Run the whole suite (PostgreSQL too when VOUCHERD_TEST_POSTGRES_URL is set); T=path for part
+	$(BIN)/pytest $(T)
+
+test-pg: $(STAMP) ## The suite on SQLite and the local PostgreSQL
+	VOUCHERD_TEST_POSTGRES_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/test $(BIN)/pytest $(T)
+
+lint: $(STAMP) ## ruff and mypy
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+fmt: $(STAMP) ## Format and fix what ruff can
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+migrate: $(STAMP) ## Upgrade the database in VOUCHERD_DATABASE_URL
+	$(BIN)/voucherd migrate
+
+migration: $(STAMP) ## New migration from model changes: make migration m="what changed"
+	$(BIN)/alembic revision --autogenerate -m "$(m)"
+
+bench: $(STAMP) ## Benchmarks on the local PostgreSQL (prints figures and ratios)
+	$(BIN)/python -m bench
+
+clean: ## Remove the virtualenv and the local SQLite database
+	rm -rf $(VENV) voucherd.db voucherd.db-wal voucherd.db-shm
