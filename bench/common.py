@@ -203,8 +203,11 @@ async def run_command(command: Sequence[str], env: dict[str, str]) -> str:
     """Run to completion; its stdout, or :class:`BenchError` with its stderr."""
     try:
         process = await asyncio.create_subprocess_exec(
-            *command, env=env, cwd=REPOSITORY,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            *command,
+            env=env,
+            cwd=REPOSITORY,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
         )
     except FileNotFoundError as error:
         raise BenchError(f"cannot run {command[0]}: {error}") from None

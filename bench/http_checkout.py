@@ -276,9 +276,20 @@ async def run(database: Database, tenant: Tenant, durations: Durations, redeem_c
         pool_max=pool_size[1],
     )
     minimal_command = [
-        sys.executable, "-m", "uvicorn", "bench.minimal_app:create_app", "--factory",
-        "--host", HOST, "--port", str(minimal_port),
-        "--loop", "uvloop", "--http", "httptools", "--no-access-log",
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "bench.minimal_app:create_app",
+        "--factory",
+        "--host",
+        HOST,
+        "--port",
+        str(minimal_port),
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--no-access-log",
     ]
     vouchers = Vouchers(redeem_vouchers)
     calls = [

@@ -131,7 +131,11 @@ class Tenant:
 
 
 async def make_tenant(
-    database: Database, name: str = "Demo Restaurant", *, currency: str = "GBP", timezone: str = "Europe/London"
+    database: Database,
+    name: str = "Demo Restaurant",
+    *,
+    currency: str = "GBP",
+    timezone: str = "Europe/London",
 ) -> Tenant:
     async with unit_of_work(database) as session:
         client = await accounts.create_client(session, name=name, currency=currency, timezone=timezone)

@@ -39,9 +39,16 @@ class TestCreate:
         assert response.json()["currency"] == "GBP"
         assert response.json()["status"] == "active"
 
-    async def test_date_only_validity_uses_the_clients_timezone(self, api: httpx.AsyncClient, tenant: Tenant) -> None:
+    async def test_date_only_validity_uses_the_clients_timezone(
+        self, api: httpx.AsyncClient, tenant: Tenant
+    ) -> None:
         response = await create(
-            api, tenant, discount_type="percentage", discount_value=20, valid_from="2026-07-01", valid_until="2026-07-31"
+            api,
+            tenant,
+            discount_type="percentage",
+            discount_value=20,
+            valid_from="2026-07-01",
+            valid_until="2026-07-31",
         )
         # London is UTC+1 in summer
         assert response.json()["valid_from"] == "2026-06-30T23:00:00Z"
@@ -57,10 +64,21 @@ class TestCreate:
             ({"discount_type": "free_item"}, "discount_description"),
             ({"discount_type": "bogus", "discount_value": 1}, "discount_type"),
             ({"discount_type": "fixed", "discount_value": 1, "currency": "12"}, "currency"),
-            ({"discount_type": "fixed", "discount_value": 1, "valid_from": "2026-08-01", "valid_until": "2026-07-01"}, "valid_until"),
+            (
+                {
+                    "discount_type": "fixed",
+                    "discount_value": 1,
+                    "valid_from": "2026-08-01",
+                    "valid_until": "2026-07-01",
+                },
+                "valid_until",
+            ),
             ({"discount_type": "fixed", "discount_value": 1, "uses_per_voucher": 0}, "uses_per_voucher"),
             ({"discount_type": "fixed", "discount_value": 1, "code_pattern": "FIXED"}, "code_pattern"),
-            ({"discount_type": "fixed", "discount_value": 1, "valid_until": "2026-07-01T10:00:00"}, "valid_until"),
+            (
+                {"discount_type": "fixed", "discount_value": 1, "valid_until": "2026-07-01T10:00:00"},
+                "valid_until",
+            ),
         ],
     )
     async def test_bad_input_is_422_and_creates_nothing(
@@ -85,10 +103,14 @@ class TestReadUpdateDelete:
         ]
         listing = (await api.get("/api/campaigns", params={"limit": 2}, headers=tenant.headers)).json()
         assert (listing["total"], len(listing["data"]), listing["has_more"]) == (3, 2, True)
-        page_two = (await api.get("/api/campaigns", params={"limit": 2, "page": 2}, headers=tenant.headers)).json()
+        page_two = (
+            await api.get("/api/campaigns", params={"limit": 2, "page": 2}, headers=tenant.headers)
+        ).json()
         assert (len(page_two["data"]), page_two["has_more"]) == (1, False)
         patched = await api.patch(
-            f"/api/campaigns/{ids[0]}", json={"discount_value": 15, "status": "paused"}, headers=tenant.headers
+            f"/api/campaigns/{ids[0]}",
+            json={"discount_value": 15, "status": "paused"},
+            headers=tenant.headers,
         )
         assert patched.status_code == 200
         assert patched.json()["discount_description"] == "£15 off your order"
@@ -97,13 +119,23 @@ class TestReadUpdateDelete:
         assert (await api.get(f"/api/campaigns/{ids[0]}", headers=tenant.headers)).status_code == 404
         assert (await api.get("/api/campaigns", headers=tenant.headers)).json()["total"] == 2
 
-    async def test_custom_description_survives_a_value_change(self, api: httpx.AsyncClient, tenant: Tenant) -> None:
-        campaign = (await create(api, tenant, discount_type="fixed", discount_value=5, discount_description="Fiver off")).json()
-        patched = await api.patch(f"/api/campaigns/{campaign['id']}", json={"discount_value": 6}, headers=tenant.headers)
+    async def test_custom_description_survives_a_value_change(
+        self, api: httpx.AsyncClient, tenant: Tenant
+    ) -> None:
+        campaign = (
+            await create(
+                api, tenant, discount_type="fixed", discount_value=5, discount_description="Fiver off"
+            )
+        ).json()
+        patched = await api.patch(
+            f"/api/campaigns/{campaign['id']}", json={"discount_value": 6}, headers=tenant.headers
+        )
         assert patched.json()["discount_description"] == "Fiver off"
 
     @pytest.mark.parametrize("limit", [0, 101])
-    async def test_limit_out_of_range_is_422(self, api: httpx.AsyncClient, tenant: Tenant, limit: int) -> None:
+    async def test_limit_out_of_range_is_422(
+        self, api: httpx.AsyncClient, tenant: Tenant, limit: int
+    ) -> None:
         response = await api.get("/api/campaigns", params={"limit": limit}, headers=tenant.headers)
         assert response.status_code == 422
         assert response.json()["field"] == "limit"
@@ -117,7 +149,9 @@ class TestReadUpdateDelete:
             api.patch(f"/api/campaigns/{campaign_id}", json={"name": "x"}, headers=other_tenant.headers),
             api.delete(f"/api/campaigns/{campaign_id}", headers=other_tenant.headers),
             api.get(f"/api/campaigns/{campaign_id}/vouchers", headers=other_tenant.headers),
-            api.post(f"/api/campaigns/{campaign_id}/vouchers", json={"count": 1}, headers=other_tenant.headers),
+            api.post(
+                f"/api/campaigns/{campaign_id}/vouchers", json={"count": 1}, headers=other_tenant.headers
+            ),
         ]
         for call in calls:
             assert (await call).status_code == 404

@@ -24,7 +24,9 @@ VOUCHERD = [sys.executable, "-m", "voucherd.cli.main"]
 
 
 def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*VOUCHERD, *args], env=env, capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [*VOUCHERD, *args], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
 
 
 def env_for(db_url: str, **extra: str) -> dict[str, str]:
@@ -39,7 +41,10 @@ def free_port() -> int:
 
 def test_clients_and_keys_commands(db_url: str) -> None:
     env = env_for(db_url)
-    created = run(["clients", "create", "Demo Restaurant", "--currency", "EUR", "--timezone", "Europe/Paris", "--json"], env)
+    created = run(
+        ["clients", "create", "Demo Restaurant", "--currency", "EUR", "--timezone", "Europe/Paris", "--json"],
+        env,
+    )
     assert created.returncode == 0, created.stderr
     body = json.loads(created.stdout)
     assert body["api_key"].startswith("vd_live_")
@@ -60,7 +65,9 @@ def test_serve_answers_the_documented_curl(db_url: str, tmp_path: Path) -> None:
     env = env_for(db_url)
     demo = json.loads(run(["demo", "--json"], env).stdout)
     port = free_port()
-    server = subprocess.Popen([*VOUCHERD, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    server = subprocess.Popen(
+        [*VOUCHERD, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         for _ in range(200):
@@ -69,7 +76,9 @@ def test_serve_answers_the_documented_curl(db_url: str, tmp_path: Path) -> None:
                     break
             except httpx.TransportError:
                 time.sleep(0.05)
-        response = httpx.get(f"{base}/api/webhook/validate/{demo['codes'][0]}", headers={"X-API-Key": demo["api_key"]})
+        response = httpx.get(
+            f"{base}/api/webhook/validate/{demo['codes'][0]}", headers={"X-API-Key": demo["api_key"]}
+        )
         assert response.status_code == 200
         assert response.json()["client_name"] == "Demo Restaurant"
         assert response.json()["discount_description"] == "20% off your order"
@@ -95,12 +104,22 @@ async def _count(db_url: str) -> tuple[int, int, str]:
 
 @pytest.mark.crash
 def test_worker_killed_mid_job_is_taken_over_without_duplicates_or_gaps(db_url: str) -> None:
-    env = env_for(db_url, VOUCHERD_CODE_CHUNK_SIZE="2000", VOUCHERD_JOB_LEASE_SECONDS="1", VOUCHERD_WORKER_POLL_SECONDS="0.1")
+    env = env_for(
+        db_url,
+        VOUCHERD_CODE_CHUNK_SIZE="2000",
+        VOUCHERD_JOB_LEASE_SECONDS="1",
+        VOUCHERD_WORKER_POLL_SECONDS="0.1",
+    )
     client = json.loads(run(["clients", "create", "Bulk", "--json"], env).stdout)
     headers = {"X-API-Key": client["api_key"]}
     port = free_port()
     server_env = {**env, "VOUCHERD_EMBEDDED_WORKER": "false"}
-    server = subprocess.Popen([*VOUCHERD, "serve", "--port", str(port)], env=server_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [*VOUCHERD, "serve", "--port", str(port)],
+        env=server_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         for _ in range(200):
@@ -109,15 +128,23 @@ def test_worker_killed_mid_job_is_taken_over_without_duplicates_or_gaps(db_url: 
                 break
             except httpx.TransportError:
                 time.sleep(0.05)
-        campaign = httpx.post(f"{base}/api/campaigns", json={"name": "Bulk", "discount_type": "fixed", "discount_value": 5, "code_length": 10}, headers=headers).json()
-        job = httpx.post(f"{base}/api/campaigns/{campaign['id']}/vouchers", json={"count": 60000}, headers=headers)
+        campaign = httpx.post(
+            f"{base}/api/campaigns",
+            json={"name": "Bulk", "discount_type": "fixed", "discount_value": 5, "code_length": 10},
+            headers=headers,
+        ).json()
+        job = httpx.post(
+            f"{base}/api/campaigns/{campaign['id']}/vouchers", json={"count": 60000}, headers=headers
+        )
         assert job.status_code == 202
     finally:
         server.terminate()
         server.wait(timeout=30)
     kills = 0
     for _ in range(3):  # start a worker, let it commit some chunks, SIGKILL it
-        worker = subprocess.Popen([*VOUCHERD, "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        worker = subprocess.Popen(
+            [*VOUCHERD, "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         deadline = time.monotonic() + 60
         start = asyncio.run(_count(db_url))[0]
         while time.monotonic() < deadline and asyncio.run(_count(db_url))[0] < start + 6000:
@@ -125,9 +152,11 @@ def test_worker_killed_mid_job_is_taken_over_without_duplicates_or_gaps(db_url: 
         worker.send_signal(signal.SIGKILL)
         worker.wait(timeout=30)
         kills += 1
-    total, distinct, status = asyncio.run(_count(db_url))
+    total, _distinct, _status = asyncio.run(_count(db_url))
     assert 0 < total < 60000, "the kills must land mid-job"
-    finisher = subprocess.Popen([*VOUCHERD, "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    finisher = subprocess.Popen(
+        [*VOUCHERD, "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and asyncio.run(_count(db_url))[2] != "succeeded":

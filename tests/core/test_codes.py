@@ -33,7 +33,9 @@ def test_prefix_and_length_make_the_documented_shape() -> None:
         lambda s: "".join(sorted(s))
     ),
 )
-def test_generated_codes_follow_pattern_and_charset(literal: str, randoms: int, tail: str, charset: str) -> None:
+def test_generated_codes_follow_pattern_and_charset(
+    literal: str, randoms: int, tail: str, charset: str
+) -> None:
     pattern = CodePattern.build(pattern=literal + "#" * randoms + tail, charset=charset)
     codes = pattern.generate(50)
     regex = re.compile(re.escape(literal) + f"[{re.escape(charset)}]{{{randoms}}}" + re.escape(tail))

@@ -36,7 +36,9 @@ async def wide_api(database: Database) -> AsyncIterator[tuple[Database, httpx.As
         yield database, client
 
 
-async def redeem_all(client: httpx.AsyncClient, tenant: Tenant, code: str, count: int, tag: str) -> list[httpx.Response]:
+async def redeem_all(
+    client: httpx.AsyncClient, tenant: Tenant, code: str, count: int, tag: str
+) -> list[httpx.Response]:
     return list(
         await asyncio.gather(
             *(
@@ -56,12 +58,14 @@ async def ledger(database: Database, code: str) -> tuple[int, int, int]:
     async with unit_of_work(database, write=False) as session:
         used = await session.scalar(select(Voucher.redeemed_count).where(Voucher.code == code))
         rows = await session.scalar(
-            select(func.count()).select_from(Redemption).where(Redemption.code == code, Redemption.rolled_back_at.is_(None))
+            select(func.count())
+            .select_from(Redemption)
+            .where(Redemption.code == code, Redemption.rolled_back_at.is_(None))
         )
         events = await session.scalar(
-            select(func.count()).select_from(Event).where(
-                Event.type == "voucher.redeemed", Event.data["voucher_code"].as_string() == code
-            )
+            select(func.count())
+            .select_from(Event)
+            .where(Event.type == "voucher.redeemed", Event.data["voucher_code"].as_string() == code)
         )
     return int(used or 0), int(rows or 0), int(events or 0)
 

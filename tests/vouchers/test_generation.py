@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
+import voucherd.jobs.kinds  # noqa: F401  (registers the handlers)
 from tests.conftest import Tenant
 from voucherd.db import Database, unit_of_work
 from voucherd.jobs import runner
 from voucherd.models import Event, Voucher
 from voucherd.vouchers import service as vouchers_service
-
-import voucherd.jobs.kinds  # noqa: F401  (registers the handlers)
 
 
 async def campaign(api: httpx.AsyncClient, tenant: Tenant, **body: object) -> str:
@@ -35,9 +34,13 @@ async def events_of(database: Database, kind: str) -> list[dict[str, object]]:
         return list((await session.scalars(select(Event.data).where(Event.type == kind))).all())
 
 
-async def test_up_to_1000_codes_answer_at_once(api: httpx.AsyncClient, database: Database, tenant: Tenant) -> None:
+async def test_up_to_1000_codes_answer_at_once(
+    api: httpx.AsyncClient, database: Database, tenant: Tenant
+) -> None:
     campaign_id = await campaign(api, tenant, code_prefix="JAN26", code_length=8)
-    response = await api.post(f"/api/campaigns/{campaign_id}/vouchers", json={"count": 1000}, headers=tenant.headers)
+    response = await api.post(
+        f"/api/campaigns/{campaign_id}/vouchers", json={"count": 1000}, headers=tenant.headers
+    )
     assert response.status_code == 201
     codes = response.json()["codes"]
     assert len(codes) == len(set(codes)) == 1000
@@ -45,7 +48,9 @@ async def test_up_to_1000_codes_answer_at_once(api: httpx.AsyncClient, database:
     assert sorted(await stored(database)) == sorted(codes)
     [event] = await events_of(database, "voucher.batch_created")
     assert event["count"] == 1000
-    listing = (await api.get(f"/api/campaigns/{campaign_id}/vouchers", params={"limit": 100}, headers=tenant.headers)).json()
+    listing = (
+        await api.get(f"/api/campaigns/{campaign_id}/vouchers", params={"limit": 100}, headers=tenant.headers)
+    ).json()
     assert (listing["total"], len(listing["data"])) == (1000, 100)
 
 
@@ -57,7 +62,9 @@ async def test_more_than_1000_codes_run_as_a_job(
 
     get_settings.cache_clear()
     campaign_id = await campaign(api, tenant)
-    response = await api.post(f"/api/campaigns/{campaign_id}/vouchers", json={"count": 4500}, headers=tenant.headers)
+    response = await api.post(
+        f"/api/campaigns/{campaign_id}/vouchers", json={"count": 4500}, headers=tenant.headers
+    )
     assert response.status_code == 202
     job = response.json()["job"]
     assert (job["status"], job["progress"], job["total"]) == ("queued", 0, 4500)
@@ -112,38 +119,64 @@ async def test_a_pattern_too_small_is_refused_before_any_code(
 ) -> None:
     campaign_id = await campaign(api, tenant, code_prefix="JAN26", code_length=6)
     # 31**6 / 2**20 = 846 codes
-    response = await api.post(f"/api/campaigns/{campaign_id}/vouchers", json={"count": 847}, headers=tenant.headers)
+    response = await api.post(
+        f"/api/campaigns/{campaign_id}/vouchers", json={"count": 847}, headers=tenant.headers
+    )
     assert response.status_code == 422
     assert response.json()["error_code"] == "code_space_too_small"
     assert "at most 846 codes" in response.json()["error"]
     assert await stored(database) == []
-    assert (await api.post(f"/api/campaigns/{campaign_id}/vouchers", json={"count": 846}, headers=tenant.headers)).status_code == 201
+    assert (
+        await api.post(f"/api/campaigns/{campaign_id}/vouchers", json={"count": 846}, headers=tenant.headers)
+    ).status_code == 201
 
 
 async def test_pending_jobs_count_against_the_capacity(api: httpx.AsyncClient, tenant: Tenant) -> None:
     campaign_id = await campaign(api, tenant, code_length=7)  # 31**7 / 2**20 = 26,261
-    first = await api.post(f"/api/campaigns/{campaign_id}/vouchers", json={"count": 20000}, headers=tenant.headers)
-    second = await api.post(f"/api/campaigns/{campaign_id}/vouchers", json={"count": 7000}, headers=tenant.headers)
+    first = await api.post(
+        f"/api/campaigns/{campaign_id}/vouchers", json={"count": 20000}, headers=tenant.headers
+    )
+    second = await api.post(
+        f"/api/campaigns/{campaign_id}/vouchers", json={"count": 7000}, headers=tenant.headers
+    )
     assert (first.status_code, second.status_code) == (202, 422)
 
 
 @pytest.mark.parametrize("count", [0, 1_000_001])
 async def test_count_out_of_range_is_422(api: httpx.AsyncClient, tenant: Tenant, count: int) -> None:
     campaign_id = await campaign(api, tenant)
-    response = await api.post(f"/api/campaigns/{campaign_id}/vouchers", json={"count": count}, headers=tenant.headers)
+    response = await api.post(
+        f"/api/campaigns/{campaign_id}/vouchers", json={"count": count}, headers=tenant.headers
+    )
     assert response.status_code == 422
 
 
-async def test_voucher_details_and_filters(api: httpx.AsyncClient, database: Database, tenant: Tenant) -> None:
+async def test_voucher_details_and_filters(
+    api: httpx.AsyncClient, database: Database, tenant: Tenant
+) -> None:
     campaign_id = await campaign(api, tenant, uses_per_voucher=3)
-    codes = (await api.post(f"/api/campaigns/{campaign_id}/vouchers", json={"count": 3}, headers=tenant.headers)).json()["codes"]
-    await api.post("/api/webhook/redemption", json={"code": codes[0], "transaction_amount": 20, "order_reference": "A"}, headers=tenant.headers)
+    codes = (
+        await api.post(f"/api/campaigns/{campaign_id}/vouchers", json={"count": 3}, headers=tenant.headers)
+    ).json()["codes"]
+    await api.post(
+        "/api/webhook/redemption",
+        json={"code": codes[0], "transaction_amount": 20, "order_reference": "A"},
+        headers=tenant.headers,
+    )
     details = (await api.get(f"/api/vouchers/{codes[0].lower()}", headers=tenant.headers)).json()
     assert (details["state"], details["redeemed_count"], details["remaining_uses"]) == ("active", 1, 2)
     assert details["redemptions"][0]["transaction_amount"] == 20
     assert details["redemptions"][0]["discount_applied"] == 5
-    redeemed = (await api.get(f"/api/campaigns/{campaign_id}/vouchers", params={"redeemed": "true"}, headers=tenant.headers)).json()
-    unredeemed = (await api.get(f"/api/campaigns/{campaign_id}/vouchers", params={"redeemed": "false"}, headers=tenant.headers)).json()
+    redeemed = (
+        await api.get(
+            f"/api/campaigns/{campaign_id}/vouchers", params={"redeemed": "true"}, headers=tenant.headers
+        )
+    ).json()
+    unredeemed = (
+        await api.get(
+            f"/api/campaigns/{campaign_id}/vouchers", params={"redeemed": "false"}, headers=tenant.headers
+        )
+    ).json()
     assert [v["code"] for v in redeemed["data"]] == [codes[0]]
     assert unredeemed["total"] == 2
     assert (await api.get("/api/vouchers/NOPE", headers=tenant.headers)).status_code == 404

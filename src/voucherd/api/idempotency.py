@@ -6,12 +6,12 @@ import hashlib
 from collections.abc import Awaitable, Callable
 
 from fastapi import Request
+from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voucherd.accounts.service import Principal
 from voucherd.api.responses import JSON
 from voucherd.idempotency import service as idempotency
-from fastapi.responses import Response
 
 REPLAYED = "Idempotent-Replayed"
 
@@ -34,7 +34,9 @@ async def idempotent(
     stored = await idempotency.begin(session, principal.client_id, key, fingerprint)
     if stored is not None:
         return Response(
-            stored.body, status_code=stored.status_code, media_type="application/json",
+            stored.body,
+            status_code=stored.status_code,
+            media_type="application/json",
             headers={REPLAYED: "true"},
         )
     response = await produce()

@@ -65,8 +65,11 @@ async def list_campaigns(session: AsyncSession, principal: Principal, page: Page
     where = (Campaign.client_id == principal.client_id, Campaign.deleted_at.is_(None))
     total = await session.scalar(select(func.count()).select_from(Campaign).where(*where))
     rows = await session.scalars(
-        select(Campaign).where(*where).order_by(Campaign.created_at.desc(), Campaign.id)
-        .limit(page.limit).offset(page.offset)
+        select(Campaign)
+        .where(*where)
+        .order_by(Campaign.created_at.desc(), Campaign.id)
+        .limit(page.limit)
+        .offset(page.offset)
     )
     return Page(items=list(rows.all()), total=total or 0, request=page)
 
@@ -79,7 +82,13 @@ async def update_campaign(
     changes = update.changes
     if "name" in changes:
         campaign.name = _name(changes["name"])
-    offer_keys = {"discount_type", "discount_value", "discount_description", "minimum_spend", "uses_per_voucher"}
+    offer_keys = {
+        "discount_type",
+        "discount_value",
+        "discount_description",
+        "minimum_spend",
+        "uses_per_voucher",
+    }
     if offer_keys & changes.keys():
         discount_type = DiscountType(changes.get("discount_type", campaign.discount_type))
         if "discount_value" in changes:
@@ -119,7 +128,11 @@ async def delete_campaign(session: AsyncSession, principal: Principal, campaign_
     await session.flush()
 
 
-_KEEP = object()
+class _Keep:
+    """Leave the field as it is (PATCH without it)."""
+
+
+_KEEP = _Keep()
 
 
 def _apply_offer(
@@ -129,19 +142,17 @@ def _apply_offer(
     discount_type: DiscountType,
     discount_value: Amount | None,
     description: str | None,
-    minimum_spend: Amount | None | object,
+    minimum_spend: Amount | _Keep | None,
     uses_per_voucher: int,
 ) -> None:
     currency = campaign.currency
     if discount_value is not None:
         campaign.discount_value = _discount_value(discount_type, discount_value, currency)
     campaign.discount_type = discount_type.value
-    if minimum_spend is not _KEEP:
-        campaign.minimum_spend = (
-            None
-            if minimum_spend is None
-            else minimum_spend.in_minor_units(currency, field="minimum_spend")  # type: ignore[union-attr]
-        )
+    if isinstance(minimum_spend, Amount):
+        campaign.minimum_spend = minimum_spend.in_minor_units(currency, field="minimum_spend")
+    elif minimum_spend is None:
+        campaign.minimum_spend = None
     if not 1 <= uses_per_voucher <= MAX_USES_PER_VOUCHER:
         raise InvalidInput(
             f"uses_per_voucher must be between 1 and {MAX_USES_PER_VOUCHER}.", field="uses_per_voucher"
@@ -155,7 +166,9 @@ def _apply_offer(
             field="discount_description",
         )
     if description and len(description) > 500:
-        raise InvalidInput("discount_description may be at most 500 characters.", field="discount_description")
+        raise InvalidInput(
+            "discount_description may be at most 500 characters.", field="discount_description"
+        )
     campaign.description_is_generated = description is None
     campaign.discount_description = description or describe_discount(
         discount_type, campaign.discount_value, currency

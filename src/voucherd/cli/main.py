@@ -94,7 +94,9 @@ def clients_create(
     async def main() -> dict[str, str]:
         try:
             async with unit_of_work() as session:
-                client = await accounts.create_client(session, name=name, currency=currency, timezone=timezone)
+                client = await accounts.create_client(
+                    session, name=name, currency=currency, timezone=timezone
+                )
                 issued = await accounts.create_api_key(session, client.id)
             return {
                 "client_id": str(client.id),
@@ -126,7 +128,9 @@ def clients_list() -> None:
     async def main() -> list[tuple[str, str, str, str]]:
         try:
             async with unit_of_work(write=False) as session:
-                return [(str(c.id), c.name, c.currency, c.timezone) for c in await accounts.list_clients(session)]
+                return [
+                    (str(c.id), c.name, c.currency, c.timezone) for c in await accounts.list_clients(session)
+                ]
         finally:
             await get_database().dispose()
 
@@ -149,7 +153,11 @@ def keys_create(
         try:
             async with unit_of_work() as session:
                 issued = await accounts.create_api_key(session, client_id, name=name, test=test)
-            return {"api_key_id": str(issued.api_key.id), "client_id": str(client_id), "api_key": issued.secret}
+            return {
+                "api_key_id": str(issued.api_key.id),
+                "client_id": str(client_id),
+                "api_key": issued.secret,
+            }
         finally:
             await get_database().dispose()
 
@@ -169,8 +177,13 @@ def keys_list(client_id: uuid.UUID) -> None:
         try:
             async with unit_of_work(write=False) as session:
                 return [
-                    (str(k.id), k.name, k.prefix + "…", k.created_at.isoformat(),
-                     k.revoked_at.isoformat() if k.revoked_at else "")
+                    (
+                        str(k.id),
+                        k.name,
+                        k.prefix + "…",
+                        k.created_at.isoformat(),
+                        k.revoked_at.isoformat() if k.revoked_at else "",
+                    )
                     for k in await accounts.list_api_keys(session, client_id)
                 ]
         finally:
@@ -219,7 +232,9 @@ def demo(
     typer.echo(f"Demo client: {result['client_name']}  API key (shown once): {result['api_key']}")
     typer.echo(f"Demo codes: {', '.join(result['codes'])}")
     typer.echo("Try:")
-    typer.echo(f"  curl -s -H 'X-API-Key: {result['api_key']}' {base}/api/webhook/validate/{result['codes'][0]}")
+    typer.echo(
+        f"  curl -s -H 'X-API-Key: {result['api_key']}' {base}/api/webhook/validate/{result['codes'][0]}"
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -13,8 +13,25 @@ from voucherd.core.errors import InvalidInput
 # ISO 4217 currencies whose minor unit is not 2 decimals.
 _EXPONENTS: dict[str, int] = {
     **dict.fromkeys(
-        ["BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI",
-         "VND", "VUV", "XAF", "XOF", "XPF"],
+        [
+            "BIF",
+            "CLP",
+            "DJF",
+            "GNF",
+            "ISK",
+            "JPY",
+            "KMF",
+            "KRW",
+            "PYG",
+            "RWF",
+            "UGX",
+            "UYI",
+            "VND",
+            "VUV",
+            "XAF",
+            "XOF",
+            "XPF",
+        ],
         0,
     ),
     **dict.fromkeys(["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"], 3),
@@ -106,7 +123,7 @@ class Amount:
     ``45.99``) or an integer of minor units (VoucherCart's ``4599``). It becomes minor units once
     the currency is known (VoucherTrack requests name none: the campaign's currency applies)."""
 
-    __slots__ = ("_value", "_minor")
+    __slots__ = ("_minor", "_value")
 
     def __init__(self, value: Decimal | int | str, *, minor_units: bool) -> None:
         self._value = value

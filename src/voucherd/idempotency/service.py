@@ -9,8 +9,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Table, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,7 +21,7 @@ from voucherd.models import IdempotencyRecord
 
 TTL = timedelta(hours=24)
 MAX_KEY_LENGTH = 255
-_records = IdempotencyRecord.__table__
+_records = cast(Table, IdempotencyRecord.__table__)
 
 
 class IdempotencyKeyReused(InvalidInput):
@@ -55,7 +56,9 @@ async def begin(
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     inserted = await session.execute(
         dialect.insert(_records)
-        .values(client_id=client_id, key=key, request_hash=request_hash, status_code=0, body=b"", created_at=now)
+        .values(
+            client_id=client_id, key=key, request_hash=request_hash, status_code=0, body=b"", created_at=now
+        )
         .on_conflict_do_nothing()
         .returning(_records.c.key)
     )

@@ -10,16 +10,17 @@ was taken over can no longer write."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import traceback
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import structlog
-from sqlalchemy import or_, select, update
+from sqlalchemy import Table, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voucherd.config import get_settings
@@ -28,7 +29,7 @@ from voucherd.db import Database, unit_of_work
 from voucherd.models import Job
 
 log = structlog.get_logger(__name__)
-_jobs = Job.__table__
+_jobs = cast(Table, Job.__table__)
 
 Handler = Callable[["JobContext"], Awaitable[None]]
 _handlers: dict[str, Handler] = {}
@@ -119,8 +120,13 @@ async def claim(database: Database) -> JobContext | None:
                 .where(_jobs.c.id == due)
                 .values(status="running", attempts=_jobs.c.attempts + 1, lease_until=_lease_end())
                 .returning(
-                    _jobs.c.id, _jobs.c.kind, _jobs.c.client_id, _jobs.c.payload,
-                    _jobs.c.progress, _jobs.c.total, _jobs.c.attempts,
+                    _jobs.c.id,
+                    _jobs.c.kind,
+                    _jobs.c.client_id,
+                    _jobs.c.payload,
+                    _jobs.c.progress,
+                    _jobs.c.total,
+                    _jobs.c.attempts,
                 )
             )
         ).first()
@@ -147,7 +153,7 @@ async def run_claimed(context: JobContext) -> None:
         await function(context)
     except LeaseLost:
         log.warning("job.lease_lost", job_id=str(context.job_id))
-    except Exception as error:  # noqa: BLE001 - a failing job must never stop the worker
+    except Exception as error:
         log.error("job.failed", job_id=str(context.job_id), kind=context.kind, error=repr(error))
         await _record_failure(context, "".join(traceback.format_exception_only(error)).strip())
 
@@ -192,12 +198,10 @@ async def run_worker(database: Database, stop: asyncio.Event) -> None:
     while not stop.is_set():
         try:
             ran = await run_once(database)
-        except Exception as error:  # noqa: BLE001 - e.g. the database restarting
+        except Exception as error:
             log.error("worker.error", error=repr(error))
             ran = False
         if not ran:
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=poll)
-            except TimeoutError:
-                pass
     log.info("worker.stopped")

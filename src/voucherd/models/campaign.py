@@ -22,9 +22,7 @@ class Campaign(Base):
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    client_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("clients.id", ondelete="CASCADE")
-    )
+    client_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("clients.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(200))
     discount_type: Mapped[str] = mapped_column(String(16))
     discount_value: Mapped[int] = mapped_column(Integer)

@@ -19,9 +19,7 @@ class Event(Base):
     __table_args__ = (Index("ix_events_client_created", "client_id", "created_at"),)
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    client_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("clients.id", ondelete="CASCADE")
-    )
+    client_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("clients.id", ondelete="CASCADE"))
     type: Mapped[str] = mapped_column(String(64))
     data: Mapped[dict[str, Any]] = mapped_column(JSONType)
     created_at: Mapped[datetime] = timestamp_column()

@@ -22,15 +22,9 @@ class Redemption(Base):
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    client_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("clients.id", ondelete="CASCADE")
-    )
-    campaign_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("campaigns.id", ondelete="CASCADE")
-    )
-    voucher_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("vouchers.id", ondelete="CASCADE")
-    )
+    client_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("clients.id", ondelete="CASCADE"))
+    campaign_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("campaigns.id", ondelete="CASCADE"))
+    voucher_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("vouchers.id", ondelete="CASCADE"))
     code: Mapped[str] = mapped_column(String(64))
     order_reference: Mapped[str | None] = mapped_column(String(200), nullable=True)
     currency: Mapped[str] = mapped_column(String(3))

@@ -21,12 +21,8 @@ class Voucher(Base):
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    client_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("clients.id", ondelete="CASCADE")
-    )
-    campaign_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("campaigns.id", ondelete="CASCADE")
-    )
+    client_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("clients.id", ondelete="CASCADE"))
+    campaign_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("campaigns.id", ondelete="CASCADE"))
     code: Mapped[str] = mapped_column(String(64))
     redeemed_count: Mapped[int] = mapped_column(Integer, default=0)
     job_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voucherd.models import Redemption, Voucher
 
-_vouchers = Voucher.__table__
-_redemptions = Redemption.__table__
+_vouchers = cast(Table, Voucher.__table__)
+_redemptions = cast(Table, Redemption.__table__)
 
 
 async def claim_use(session: AsyncSession, voucher_id: uuid.UUID, *, limit: int) -> bool:

@@ -43,9 +43,7 @@ class VoucherState(StrEnum):
     PAUSED = "paused"
 
 
-def usability_error(
-    offer: Offer, redeemed_count: int, now: datetime
-) -> NotRedeemable | QuotaExceeded | None:
+def usability_error(offer: Offer, redeemed_count: int, now: datetime) -> NotRedeemable | QuotaExceeded | None:
     """Why the voucher cannot be used now, or ``None``. Used up is reported first (it is final),
     then expiry, then a window not yet open, then a paused campaign."""
     if redeemed_count >= offer.uses_per_voucher:

@@ -5,15 +5,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, Table, select
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voucherd.models import Campaign, Voucher
 
-_vouchers = Voucher.__table__
+_vouchers = cast(Table, Voucher.__table__)
 
 # Everything validation and redemption need, in one indexed lookup on (client_id, code).
 LOOKUP_COLUMNS = (
@@ -43,7 +43,7 @@ _lookup = (
 async def lookup(session: AsyncSession, client_id: uuid.UUID, code: str) -> Row[Any] | None:
     """The voucher with its campaign's offer, or ``None`` (also for another client's code)."""
     query = _lookup.where(Voucher.client_id == client_id, Voucher.code == code)
-    return (await session.execute(query)).first()
+    return cast("Row[Any] | None", (await session.execute(query)).first())
 
 
 async def insert_codes(

@@ -59,7 +59,9 @@ async def generate_vouchers(
     if count <= settings.sync_code_limit:
         codes = await issue_codes(session, campaign, count=count, job_id=None)
         await events.record(
-            session, campaign.client_id, events.VOUCHERS_GENERATED,
+            session,
+            campaign.client_id,
+            events.VOUCHERS_GENERATED,
             batch_event(campaign, count=count, job_id=None),
         )
         return Generation(campaign=campaign, codes=codes)
@@ -91,7 +93,7 @@ async def check_capacity(session: AsyncSession, campaign: Campaign, *, adding: i
     if wanted > capacity:
         raise CodeSpaceTooSmall(
             f"The code pattern {campaign.code_pattern} can hold at most {capacity:,} codes while "
-            f"keeping codes unguessable (at most 1 in {2 ** margin:,} guesses may hit a live code); "
+            f"keeping codes unguessable (at most 1 in {2**margin:,} guesses may hit a live code); "
             f"this campaign would have {wanted:,}. Create a campaign with a longer code_length "
             "or a larger code_charset.",
             field="count",
@@ -169,7 +171,10 @@ async def list_vouchers(
         where.append(Voucher.redeemed_count == 0)
     total = await session.scalar(select(func.count()).select_from(Voucher).where(*where))
     rows = await session.scalars(
-        select(Voucher).where(*where).order_by(Voucher.created_at, Voucher.id)
-        .limit(page.limit).offset(page.offset)
+        select(Voucher)
+        .where(*where)
+        .order_by(Voucher.created_at, Voucher.id)
+        .limit(page.limit)
+        .offset(page.offset)
     )
     return campaign, Page(items=list(rows.all()), total=total or 0, request=page)

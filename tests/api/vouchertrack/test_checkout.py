@@ -34,7 +34,9 @@ async def counts(database: Database) -> tuple[int, int, int]:
     async with unit_of_work(database, write=False) as session:
         used = await session.scalar(select(func.coalesce(func.sum(Voucher.redeemed_count), 0)))
         redemptions = await session.scalar(select(func.count()).select_from(Redemption))
-        events = await session.scalar(select(func.count()).select_from(Event).where(Event.type == "voucher.redeemed"))
+        events = await session.scalar(
+            select(func.count()).select_from(Event).where(Event.type == "voucher.redeemed")
+        )
     return int(used or 0), int(redemptions or 0), int(events or 0)
 
 
@@ -122,16 +124,22 @@ class TestValidationMessages:
     async def test_already_redeemed(self, api: httpx.AsyncClient, database: Database, tenant: Tenant) -> None:
         campaign = await make_campaign(database, tenant)
         [code] = await make_codes(database, tenant, campaign)
-        await api.post("/api/webhook/redemption", json={"code": code, "transaction_amount": 10}, headers=tenant.headers)
+        await api.post(
+            "/api/webhook/redemption", json={"code": code, "transaction_amount": 10}, headers=tenant.headers
+        )
         response = await api.get(f"/api/webhook/validate/{code}", headers=tenant.headers)
         assert response.json() == {"valid": False, "code": code, "error": "Voucher has already been redeemed"}
 
-    async def test_maximum_uses_reached(self, api: httpx.AsyncClient, database: Database, tenant: Tenant) -> None:
+    async def test_maximum_uses_reached(
+        self, api: httpx.AsyncClient, database: Database, tenant: Tenant
+    ) -> None:
         campaign = await make_campaign(database, tenant, uses_per_voucher=2)
         [code] = await make_codes(database, tenant, campaign)
         for _ in range(2):
             response = await api.post(
-                "/api/webhook/redemption", json={"code": code, "transaction_amount": 10}, headers=tenant.headers
+                "/api/webhook/redemption",
+                json={"code": code, "transaction_amount": 10},
+                headers=tenant.headers,
             )
             assert response.status_code == 201
         response = await api.get(f"/api/webhook/validate/{code}", headers=tenant.headers)
@@ -164,8 +172,13 @@ class TestValidationMessages:
         self, api: httpx.AsyncClient, database: Database
     ) -> None:
         tokyo = await make_tenant(database, "Tokyo Ramen", currency="JPY", timezone="Asia/Tokyo")
-        campaign = await make_campaign(database, tokyo, discount_type=DiscountType.FIXED, discount_value=500,
-                                       valid_until=date(2026, 3, 31))
+        campaign = await make_campaign(
+            database,
+            tokyo,
+            discount_type=DiscountType.FIXED,
+            discount_value=500,
+            valid_until=date(2026, 3, 31),
+        )
         [code] = await make_codes(database, tokyo, campaign)
         # 23:59 on 31 March in Tokyo is 14:59 UTC
         with clock.frozen(datetime(2026, 3, 31, 14, 59, tzinfo=UTC)):
@@ -197,7 +210,9 @@ class TestAuthentication:
         self, api: httpx.AsyncClient, tenant: Tenant, summer_sale: str
     ) -> None:
         with clock.frozen(SEED_DAY):
-            response = await api.get(f"/api/webhook/validate/{summer_sale}", params={"api_key": tenant.api_key})
+            response = await api.get(
+                f"/api/webhook/validate/{summer_sale}", params={"api_key": tenant.api_key}
+            )
         assert response.status_code == 200
 
 
@@ -212,21 +227,34 @@ class TestRedemption:
         ],
     )
     async def test_discount_applied(
-        self, api: httpx.AsyncClient, database: Database, tenant: Tenant,
-        discount_type: DiscountType, value: int, amount: str, applied: float,
+        self,
+        api: httpx.AsyncClient,
+        database: Database,
+        tenant: Tenant,
+        discount_type: DiscountType,
+        value: int,
+        amount: str,
+        applied: float,
     ) -> None:
         campaign = await make_campaign(database, tenant, discount_type=discount_type, discount_value=value)
         [code] = await make_codes(database, tenant, campaign)
         response = await api.post(
-            "/api/webhook/redemption", json={"code": code, "transaction_amount": amount}, headers=tenant.headers
+            "/api/webhook/redemption",
+            json={"code": code, "transaction_amount": amount},
+            headers=tenant.headers,
         )
         assert response.json()["discount_applied"] == applied
 
     async def test_free_item_applies_nothing_and_describes_the_item(
         self, api: httpx.AsyncClient, database: Database, tenant: Tenant
     ) -> None:
-        campaign = await make_campaign(database, tenant, discount_type=DiscountType.FREE_ITEM,
-                                       discount_value=0, discount_description="Free dessert with any main")
+        campaign = await make_campaign(
+            database,
+            tenant,
+            discount_type=DiscountType.FREE_ITEM,
+            discount_value=0,
+            discount_description="Free dessert with any main",
+        )
         [code] = await make_codes(database, tenant, campaign)
         validation = await api.get(f"/api/webhook/validate/{code}", headers=tenant.headers)
         assert validation.json()["discount_description"] == "Free dessert with any main"
@@ -234,7 +262,9 @@ class TestRedemption:
         response = await api.post(
             "/api/webhook/redemption", json={"code": code, "transaction_amount": 30}, headers=tenant.headers
         )
-        assert response.content.endswith(b'"discount_applied":0.00,"message":"Redemption recorded successfully"}')
+        assert response.content.endswith(
+            b'"discount_applied":0.00,"message":"Redemption recorded successfully"}'
+        )
 
     @pytest.mark.parametrize(
         ("campaign_options", "amount", "status", "message"),
@@ -244,12 +274,23 @@ class TestRedemption:
             ({"valid_from": datetime(2026, 6, 1, tzinfo=UTC)}, "30", 409, "Voucher not yet active"),
             ({"status": CampaignStatus.PAUSED}, "30", 409, "Voucher not yet active"),
             ({}, "-1", 422, "transaction_amount must not be negative."),
-            ({}, "1.001", 422, "transaction_amount has more than 2 decimal places, which GBP does not allow."),
+            (
+                {},
+                "1.001",
+                422,
+                "transaction_amount has more than 2 decimal places, which GBP does not allow.",
+            ),
         ],
     )
     async def test_refusals_record_nothing(
-        self, api: httpx.AsyncClient, database: Database, tenant: Tenant,
-        campaign_options: dict[str, object], amount: str, status: int, message: str,
+        self,
+        api: httpx.AsyncClient,
+        database: Database,
+        tenant: Tenant,
+        campaign_options: dict[str, object],
+        amount: str,
+        status: int,
+        message: str,
     ) -> None:
         campaign = await make_campaign(database, tenant, **campaign_options)  # type: ignore[arg-type]
         [code] = await make_codes(database, tenant, campaign)
@@ -265,7 +306,9 @@ class TestRedemption:
         assert response.json()["voucher_code"] == code
         assert await counts(database) == (0, 0, 0)
 
-    async def test_unknown_code_is_404(self, api: httpx.AsyncClient, database: Database, tenant: Tenant) -> None:
+    async def test_unknown_code_is_404(
+        self, api: httpx.AsyncClient, database: Database, tenant: Tenant
+    ) -> None:
         response = await api.post(
             "/api/webhook/redemption", json={"code": "NOPE", "transaction_amount": 1}, headers=tenant.headers
         )
@@ -292,7 +335,9 @@ class TestRedemption:
 
     async def test_malformed_json_is_422(self, api: httpx.AsyncClient, tenant: Tenant) -> None:
         response = await api.post(
-            "/api/webhook/redemption", content=b'{"code": ', headers={**tenant.headers, "Content-Type": "application/json"}
+            "/api/webhook/redemption",
+            content=b'{"code": ',
+            headers={**tenant.headers, "Content-Type": "application/json"},
         )
         assert response.status_code == 422
         assert response.json()["error"] == "The request body is not valid JSON."
@@ -352,7 +397,9 @@ class TestIdempotency:
         [code] = await make_codes(database, tenant, campaign)
         headers = {**tenant.headers, "Idempotency-Key": "key-1"}
         responses = [
-            await api.post("/api/webhook/redemption", json={"code": code, "transaction_amount": 30}, headers=headers)
+            await api.post(
+                "/api/webhook/redemption", json={"code": code, "transaction_amount": 30}, headers=headers
+            )
             for _ in range(50)
         ]
         assert {r.status_code for r in responses} == {201}
@@ -367,8 +414,12 @@ class TestIdempotency:
         campaign = await make_campaign(database, tenant, uses_per_voucher=100)
         [code] = await make_codes(database, tenant, campaign)
         headers = {**tenant.headers, "Idempotency-Key": "key-2"}
-        first = await api.post("/api/webhook/redemption", json={"code": code, "transaction_amount": 30}, headers=headers)
-        other = await api.post("/api/webhook/redemption", json={"code": code, "transaction_amount": 31}, headers=headers)
+        first = await api.post(
+            "/api/webhook/redemption", json={"code": code, "transaction_amount": 30}, headers=headers
+        )
+        other = await api.post(
+            "/api/webhook/redemption", json={"code": code, "transaction_amount": 31}, headers=headers
+        )
         assert first.status_code == 201
         assert other.status_code == 422
         assert other.json()["error_code"] == "idempotency_key_reused"
@@ -442,10 +493,14 @@ class TestRollback:
     async def test_rollback_by_id(self, api: httpx.AsyncClient, database: Database, tenant: Tenant) -> None:
         campaign = await make_campaign(database, tenant)
         [code] = await make_codes(database, tenant, campaign)
-        await api.post("/api/webhook/redemption", json={"code": code, "transaction_amount": 30}, headers=tenant.headers)
+        await api.post(
+            "/api/webhook/redemption", json={"code": code, "transaction_amount": 30}, headers=tenant.headers
+        )
         [redemption] = (await api.get(f"/api/vouchers/{code}", headers=tenant.headers)).json()["redemptions"]
         response = await api.post(
-            f"/api/redemptions/{redemption['id']}/rollback", json={"reason": "cancelled"}, headers=tenant.headers
+            f"/api/redemptions/{redemption['id']}/rollback",
+            json={"reason": "cancelled"},
+            headers=tenant.headers,
         )
         assert response.status_code == 200
         assert (await api.get(f"/api/vouchers/{code}", headers=tenant.headers)).json()["remaining_uses"] == 1

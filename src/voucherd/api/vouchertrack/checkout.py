@@ -61,7 +61,10 @@ async def validate_voucher(
         201: {"description": "Redemption recorded (also for a retry of the same order_reference)"},
         401: {"description": "Missing or wrong API key"},
         404: {"description": "Voucher not found"},
-        409: {"description": "Voucher used up, expired, not active, minimum spend not met, or order_reference reused for another amount"},
+        409: {
+            "description": "Voucher used up, expired or not active; minimum spend not met; "
+            "or order_reference reused for another amount"
+        },
         422: {"description": "Invalid body"},
     },
 )
@@ -106,5 +109,9 @@ async def rollback_redemption(
         session, principal, code=body.code, order_reference=body.order_reference, reason=body.reason
     )
     return JSON(
-        {"success": True, "voucher_code": redemption.code, "redemption": mappers.redemption_record(redemption)}
+        {
+            "success": True,
+            "voucher_code": redemption.code,
+            "redemption": mappers.redemption_record(redemption),
+        }
     )

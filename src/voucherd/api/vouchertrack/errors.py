@@ -82,8 +82,13 @@ async def _validation_error(request: Request, error: Exception) -> JSON:
     first = error.errors()[0] if error.errors() else {}
     field = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path"))
     return JSON(
-        error_body(request, "; ".join(problems) or "The request is not valid.", "invalid_input",
-                   field=field or None, problems=problems),
+        error_body(
+            request,
+            "; ".join(problems) or "The request is not valid.",
+            "invalid_input",
+            field=field or None,
+            problems=problems,
+        ),
         status_code=422,
     )
 
@@ -101,8 +106,11 @@ async def _unexpected(request: Request, error: Exception) -> JSON:
     request_id = getattr(request.state, "request_id", None)
     log.exception("request.failed", request_id=request_id, error=repr(error))
     return JSON(
-        {"error": "Internal error; it has been logged.", "error_code": "internal_error",
-         "request_id": request_id},
+        {
+            "error": "Internal error; it has been logged.",
+            "error_code": "internal_error",
+            "request_id": request_id,
+        },
         status_code=500,
     )
 

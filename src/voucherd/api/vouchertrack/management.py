@@ -42,7 +42,8 @@ async def create_campaign(
     async def produce() -> JSON:
         if body.discount_value is None and body.discount_type is not DiscountType.FREE_ITEM:
             raise InvalidInput(
-                f"discount_value is required for a {body.discount_type.value} discount.", field="discount_value"
+                f"discount_value is required for a {body.discount_type.value} discount.",
+                field="discount_value",
             )
         campaign = await campaigns.create_campaign(
             session,
@@ -58,8 +59,10 @@ async def create_campaign(
                 valid_until=body.valid_until,
                 uses_per_voucher=body.uses_per_voucher,
                 codes=CodeSettings(
-                    pattern=body.code_pattern, prefix=body.code_prefix,
-                    length=body.code_length, charset=body.code_charset,
+                    pattern=body.code_pattern,
+                    prefix=body.code_prefix,
+                    length=body.code_length,
+                    charset=body.code_charset,
                 ),
                 status=body.status,
             ),
@@ -112,7 +115,11 @@ async def delete_campaign(campaign_id: uuid.UUID, session: SessionDep, principal
     responses={202: {"description": "More than 1,000 codes: a job makes them; follow it at /api/jobs/{id}"}},
 )
 async def generate_vouchers(
-    request: Request, campaign_id: uuid.UUID, body: GenerateRequest, session: SessionDep, principal: PrincipalDep
+    request: Request,
+    campaign_id: uuid.UUID,
+    body: GenerateRequest,
+    session: SessionDep,
+    principal: PrincipalDep,
 ) -> Response:
     """Up to 1,000 codes answer at once (201, with the codes); more answer 202 with a job."""
 
@@ -137,7 +144,9 @@ async def list_vouchers(
     campaign_id: uuid.UUID,
     session: SessionDep,
     principal: PrincipalDep,
-    redeemed: Annotated[bool | None, Query(description="Only redeemed (true) or unredeemed (false) codes")] = None,
+    redeemed: Annotated[
+        bool | None, Query(description="Only redeemed (true) or unredeemed (false) codes")
+    ] = None,
     page: PageDep = 1,
     limit: LimitDep = 10,
 ) -> JSON:
@@ -161,7 +170,13 @@ async def rollback_redemption(
     redemption, _ = await redemptions.rollback_redemption(
         session, principal, redemption_id=redemption_id, reason=body.reason
     )
-    return JSON({"success": True, "voucher_code": redemption.code, "redemption": mappers.redemption_record(redemption)})
+    return JSON(
+        {
+            "success": True,
+            "voucher_code": redemption.code,
+            "redemption": mappers.redemption_record(redemption),
+        }
+    )
 
 
 @router.get("/jobs/{job_id}", summary="Follow a background job")

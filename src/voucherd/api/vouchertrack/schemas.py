@@ -7,11 +7,19 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from voucherd.campaigns.rules import CampaignStatus, DiscountType
 
 Text = Annotated[str, Field(max_length=500)]
+
+
+def _integer_as_text(value: Any) -> Any:
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+# Shops send order numbers as strings or as integers.
+OrderReference = Annotated[str, BeforeValidator(_integer_as_text), Field(max_length=200)]
 
 
 class Body(BaseModel):
@@ -21,24 +29,16 @@ class Body(BaseModel):
 class RedemptionRequest(Body):
     code: Annotated[str, Field(min_length=1, max_length=100)]
     transaction_amount: Decimal = Field(description="Order total in the campaign's currency, e.g. 45.99")
-    order_reference: str | None = Field(default=None, description="Your order number; a retry with the same one never redeems twice")
+    order_reference: OrderReference | None = Field(
+        default=None, description="Your order number; a retry with the same one never redeems twice"
+    )
     redeemed_at: datetime | None = None
-
-    @field_validator("order_reference", mode="before")
-    @classmethod
-    def _reference_as_text(cls, value: Any) -> Any:
-        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
 class RollbackRequest(Body):
     code: Annotated[str, Field(min_length=1, max_length=100)]
-    order_reference: Annotated[str, Field(min_length=1, max_length=200)]
+    order_reference: Annotated[OrderReference, Field(min_length=1)]
     reason: Annotated[str, Field(min_length=1, max_length=500)]
-
-    @field_validator("order_reference", mode="before")
-    @classmethod
-    def _reference_as_text(cls, value: Any) -> Any:
-        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
 class ReasonRequest(Body):
@@ -48,16 +48,25 @@ class ReasonRequest(Body):
 class CampaignCreate(Body):
     name: Annotated[str, Field(min_length=1, max_length=200)]
     discount_type: DiscountType
-    discount_value: Decimal | None = Field(default=None, description="Percent (20 = 20%) or an amount in the currency (10 = £10); omit for free_item")
+    discount_value: Decimal | None = Field(
+        default=None,
+        description="Percent (20 = 20%) or an amount in the currency (10 = £10); omit for free_item",
+    )
     discount_description: Text | None = None
     minimum_spend: Decimal | None = None
     currency: Annotated[str, Field(min_length=3, max_length=3)] | None = None
-    valid_from: date | datetime | None = Field(default=None, description="A date alone means the start of that day in your timezone")
-    valid_until: date | datetime | None = Field(default=None, description="A date alone means the end of that day in your timezone")
+    valid_from: date | datetime | None = Field(
+        default=None, description="A date alone means the start of that day in your timezone"
+    )
+    valid_until: date | datetime | None = Field(
+        default=None, description="A date alone means the end of that day in your timezone"
+    )
     uses_per_voucher: Annotated[int, Field(ge=1, le=1_000_000)] = 1
     code_prefix: Annotated[str, Field(max_length=32)] | None = None
     code_length: Annotated[int, Field(ge=1, le=32)] | None = None
-    code_pattern: Annotated[str, Field(max_length=64)] | None = Field(default=None, description="Literal text with # for each random character, e.g. JAN26-######")
+    code_pattern: Annotated[str, Field(max_length=64)] | None = Field(
+        default=None, description="Literal text with # for each random character, e.g. JAN26-######"
+    )
     code_charset: Annotated[str, Field(min_length=2, max_length=64)] | None = None
     status: CampaignStatus = CampaignStatus.ACTIVE
 
@@ -75,4 +84,6 @@ class CampaignUpdate(Body):
 
 
 class GenerateRequest(Body):
-    count: Annotated[int, Field(ge=1, le=1_000_000, description="How many codes; more than 1,000 run as a background job")]
+    count: Annotated[
+        int, Field(ge=1, le=1_000_000, description="How many codes; more than 1,000 run as a background job")
+    ]
