@@ -26,10 +26,6 @@ class Validation:
     error: DomainError | None
     remaining_uses: int
 
-    @property
-    def valid(self) -> bool:
-        return self.offer is not None and self.error is None
-
 
 @dataclass(frozen=True)
 class RedeemInput:
