@@ -11,9 +11,31 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from voucherd.core import clock
 from voucherd.models import Event
 
+# Every event type voucherd writes. ``data`` is stored as the webhook body's ``data`` object
+# will carry it (money in minor units plus ``currency``; the webhook mapper converts at its edge).
+VOUCHER_CREATED = "voucher.created"  # one code issued singly (recipient upload, landing page, publish)
+VOUCHERS_GENERATED = "voucher.batch_created"  # one event per bulk generation request, never per code
+VOUCHER_PUBLISHED = "voucher.published"
 VOUCHER_REDEEMED = "voucher.redeemed"
 REDEMPTION_ROLLED_BACK = "redemption.rolled_back"
-VOUCHERS_GENERATED = "voucher.batch_created"
+LEAD_CAPTURED = "lead.captured"
+REFERRAL_CONVERTED = "referral.converted"
+EMAIL_OPENED = "email.opened"
+EMAIL_CLICKED = "email.clicked"
+EMAIL_BOUNCED = "email.bounced"
+
+EVENT_TYPES = (
+    VOUCHER_CREATED,
+    VOUCHERS_GENERATED,
+    VOUCHER_PUBLISHED,
+    VOUCHER_REDEEMED,
+    REDEMPTION_ROLLED_BACK,
+    LEAD_CAPTURED,
+    REFERRAL_CONVERTED,
+    EMAIL_OPENED,
+    EMAIL_CLICKED,
+    EMAIL_BOUNCED,
+)
 
 
 async def record(
