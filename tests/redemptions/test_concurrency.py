@@ -140,7 +140,7 @@ async def test_c7_redemptions_and_rollbacks_at_once(
 async def test_c9_the_race_test_catches_read_then_write(
     wide_api: tuple[Database, httpx.AsyncClient], tenant: Tenant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Replace the guarded UPDATE by read -> sleep -> write: C1 must fail."""
+    """Replace the guarded UPDATE by read -> sleep -> write, in both checkout stores: C1 must fail."""
     database, client = wide_api
 
     async def read_then_write(session, voucher_id, *, limit):  # type: ignore[no-untyped-def]
@@ -153,7 +153,22 @@ async def test_c9_the_race_test_catches_read_then_write(
         )
         return True
 
+    async def read_then_write_pg(self, redemption, event, *, limit):  # type: ignore[no-untyped-def]
+        async with self.connection.transaction():
+            voucher_id = redemption["voucher_id"]
+            used = await self.connection.fetchval(
+                "SELECT redeemed_count FROM vouchers WHERE id = $1", voucher_id
+            )
+            if used >= limit:
+                return repository.Outcome.EXHAUSTED
+            await asyncio.sleep(0.05)
+            await self.connection.execute(
+                "UPDATE vouchers SET redeemed_count = $2 WHERE id = $1", voucher_id, used + 1
+            )
+            return repository.Outcome.REDEEMED
+
     monkeypatch.setattr(repository, "claim_use", read_then_write)
+    monkeypatch.setattr(repository.PostgresStore, "redeem", read_then_write_pg)
     campaign = await make_campaign(database, tenant)
     codes = await make_codes(database, tenant, campaign, 3)
     if database.is_sqlite:

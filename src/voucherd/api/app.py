@@ -6,13 +6,16 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import structlog
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from voucherd import __version__
+from voucherd.api.deps import SECURITY_SCHEMES
 from voucherd.api.vouchertrack import checkout, errors, management
 from voucherd.config import get_settings
 from voucherd.db import get_database
@@ -68,6 +71,26 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         await database.dispose()
 
 
+def _document_security(app: FastAPI) -> None:
+    """Every route under ``/api`` takes the API key; say so once in the OpenAPI schema."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title, version=app.version, description=app.description, routes=app.routes
+            )
+            schema.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+            requirement: list[dict[str, list[str]]] = [{name: []} for name in SECURITY_SCHEMES]
+            for path, operations in schema.get("paths", {}).items():
+                if path.startswith("/api/"):
+                    for operation in operations.values():
+                        operation["security"] = requirement
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_app(*, embedded_worker: bool = True) -> FastAPI:
     configure_logging()
     app = FastAPI(
@@ -83,6 +106,8 @@ def create_app(*, embedded_worker: bool = True) -> FastAPI:
     app.add_middleware(RequestIdMiddleware)
     app.include_router(checkout.router)
     app.include_router(management.router)
+
+    _document_security(app)
 
     @app.get("/healthz", include_in_schema=False)
     async def _health() -> dict[str, str]:

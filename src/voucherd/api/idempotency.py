@@ -13,20 +13,23 @@ from voucherd.accounts.service import Principal
 from voucherd.api.responses import JSON
 from voucherd.idempotency import service as idempotency
 
+IDEMPOTENCY_KEY = "Idempotency-Key"
 REPLAYED = "Idempotent-Replayed"
 
 
 async def idempotent(
     request: Request,
-    session: AsyncSession,
+    session: AsyncSession | None,
     principal: Principal,
     produce: Callable[[], Awaitable[JSON]],
 ) -> Response:
     """Run ``produce`` once per key; later requests with the key get the stored reply. Only
     successful replies are stored: a refused write changed nothing and may simply be retried."""
-    key = request.headers.get("Idempotency-Key")
+    key = request.headers.get(IDEMPOTENCY_KEY)
     if key is None:
         return await produce()
+    if session is None:  # pragma: no cover - the checkout opens a session for keyed requests
+        raise RuntimeError("an Idempotency-Key needs the request's session")
     body = await request.body()
     fingerprint = hashlib.sha256(
         request.method.encode() + b" " + request.url.path.encode() + b"\n" + body

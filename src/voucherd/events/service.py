@@ -38,14 +38,22 @@ EVENT_TYPES = (
 )
 
 
+def new_event(client_id: uuid.UUID, event_type: str, data: dict[str, Any]) -> dict[str, Any]:
+    """The outbox row of one event; its id is the stable id that every delivery of it carries."""
+    return {
+        "id": uuid.uuid4(),
+        "client_id": client_id,
+        "type": event_type,
+        "data": data,
+        "created_at": clock.now(),
+    }
+
+
 async def record(
     session: AsyncSession, client_id: uuid.UUID, event_type: str, data: dict[str, Any]
 ) -> uuid.UUID:
-    """Append one event; its id is the stable id that every delivery of it carries."""
-    event_id = uuid.uuid4()
-    await session.execute(
-        insert(Event).values(
-            id=event_id, client_id=client_id, type=event_type, data=data, created_at=clock.now()
-        )
-    )
+    """Append one event in the session's transaction."""
+    row = new_event(client_id, event_type, data)
+    await session.execute(insert(Event).values(row))
+    event_id: uuid.UUID = row["id"]
     return event_id

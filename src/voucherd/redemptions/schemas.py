@@ -4,12 +4,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
-
-from sqlalchemy import Row
 
 from voucherd.core.errors import DomainError
 from voucherd.core.money import Amount
+from voucherd.vouchers.repository import Offer
 
 
 class Channel(StrEnum):
@@ -22,7 +20,7 @@ class Validation:
     """The answer to "can this code be used now?" (``error`` says why not)."""
 
     code: str
-    offer: Row[Any] | None
+    offer: Offer | None
     error: DomainError | None
     remaining_uses: int
 

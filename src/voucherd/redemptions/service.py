@@ -16,19 +16,19 @@ from voucherd.events import service as events
 from voucherd.models import Redemption, Voucher
 from voucherd.redemptions import repository
 from voucherd.redemptions.errors import MinimumSpendNotMet, OrderReferenceConflict, RedemptionNotFound
+from voucherd.redemptions.repository import CheckoutStore, Outcome, PastRedemption
 from voucherd.redemptions.rules import discount_for, exhausted_error, usability_error
 from voucherd.redemptions.schemas import RedeemInput, RedemptionResult, Validation
-from voucherd.vouchers import repository as vouchers
 from voucherd.vouchers.errors import VoucherNotFound
 
 MAX_REFERENCE_LENGTH = 200
 MAX_REASON_LENGTH = 500
 
 
-async def validate(session: AsyncSession, principal: Principal, code: str) -> Validation:
+async def validate(store: CheckoutStore, principal: Principal, code: str) -> Validation:
     """Whether the code can be used now, and if not why; changes nothing."""
     code = normalize(code)
-    offer = await vouchers.lookup(session, principal.client_id, code) if code else None
+    offer = await store.lookup(principal.client_id, code) if code else None
     if offer is None:
         return Validation(code=code, offer=None, error=VoucherNotFound(), remaining_uses=0)
     return Validation(
@@ -39,14 +39,14 @@ async def validate(session: AsyncSession, principal: Principal, code: str) -> Va
     )
 
 
-async def redeem(session: AsyncSession, principal: Principal, data: RedeemInput) -> RedemptionResult:
+async def redeem(store: CheckoutStore, principal: Principal, data: RedeemInput) -> RedemptionResult:
     """Use the voucher once for an order, or replay the result of the same order sent before.
 
     The same ``order_reference`` with the same amount returns the original result and redeems
     nothing more; with another amount it is an :class:`OrderReferenceConflict`."""
     code = normalize(data.code)
     order_reference = _reference(data.order_reference)
-    offer = await vouchers.lookup(session, principal.client_id, code) if code else None
+    offer = await store.lookup(principal.client_id, code) if code else None
     if offer is None:
         raise VoucherNotFound()
     amount = data.amount.in_minor_units(offer.currency, field="transaction_amount")
@@ -54,9 +54,9 @@ async def redeem(session: AsyncSession, principal: Principal, data: RedeemInput)
     error = usability_error(offer, offer.redeemed_count, now)
     if error is not None:
         # A retry of an order that took the last use must still get its original answer.
-        earlier = await _earlier(session, principal, offer.id, order_reference)
-        if earlier is not None:
-            return _replay(earlier, amount)
+        past = await _past(store, principal, offer.id, order_reference)
+        if past is not None:
+            return _replay(past, amount)
         raise error
     if offer.minimum_spend is not None and amount < offer.minimum_spend:
         raise MinimumSpendNotMet(
@@ -66,8 +66,7 @@ async def redeem(session: AsyncSession, principal: Principal, data: RedeemInput)
     discount = discount_for(offer, amount)
     redemption_id = uuid.uuid4()
     redeemed_at = data.redeemed_at or now
-    inserted = await repository.insert_redemption(
-        session,
+    outcome = await store.redeem(
         {
             "id": redemption_id,
             "client_id": principal.client_id,
@@ -82,34 +81,34 @@ async def redeem(session: AsyncSession, principal: Principal, data: RedeemInput)
             "redeemed_at": redeemed_at,
             "created_at": now,
         },
+        events.new_event(
+            principal.client_id,
+            events.VOUCHER_REDEEMED,
+            {
+                "redemption_id": str(redemption_id),
+                "voucher_id": str(offer.id),
+                "voucher_code": offer.code,
+                "campaign_id": str(offer.campaign_id),
+                "campaign_name": offer.campaign_name,
+                "currency": offer.currency,
+                "transaction_amount_minor": amount,
+                "discount_applied_minor": discount,
+                "order_reference": order_reference,
+                "channel": data.channel.value,
+                "redeemed_at": clock.isoformat_z(redeemed_at),
+            },
+        ),
+        limit=offer.uses_per_voucher,
     )
-    if not inserted:
+    if outcome is Outcome.EXHAUSTED:
+        raise exhausted_error(offer.uses_per_voucher)
+    if outcome is Outcome.DUPLICATE:
         # This order was redeemed before (a retry), or meanwhile (a concurrent retry, which
         # waited for the first on the unique key): answer as it was answered.
-        earlier = await _earlier(session, principal, offer.id, order_reference)
-        if earlier is None:  # pragma: no cover - the unique key guarantees a row
+        past = await _past(store, principal, offer.id, order_reference)
+        if past is None:  # pragma: no cover - the unique key guarantees a row
             raise RuntimeError("redemption conflict without a row")
-        return _replay(earlier, amount)
-    if not await repository.claim_use(session, offer.id, limit=offer.uses_per_voucher):
-        raise exhausted_error(offer.uses_per_voucher)
-    await events.record(
-        session,
-        principal.client_id,
-        events.VOUCHER_REDEEMED,
-        {
-            "redemption_id": str(redemption_id),
-            "voucher_id": str(offer.id),
-            "voucher_code": offer.code,
-            "campaign_id": str(offer.campaign_id),
-            "campaign_name": offer.campaign_name,
-            "currency": offer.currency,
-            "transaction_amount_minor": amount,
-            "discount_applied_minor": discount,
-            "order_reference": order_reference,
-            "channel": data.channel.value,
-            "redeemed_at": clock.isoformat_z(redeemed_at),
-        },
-    )
+        return _replay(past, amount)
     return RedemptionResult(
         redemption_id=redemption_id,
         code=offer.code,
@@ -120,15 +119,15 @@ async def redeem(session: AsyncSession, principal: Principal, data: RedeemInput)
     )
 
 
-async def _earlier(
-    session: AsyncSession, principal: Principal, voucher_id: uuid.UUID, order_reference: str | None
-) -> Redemption | None:
+async def _past(
+    store: CheckoutStore, principal: Principal, voucher_id: uuid.UUID, order_reference: str | None
+) -> PastRedemption | None:
     if order_reference is None:
         return None
-    return await repository.get_by_reference(session, principal.client_id, voucher_id, order_reference)
+    return await store.past(principal.client_id, voucher_id, order_reference)
 
 
-def _replay(earlier: Redemption, amount: int) -> RedemptionResult:
+def _replay(earlier: PastRedemption, amount: int) -> RedemptionResult:
     if earlier.rolled_back_at is not None:
         raise OrderReferenceConflict(
             f"The redemption for order {earlier.order_reference} was rolled back; "

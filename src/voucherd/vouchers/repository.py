@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import cast
 
-from sqlalchemy import Row, Table, select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,7 +16,29 @@ from voucherd.models import Campaign, Voucher
 
 _vouchers = cast(Table, Voucher.__table__)
 
-# Everything validation and redemption need, in one indexed lookup on (client_id, code).
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    """A voucher with its campaign's offer: everything validation and redemption read, from one
+    indexed lookup on ``(client_id, code)``. Fields in the order of ``LOOKUP_COLUMNS``."""
+
+    id: uuid.UUID
+    code: str
+    campaign_id: uuid.UUID
+    redeemed_count: int
+    created_at: datetime
+    campaign_name: str
+    discount_type: str
+    discount_value: int
+    discount_description: str
+    minimum_spend: int | None
+    currency: str
+    valid_from: datetime | None
+    valid_until: datetime | None
+    uses_per_voucher: int
+    status: str
+
+
 LOOKUP_COLUMNS = (
     Voucher.id,
     Voucher.code,
@@ -33,17 +56,31 @@ LOOKUP_COLUMNS = (
     Campaign.uses_per_voucher,
     Campaign.status,
 )
+# Built once with bound parameters: building the WHERE clause per call cost more than running it.
 _lookup = (
     select(*LOOKUP_COLUMNS)
     .join(Campaign, Campaign.id == Voucher.campaign_id)
-    .where(Campaign.deleted_at.is_(None))
+    .where(
+        Campaign.deleted_at.is_(None),
+        Voucher.client_id == bindparam("client_id"),
+        Voucher.code == bindparam("code"),
+    )
 )
 
+# The same query for asyncpg (``Database.driver``); tests run both on PostgreSQL.
+LOOKUP_SQL = """
+SELECT v.id, v.code, v.campaign_id, v.redeemed_count, v.created_at,
+       c.name AS campaign_name, c.discount_type, c.discount_value, c.discount_description,
+       c.minimum_spend, c.currency, c.valid_from, c.valid_until, c.uses_per_voucher, c.status
+FROM vouchers AS v JOIN campaigns AS c ON c.id = v.campaign_id
+WHERE c.deleted_at IS NULL AND v.client_id = $1 AND v.code = $2
+"""
 
-async def lookup(session: AsyncSession, client_id: uuid.UUID, code: str) -> Row[Any] | None:
+
+async def lookup(session: AsyncSession, client_id: uuid.UUID, code: str) -> Offer | None:
     """The voucher with its campaign's offer, or ``None`` (also for another client's code)."""
-    query = _lookup.where(Voucher.client_id == client_id, Voucher.code == code)
-    return cast("Row[Any] | None", (await session.execute(query)).first())
+    row = (await session.execute(_lookup, {"client_id": client_id, "code": code})).first()
+    return None if row is None else Offer(*row)  # type: ignore[call-arg]
 
 
 async def insert_codes(

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
-from voucherd.api.deps import PrincipalDep, SessionDep
+from voucherd.api.deps import Checkout, PrincipalDep, SessionDep, checkout
 from voucherd.api.idempotency import REPLAYED, idempotent
 from voucherd.api.responses import JSON
 from voucherd.api.vouchertrack import mappers
@@ -25,14 +25,8 @@ def _mark(request: Request, **extra: object) -> None:
     request.state.error_extra = extra
 
 
-def _validation_envelope(request: Request, code: str) -> None:
-    """Every error of the validate call keeps its documented shape, a bad key's 401 included."""
-    _mark(request, valid=False, code=normalize(code))
-
-
 @router.get(
     "/validate/{code}",
-    dependencies=[Depends(_validation_envelope)],
     summary="Validate a voucher at checkout",
     responses={
         200: {"description": "Valid voucher"},
@@ -41,14 +35,13 @@ def _validation_envelope(request: Request, code: str) -> None:
         409: {"description": "Expired, used up, or not active yet: `valid` is false and `error` says why"},
     },
 )
-async def validate_voucher(
-    code: Annotated[str, Path(max_length=100)],
-    session: SessionDep,
-    principal: PrincipalDep,
-) -> JSON:
+async def validate_voucher(request: Request, code: Annotated[str, Path(max_length=100)]) -> JSON:
     """Whether the code can be used now, with the discount to apply. Changes nothing."""
-    result = await redemptions.validate(session, principal, code)
-    body = mappers.validation(result, principal)
+    # Every error of the validate call keeps its documented shape, a bad key's 401 included.
+    _mark(request, valid=False, code=normalize(code))
+    async with checkout(request) as unit:
+        result = await redemptions.validate(unit.store, unit.principal, code)
+    body = mappers.validation(result, unit.principal)
     status = 200 if result.error is None else status_for(result.error)
     return JSON(body, status_code=status)
 
@@ -68,28 +61,27 @@ async def validate_voucher(
         422: {"description": "Invalid body"},
     },
 )
-async def record_redemption(
-    request: Request, body: RedemptionRequest, session: SessionDep, principal: PrincipalDep
-) -> Response:
+async def record_redemption(request: Request, body: RedemptionRequest) -> Response:
     """Marks one use of the voucher and logs the transaction. Idempotent per order_reference."""
     _mark(request, success=False, voucher_code=normalize(body.code))
+    async with checkout(request) as unit:
+        return await idempotent(request, unit.session, unit.principal, lambda: _redeem(unit, body))
 
-    async def produce() -> JSON:
-        result = await redemptions.redeem(
-            session,
-            principal,
-            RedeemInput(
-                code=body.code,
-                amount=Amount.major(body.transaction_amount),
-                order_reference=body.order_reference,
-                redeemed_at=body.redeemed_at,
-                channel=Channel.ONLINE,
-            ),
-        )
-        headers = {REPLAYED: "true"} if result.replayed else None
-        return JSON(mappers.redemption(result), status_code=201, headers=headers)
 
-    return await idempotent(request, session, principal, produce)
+async def _redeem(unit: Checkout, body: RedemptionRequest) -> JSON:
+    result = await redemptions.redeem(
+        unit.store,
+        unit.principal,
+        RedeemInput(
+            code=body.code,
+            amount=Amount.major(body.transaction_amount),
+            order_reference=body.order_reference,
+            redeemed_at=body.redeemed_at,
+            channel=Channel.ONLINE,
+        ),
+    )
+    headers = {REPLAYED: "true"} if result.replayed else None
+    return JSON(mappers.redemption(result), status_code=201, headers=headers)
 
 
 @router.post(

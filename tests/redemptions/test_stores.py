@@ -1,0 +1,133 @@
+"""The checkout store contract, for each store on each backend where it runs: SessionStore on
+SQLite and PostgreSQL, PostgresStore (asyncpg, one statement per redemption) on PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.conftest import Tenant
+from tests.fixtures.factories import make_campaign, make_codes
+from voucherd.core import clock
+from voucherd.db import Database, unit_of_work
+from voucherd.events import service as events
+from voucherd.models import Event, Redemption, Voucher
+from voucherd.redemptions.repository import CheckoutStore, Outcome, PostgresStore, SessionStore
+
+StoreFactory = Callable[[], AbstractAsyncContextManager[CheckoutStore]]
+
+
+@pytest.fixture(params=["session", "postgres"])
+def store(request: pytest.FixtureRequest, database: Database) -> StoreFactory:
+    """Opens one unit of work with the store, committing at the end as a request does."""
+    if request.param == "postgres" and not database.is_postgres:
+        pytest.skip("PostgresStore runs on PostgreSQL only")
+
+    @asynccontextmanager
+    async def open_store() -> AsyncIterator[CheckoutStore]:
+        if request.param == "postgres":
+            async with database.driver() as connection:
+                yield PostgresStore(connection)
+        else:
+            async with unit_of_work(database) as session:
+                yield SessionStore(session)
+
+    return open_store
+
+
+def _redemption(
+    tenant: Tenant, offer: Any, order_reference: str | None, amount: int = 1000
+) -> dict[str, Any]:
+    now = clock.now()
+    return {
+        "id": uuid.uuid4(),
+        "client_id": tenant.client_id,
+        "campaign_id": offer.campaign_id,
+        "voucher_id": offer.id,
+        "code": offer.code,
+        "order_reference": order_reference,
+        "currency": offer.currency,
+        "transaction_amount": amount,
+        "discount_applied": 200,
+        "channel": "online",
+        "redeemed_at": now,
+        "created_at": now,
+    }
+
+
+async def _counts(database: Database, voucher_id: uuid.UUID) -> tuple[int, int, int]:
+    async with unit_of_work(database, write=False) as session:
+        used = await session.scalar(select(Voucher.redeemed_count).where(Voucher.id == voucher_id))
+        rows = await session.scalar(select(func.count()).where(Redemption.voucher_id == voucher_id))
+        event_rows = await session.scalar(
+            select(func.count()).select_from(Event).where(Event.type == events.VOUCHER_REDEEMED)
+        )
+    return used or 0, rows or 0, event_rows or 0
+
+
+async def test_lookup_is_scoped_by_client(
+    database: Database, store: StoreFactory, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    campaign = await make_campaign(database, tenant, name="Scoped")
+    [code] = await make_codes(database, tenant, campaign)
+    async with store() as checkout:
+        offer = await checkout.lookup(tenant.client_id, code)
+        assert offer is not None
+        assert (offer.code, offer.campaign_name, offer.redeemed_count) == (code, "Scoped", 0)
+        assert offer.discount_value == 2000  # 20% in basis points
+        assert await checkout.lookup(other_tenant.client_id, code) is None
+        assert await checkout.lookup(tenant.client_id, "NOSUCHCODE") is None
+
+
+async def test_redeem_then_duplicate_then_exhausted(
+    database: Database, store: StoreFactory, tenant: Tenant
+) -> None:
+    campaign = await make_campaign(database, tenant)
+    [code] = await make_codes(database, tenant, campaign)
+    async with store() as checkout:
+        offer = await checkout.lookup(tenant.client_id, code)
+    assert offer is not None
+    first = _redemption(tenant, offer, "order-1")
+    event = events.new_event(tenant.client_id, events.VOUCHER_REDEEMED, {"voucher_code": code})
+
+    async with store() as checkout:
+        assert await checkout.redeem(first, event, limit=1) is Outcome.REDEEMED
+    assert await _counts(database, offer.id) == (1, 1, 1)
+
+    # The same order again: its key is taken, nothing more is written, and the past is found.
+    retry = _redemption(tenant, offer, "order-1")
+    again = events.new_event(tenant.client_id, events.VOUCHER_REDEEMED, {"voucher_code": code})
+    async with store() as checkout:
+        assert await checkout.redeem(retry, again, limit=1) is Outcome.DUPLICATE
+        past = await checkout.past(tenant.client_id, offer.id, "order-1")
+    assert past is not None
+    assert (past.id, past.transaction_amount) == (first["id"], 1000)
+    assert await _counts(database, offer.id) == (1, 1, 1)
+
+    # Another order of a used-up voucher: nothing stays written (the session store's unit of
+    # work rolls back on the error the service raises; the PostgreSQL store rolls back itself).
+    other = _redemption(tenant, offer, "order-2")
+    outcomes = []
+    with pytest.raises(_Refused):
+        await _redeem_and_refuse(store, other, again, outcomes)
+    assert outcomes == [Outcome.EXHAUSTED]
+    assert await _counts(database, offer.id) == (1, 1, 1)
+    async with store() as checkout:
+        assert await checkout.past(tenant.client_id, offer.id, "order-2") is None
+
+
+async def _redeem_and_refuse(
+    store: StoreFactory, redemption: dict[str, Any], event: dict[str, Any], outcomes: list[Outcome]
+) -> None:
+    async with store() as checkout:
+        outcomes.append(await checkout.redeem(redemption, event, limit=1))
+        raise _Refused
+
+
+class _Refused(Exception):
+    """What the service raises on EXHAUSTED, as far as the unit of work is concerned."""
