@@ -84,48 +84,53 @@ async def test_lookup_is_scoped_by_client(
         assert await checkout.lookup(tenant.client_id, "NOSUCHCODE") is None
 
 
-async def test_redeem_then_duplicate_then_exhausted(
-    database: Database, store: StoreFactory, tenant: Tenant
-) -> None:
-    campaign = await make_campaign(database, tenant)
+async def test_redeem_duplicate_exhausted(database: Database, store: StoreFactory, tenant: Tenant) -> None:
+    campaign = await make_campaign(database, tenant, uses_per_voucher=2)
     [code] = await make_codes(database, tenant, campaign)
     async with store() as checkout:
         offer = await checkout.lookup(tenant.client_id, code)
     assert offer is not None
-    first = _redemption(tenant, offer, "order-1")
-    event = events.new_event(tenant.client_id, events.VOUCHER_REDEEMED, {"voucher_code": code})
 
+    def event() -> dict[str, Any]:
+        return events.new_event(tenant.client_id, events.VOUCHER_REDEEMED, {"voucher_code": code})
+
+    first = _redemption(tenant, offer, "order-1")
     async with store() as checkout:
-        assert await checkout.redeem(first, event, limit=1) is Outcome.REDEEMED
+        assert await checkout.redeem(first, event(), limit=2) is Outcome.REDEEMED
     assert await _counts(database, offer.id) == (1, 1, 1)
 
-    # The same order again: its key is taken, nothing more is written, and the past is found.
-    retry = _redemption(tenant, offer, "order-1")
-    again = events.new_event(tenant.client_id, events.VOUCHER_REDEEMED, {"voucher_code": code})
+    # The same order again, a use still left: its key is taken, nothing more is written.
     async with store() as checkout:
-        assert await checkout.redeem(retry, again, limit=1) is Outcome.DUPLICATE
+        assert (
+            await checkout.redeem(_redemption(tenant, offer, "order-1"), event(), limit=2)
+            is Outcome.DUPLICATE
+        )
         past = await checkout.past(tenant.client_id, offer.id, "order-1")
     assert past is not None
     assert (past.id, past.transaction_amount) == (first["id"], 1000)
     assert await _counts(database, offer.id) == (1, 1, 1)
 
-    # Another order of a used-up voucher: nothing stays written (the session store's unit of
-    # work rolls back on the error the service raises; the PostgreSQL store rolls back itself).
-    other = _redemption(tenant, offer, "order-2")
-    outcomes = []
-    with pytest.raises(_Refused):
-        await _redeem_and_refuse(store, other, again, outcomes)
-    assert outcomes == [Outcome.EXHAUSTED]
-    assert await _counts(database, offer.id) == (1, 1, 1)
     async with store() as checkout:
-        assert await checkout.past(tenant.client_id, offer.id, "order-2") is None
+        assert (
+            await checkout.redeem(_redemption(tenant, offer, "order-2"), event(), limit=2) is Outcome.REDEEMED
+        )
+    assert await _counts(database, offer.id) == (2, 2, 2)
+
+    # No use left: nothing is written, whatever the caller does next.
+    outcomes: list[Outcome] = []
+    with pytest.raises(_Refused):
+        await _redeem_and_refuse(store, _redemption(tenant, offer, "order-3"), event(), outcomes)
+    assert outcomes == [Outcome.EXHAUSTED]
+    assert await _counts(database, offer.id) == (2, 2, 2)
+    async with store() as checkout:
+        assert await checkout.past(tenant.client_id, offer.id, "order-3") is None
 
 
 async def _redeem_and_refuse(
     store: StoreFactory, redemption: dict[str, Any], event: dict[str, Any], outcomes: list[Outcome]
 ) -> None:
     async with store() as checkout:
-        outcomes.append(await checkout.redeem(redemption, event, limit=1))
+        outcomes.append(await checkout.redeem(redemption, event, limit=2))
         raise _Refused
 
 

@@ -63,9 +63,9 @@ class CheckoutStore(Protocol):
     async def lookup(self, client_id: uuid.UUID, code: str) -> Offer | None: ...
 
     async def redeem(self, redemption: dict[str, Any], event: dict[str, Any], *, limit: int) -> Outcome:
-        """Record the redemption, take one use and append the event, all or nothing. The
-        redemption row goes first, so a retried order finds its key taken (DUPLICATE) rather
-        than the voucher used up by itself."""
+        """Record the redemption, take one use and append the event, all or nothing: DUPLICATE
+        when the order's key is taken, EXHAUSTED when no use is left (the caller then checks
+        whether the order itself took the last one)."""
         ...
 
     async def past(
@@ -81,10 +81,14 @@ class SessionStore:
         return await vouchers.lookup(self.session, client_id, code)
 
     async def redeem(self, redemption: dict[str, Any], event: dict[str, Any], *, limit: int) -> Outcome:
+        """The steps of :data:`_PG_REDEEM` as separate statements in the session's transaction."""
+        voucher_id = redemption["voucher_id"]
+        if await self.session.scalar(_available, {"voucher_id": voucher_id, "limit": limit}) is None:
+            return Outcome.EXHAUSTED
         if not await insert_redemption(self.session, redemption):
             return Outcome.DUPLICATE
-        if not await claim_use(self.session, redemption["voucher_id"], limit=limit):
-            return Outcome.EXHAUSTED  # the unit of work rolls the row back with the error raised
+        if not await claim_use(self.session, voucher_id, limit=limit):  # pragma: no cover - locked
+            raise RuntimeError("the use was taken under the row lock")
         await self.session.execute(insert(_events).values(event))
         return Outcome.REDEEMED
 
@@ -99,31 +103,42 @@ class SessionStore:
         return None if row is None else PastRedemption(*row)
 
 
+# The voucher row, locked, if a use is left (SQLite has no row locks: BEGIN IMMEDIATE already
+# serializes its writers).
+_available = (
+    select(_vouchers.c.id)
+    .where(_vouchers.c.id == bindparam("voucher_id"), _vouchers.c.redeemed_count < bindparam("limit"))
+    .with_for_update()
+)
+
 _past = select(*PAST_COLUMNS).where(
     _redemptions.c.client_id == bindparam("client_id"),
     _redemptions.c.voucher_id == bindparam("voucher_id"),
     _redemptions.c.order_reference == bindparam("order_reference"),
 )
 
-# One round trip: the redemption row (skipped on a duplicate key), the use (taken only if the row
-# went in, and only while one is left), the event (only if the use was taken). If the row went in
-# but no use was left, the caller's transaction is rolled back, so nothing stays written.
+# One statement, so one round trip and no BEGIN/COMMIT: atomic by itself. It locks the voucher row
+# if a use is left (a concurrent redemption waits here, then re-checks the count on the row as
+# committed), inserts the redemption (skipped if the order's key is taken: a duplicate) and only
+# then takes the use and appends the event. So a refused redemption writes nothing.
 _PG_REDEEM = """
-WITH inserted AS (
+WITH available AS (
+    SELECT id FROM vouchers WHERE id = $4 AND redeemed_count < $13 FOR UPDATE
+), inserted AS (
     INSERT INTO redemptions (id, client_id, campaign_id, voucher_id, code, order_reference, currency,
                              transaction_amount, discount_applied, channel, redeemed_at, created_at)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+    SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM available
     ON CONFLICT DO NOTHING
-    RETURNING id
+    RETURNING voucher_id
 ), claimed AS (
     UPDATE vouchers SET redeemed_count = redeemed_count + 1
-    WHERE id = $4 AND redeemed_count < $13 AND EXISTS (SELECT FROM inserted)
+    WHERE id IN (SELECT voucher_id FROM inserted) AND redeemed_count < $13
     RETURNING id
 ), event AS (
     INSERT INTO events (id, client_id, type, data, created_at)
     SELECT $14, $2, $15, $16::jsonb, $12 FROM claimed
 )
-SELECT EXISTS (SELECT FROM inserted) AS inserted, EXISTS (SELECT FROM claimed) AS claimed
+SELECT EXISTS (SELECT FROM available) AS available, EXISTS (SELECT FROM claimed) AS claimed
 """
 
 _PG_PAST = """
@@ -142,25 +157,17 @@ class PostgresStore:
 
     async def redeem(self, redemption: dict[str, Any], event: dict[str, Any], *, limit: int) -> Outcome:
         r = redemption
-        transaction = self.connection.transaction()
-        await transaction.start()
-        try:
-            inserted, claimed = await self.connection.fetchrow(
-                _PG_REDEEM,
-                r["id"], r["client_id"], r["campaign_id"], r["voucher_id"], r["code"],
-                r["order_reference"], r["currency"], r["transaction_amount"], r["discount_applied"],
-                r["channel"], r["redeemed_at"], r["created_at"],
-                limit,
-                event["id"], event["type"], orjson.dumps(event["data"]).decode(),
-            )  # fmt: skip
-        except BaseException:
-            await transaction.rollback()
-            raise
-        if inserted and not claimed:
-            await transaction.rollback()
-            return Outcome.EXHAUSTED
-        await transaction.commit()
-        return Outcome.REDEEMED if inserted else Outcome.DUPLICATE
+        available, claimed = await self.connection.fetchrow(
+            _PG_REDEEM,
+            r["id"], r["client_id"], r["campaign_id"], r["voucher_id"], r["code"],
+            r["order_reference"], r["currency"], r["transaction_amount"], r["discount_applied"],
+            r["channel"], r["redeemed_at"], r["created_at"],
+            limit,
+            event["id"], event["type"], orjson.dumps(event["data"]).decode(),
+        )  # fmt: skip
+        if claimed:
+            return Outcome.REDEEMED
+        return Outcome.DUPLICATE if available else Outcome.EXHAUSTED
 
     async def past(
         self, client_id: uuid.UUID, voucher_id: uuid.UUID, order_reference: str

@@ -100,15 +100,15 @@ async def redeem(store: CheckoutStore, principal: Principal, data: RedeemInput) 
         ),
         limit=offer.uses_per_voucher,
     )
-    if outcome is Outcome.EXHAUSTED:
-        raise exhausted_error(offer.uses_per_voucher)
-    if outcome is Outcome.DUPLICATE:
-        # This order was redeemed before (a retry), or meanwhile (a concurrent retry, which
-        # waited for the first on the unique key): answer as it was answered.
+    if outcome is not Outcome.REDEEMED:
+        # This order was redeemed before (a retry), or meanwhile by a concurrent retry (which
+        # may have taken the last use): answer as it was answered.
         past = await _past(store, principal, offer.id, order_reference)
-        if past is None:  # pragma: no cover - the unique key guarantees a row
+        if past is not None:
+            return _replay(past, amount)
+        if outcome is Outcome.DUPLICATE:  # pragma: no cover - the unique key guarantees a row
             raise RuntimeError("redemption conflict without a row")
-        return _replay(past, amount)
+        raise exhausted_error(offer.uses_per_voucher)
     return RedemptionResult(
         redemption_id=redemption_id,
         code=offer.code,
