@@ -57,7 +57,7 @@ class Database:
             if self._driver_pool is None:
                 dsn = make_url(self.url).set(drivername="postgresql").render_as_string(hide_password=False)
                 self._driver_pool = await asyncpg.create_pool(
-                    dsn, min_size=1, max_size=self.checkout_pool_size
+                    dsn, min_size=1, max_size=self.checkout_pool_size, reset=_nothing_to_reset
                 )
             return self._driver_pool
 
@@ -66,6 +66,12 @@ class Database:
             await self._driver_pool.close()
             self._driver_pool = None
         await self.engine.dispose()
+
+
+async def _nothing_to_reset(_connection: asyncpg.Connection) -> None:
+    """The checkout leaves no session state (no SET, LISTEN, advisory lock or cursor), so asyncpg's
+    default reset query, one more round trip per request, would undo nothing. asyncpg still rolls
+    back a transaction left open before calling this."""
 
 
 def create_database(url: str, settings: Settings | None = None, *, pool: bool = True) -> Database:
