@@ -100,7 +100,18 @@ async def test_a_job_that_dies_mid_way_resumes_without_duplicates_or_gaps(
     context = await runner.claim(database)
     assert context is not None
     await runner.run_claimed(context)
-    assert len(await stored(database)) == 1500  # three chunks committed, the fourth rolled back
+    made = await stored(database)
+    assert len(made) == 1500  # three chunks committed, the fourth rolled back
+    # An unfinished batch is not issued yet: its codes do not exist for the checkout (K2).
+    for code in made[:3]:
+        check = await api.get(f"/api/webhook/validate/{code}", headers=tenant.headers)
+        assert (check.status_code, check.json()["error"]) == (404, "Voucher not found")
+        redeem = await api.post(
+            "/api/webhook/redemption",
+            json={"code": code, "transaction_amount": 10, "order_reference": f"early-{code}"},
+            headers=tenant.headers,
+        )
+        assert redeem.status_code == 404
     # the retry is scheduled with backoff; make it due and run it
     async with unit_of_work(database) as session:
         from voucherd.models import Job
@@ -112,6 +123,9 @@ async def test_a_job_that_dies_mid_way_resumes_without_duplicates_or_gaps(
     codes = await stored(database)
     assert len(codes) == len(set(codes)) == 3000
     assert len(await events_of(database, "voucher.batch_created")) == 1
+    for code in (made[0], codes[-1]):  # the finished batch is issued, early and late chunks alike
+        check = await api.get(f"/api/webhook/validate/{code}", headers=tenant.headers)
+        assert (check.status_code, check.json()["valid"]) == (200, True)
 
 
 async def test_a_pattern_too_small_is_refused_before_any_code(

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, bindparam, select
+from sqlalchemy import Table, bindparam, or_, select
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from voucherd.models import Campaign, Voucher
+from voucherd.models import Campaign, Job, Voucher
 
 _vouchers = cast(Table, Voucher.__table__)
 
@@ -57,11 +57,15 @@ LOOKUP_COLUMNS = (
     Campaign.status,
 )
 # Built once with bound parameters: building the WHERE clause per call cost more than running it.
+# A code made by a bulk job is issued when the job has made them all: until then it does not exist
+# for the checkout (RELIABILITY K2), so a half-made batch can never be handed out and redeemed.
 _lookup = (
     select(*LOOKUP_COLUMNS)
     .join(Campaign, Campaign.id == Voucher.campaign_id)
+    .outerjoin(Job, Job.id == Voucher.job_id)
     .where(
         Campaign.deleted_at.is_(None),
+        or_(Voucher.job_id.is_(None), Job.status == "succeeded"),
         Voucher.client_id == bindparam("client_id"),
         Voucher.code == bindparam("code"),
     )
@@ -72,8 +76,9 @@ LOOKUP_SQL = """
 SELECT v.id, v.code, v.campaign_id, v.redeemed_count, v.created_at,
        c.name AS campaign_name, c.discount_type, c.discount_value, c.discount_description,
        c.minimum_spend, c.currency, c.valid_from, c.valid_until, c.uses_per_voucher, c.status
-FROM vouchers AS v JOIN campaigns AS c ON c.id = v.campaign_id
-WHERE c.deleted_at IS NULL AND v.client_id = $1 AND v.code = $2
+FROM vouchers AS v JOIN campaigns AS c ON c.id = v.campaign_id LEFT JOIN jobs AS j ON j.id = v.job_id
+WHERE c.deleted_at IS NULL AND (v.job_id IS NULL OR j.status = 'succeeded')
+  AND v.client_id = $1 AND v.code = $2
 """
 
 
