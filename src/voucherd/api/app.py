@@ -13,7 +13,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from voucherd import __version__
-from voucherd.api.vouchertrack import checkout, errors, management
+from voucherd.api.vouchertrack import checkout, distribution, errors, integrations, management
 from voucherd.config import get_settings
 from voucherd.db import get_database
 from voucherd.jobs.runner import run_worker
@@ -83,6 +83,8 @@ def create_app(*, embedded_worker: bool = True) -> FastAPI:
     app.add_middleware(RequestIdMiddleware)
     app.include_router(checkout.router)
     app.include_router(management.router)
+    app.include_router(distribution.router)
+    app.include_router(integrations.router)
 
     @app.get("/healthz", include_in_schema=False)
     async def _health() -> dict[str, str]:

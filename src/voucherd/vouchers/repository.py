@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, select
+from sqlalchemy import Row, Table, func, select
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,9 +24,9 @@ LOOKUP_COLUMNS = (
     Voucher.redeemed_count,
     Voucher.created_at,
     Campaign.name.label("campaign_name"),
-    Campaign.discount_type,
-    Campaign.discount_value,
-    Campaign.discount_description,
+    func.coalesce(Voucher.discount_type, Campaign.discount_type).label("discount_type"),
+    func.coalesce(Voucher.discount_value, Campaign.discount_value).label("discount_value"),
+    func.coalesce(Voucher.discount_description, Campaign.discount_description).label("discount_description"),
     Campaign.minimum_spend,
     Campaign.currency,
     Campaign.valid_from,
@@ -100,3 +101,66 @@ async def _insert_codes_postgres(
     assert driver is not None
     records = await driver.fetch(_PG_INSERT, client_id, campaign_id, job_id, now, list(codes))
     return [record[0] for record in records]
+
+
+@dataclass(frozen=True)
+class OwnOffer:
+    """An offer for particular codes that differs from their campaign's (minor units / basis points)."""
+
+    discount_type: str
+    discount_value: int
+    discount_description: str
+
+
+_PG_INSERT_WITH_IDS = """
+INSERT INTO vouchers (id, client_id, campaign_id, code, redeemed_count, job_id, created_at,
+                      discount_type, discount_value, discount_description)
+SELECT id, $1, $2, code, 0, NULL, $3, $4, $5, $6
+FROM unnest($7::uuid[], $8::text[]) AS t(id, code)
+ON CONFLICT DO NOTHING
+RETURNING id, code
+"""
+
+
+async def insert_vouchers(
+    session: AsyncSession,
+    *,
+    client_id: uuid.UUID,
+    campaign_id: uuid.UUID,
+    codes: Sequence[str],
+    offer: OwnOffer | None,
+    now: datetime,
+) -> list[tuple[uuid.UUID, str]]:
+    """Insert the codes not taken yet (per client) with ids made here; returns (id, code) of the
+    ones inserted. Codes issued one per person use this (the id links the person)."""
+    ids = [uuid.uuid4() for _ in codes]
+    discount = (
+        (offer.discount_type, offer.discount_value, offer.discount_description) if offer else (None,) * 3
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        connection = await session.connection()
+        raw = await connection.get_raw_connection()
+        driver = raw.driver_connection
+        assert driver is not None
+        records = await driver.fetch(
+            _PG_INSERT_WITH_IDS, client_id, campaign_id, now, *discount, ids, list(codes)
+        )
+        return [(record[0], record[1]) for record in records]
+    rows = [
+        {
+            "id": voucher_id,
+            "client_id": client_id,
+            "campaign_id": campaign_id,
+            "code": code,
+            "redeemed_count": 0,
+            "job_id": None,
+            "created_at": now,
+            "discount_type": discount[0],
+            "discount_value": discount[1],
+            "discount_description": discount[2],
+        }
+        for voucher_id, code in zip(ids, codes, strict=True)
+    ]
+    statement = sqlite.insert(_vouchers).on_conflict_do_nothing().returning(_vouchers.c.id, _vouchers.c.code)
+    result = await session.execute(statement, rows)
+    return [(row[0], row[1]) for row in result.all()]

@@ -10,9 +10,12 @@ from voucherd.campaigns.rules import DiscountType
 from voucherd.core.clock import isoformat_z
 from voucherd.core.money import basis_points_to_percent, to_decimal
 from voucherd.core.pagination import Page
-from voucherd.models import Campaign, Job, Redemption, Voucher
+from voucherd.models import Campaign, Customer, Job, Redemption, Voucher
+from voucherd.publications.schemas import PublicationEntry, PublicationResult
 from voucherd.redemptions.rules import Offer
 from voucherd.redemptions.schemas import RedemptionResult, Validation
+from voucherd.stats.service import CampaignStats
+from voucherd.tracking import links
 from voucherd.vouchers.service import VoucherDetails
 
 
@@ -92,6 +95,7 @@ def campaign(item: Campaign) -> dict[str, Any]:
         "uses_per_voucher": item.uses_per_voucher,
         "code_pattern": item.code_pattern,
         "code_charset": item.code_charset,
+        "auto_update": item.auto_update,
         "created_at": _time(item.created_at),
         "updated_at": _time(item.updated_at),
     }
@@ -146,4 +150,76 @@ def page(result: Page[Any], items: list[dict[str, Any]]) -> dict[str, Any]:
         "limit": result.request.limit,
         "total": result.total,
         "has_more": result.has_more,
+    }
+
+
+def customer(item: Customer) -> dict[str, Any]:
+    return {
+        "id": str(item.id),
+        "email": item.email,
+        "name": item.name,
+        "forename": item.forename,
+        "surname": item.surname,
+        "mobile": item.mobile,
+        "mobile_e164": item.mobile_e164,
+        "postcode": item.postcode,
+        "external_id": item.external_id,
+        "metadata": item.metadata_,
+        "created_at": _time(item.created_at),
+        "updated_at": _time(item.updated_at),
+    }
+
+
+def publication(result: PublicationResult) -> dict[str, Any]:
+    return {
+        "id": str(result.id),
+        "object": "publication",
+        "created_at": _time(result.created_at),
+        "customer_id": str(result.customer.id),
+        "customer": customer(result.customer),
+        "channel": result.channel,
+        "metadata": result.metadata,
+        "count": len(result.vouchers),
+        "vouchers": [code.code for code in result.vouchers],
+        "redemption_urls": [links.redemption_url(code.code) for code in result.vouchers],
+    }
+
+
+def publication_entry(entry: PublicationEntry) -> dict[str, Any]:
+    return {
+        "id": str(entry.id),
+        "publication_id": str(entry.batch_id),
+        "object": "publication",
+        "voucher_code": entry.voucher_code,
+        "campaign_id": str(entry.campaign_id),
+        "customer_id": str(entry.customer_id),
+        "customer_email": entry.customer_email,
+        "customer_name": entry.customer_name,
+        "channel": entry.channel,
+        "metadata": entry.metadata,
+        "published_at": _time(entry.published_at),
+    }
+
+
+def stats(item: CampaignStats) -> dict[str, Any]:
+    return {
+        "campaign_id": str(item.campaign_id),
+        "currency": item.currency,
+        "issued": item.issued,
+        "published": item.published,
+        "recipients": item.recipients,
+        "opened": item.opened,
+        "clicked": item.clicked,
+        "bounced": item.bounced,
+        "leads": item.leads,
+        "referrals": item.referrals,
+        "redeemed": {
+            "total": item.redemptions_online + item.redemptions_in_store,
+            "online": item.redemptions_online,
+            "in_store": item.redemptions_in_store,
+            "codes": item.redeemed_codes,
+        },
+        "redemption_rate": item.redemption_rate,
+        "revenue": to_decimal(item.revenue, item.currency),
+        "discount_given": to_decimal(item.discount_given, item.currency),
     }

@@ -1,0 +1,99 @@
+"""QR codes as ``data:image/png;base64,...`` URIs (segno encodes, a lean PNG writer draws).
+
+segno picks the best of eight masks by scoring each, which costs about 80% of its time (9 ms per
+code here); any mask gives a valid, readable symbol, so we fix mask 0 (1.8 ms). The PNG is 1-bit
+grayscale written directly, about 30x cheaper than the generic writer. Large batches (a recipient
+upload of 10,000) are spread over a process pool, since the encoding is pure Python."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import multiprocessing
+import os
+import struct
+import zlib
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+
+import segno
+
+SCALE = 4  # pixels per module: about 150 px wide for a redemption URL, sharp in an email
+BORDER = 4  # the quiet zone the standard asks for, in modules
+POOL_THRESHOLD = 500  # below this, encoding in the calling thread is cheaper than the hand-off
+_CHUNK = 250
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def png(text: str, *, scale: int = SCALE, border: int = BORDER) -> bytes:
+    """A PNG of the QR code of ``text`` (error correction M, or better if it fits)."""
+    symbol = segno.make(text, error="m", mask=0, micro=False)
+    width = (int(symbol.symbol_size(scale=1, border=0)[0]) + 2 * border) * scale
+    quiet = "1" * (border * scale)
+    padding = "1" * (-width % 8)
+    blank = int("1" * width + padding, 2).to_bytes((width + 7) // 8, "big")
+    raw = bytearray()
+    for _ in range(border * scale):
+        raw += b"\x00" + blank
+    for row in symbol.matrix:
+        # 1-bit grayscale: 0 is black (a dark module), 1 is white.
+        bits = quiet + "".join("0" * scale if module else "1" * scale for module in row) + quiet + padding
+        line = b"\x00" + int(bits, 2).to_bytes((width + 7) // 8, "big")
+        for _ in range(scale):
+            raw += line
+    for _ in range(border * scale):
+        raw += b"\x00" + blank
+    header = struct.pack(">IIBBBBB", width, width, 1, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _chunk(b"IHDR", header)
+        + _chunk(b"IDAT", zlib.compress(bytes(raw), 6))
+        + _chunk(b"IEND", b"")
+    )
+
+
+def data_uri(text: str) -> str:
+    return "data:image/png;base64," + base64.b64encode(png(text)).decode("ascii")
+
+
+def data_uris(texts: Sequence[str]) -> list[str]:
+    return [data_uri(text) for text in texts]
+
+
+_pool: ProcessPoolExecutor | None = None
+
+
+def _executor() -> ProcessPoolExecutor:
+    global _pool
+    if _pool is None:
+        # spawn: forking a process that runs an event loop and driver threads is not safe.
+        _pool = ProcessPoolExecutor(
+            max_workers=max(os.cpu_count() or 1, 1), mp_context=multiprocessing.get_context("spawn")
+        )
+    return _pool
+
+
+async def data_uris_async(texts: Sequence[str]) -> list[str]:
+    """Many QR codes without holding the event loop: small batches in a thread, large ones
+    spread over worker processes."""
+    if len(texts) < POOL_THRESHOLD:
+        return await asyncio.to_thread(data_uris, list(texts))
+    loop = asyncio.get_running_loop()
+    executor = _executor()
+    parts = await asyncio.gather(
+        *(
+            loop.run_in_executor(executor, data_uris, list(texts[i : i + _CHUNK]))
+            for i in range(0, len(texts), _CHUNK)
+        )
+    )
+    return [uri for part in parts for uri in part]
+
+
+def shutdown() -> None:
+    global _pool
+    if _pool is not None:
+        _pool.shutdown(cancel_futures=True)
+        _pool = None
