@@ -35,6 +35,7 @@ class CampaignInput:
     uses_per_voucher: int = 1
     codes: CodeSettings = field(default_factory=CodeSettings)
     status: CampaignStatus = CampaignStatus.ACTIVE
+    auto_update: bool = False
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class CampaignChanges:
             "valid_until",
             "uses_per_voucher",
             "status",
+            "auto_update",
         }
     )
 

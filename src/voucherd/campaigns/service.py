@@ -35,6 +35,7 @@ async def create_campaign(session: AsyncSession, principal: Principal, data: Cam
         code_pattern=pattern.pattern,
         code_charset=pattern.charset,
         status=data.status.value,
+        auto_update=data.auto_update,
     )
     _apply_offer(
         campaign,
@@ -116,6 +117,8 @@ async def update_campaign(
     _check_window(campaign)
     if "status" in changes:
         campaign.status = CampaignStatus(changes["status"]).value
+    if "auto_update" in changes:
+        campaign.auto_update = bool(changes["auto_update"])
     campaign.updated_at = clock.now()
     await session.flush()
     return campaign

@@ -69,6 +69,9 @@ class CampaignCreate(Body):
     )
     code_charset: Annotated[str, Field(min_length=2, max_length=64)] | None = None
     status: CampaignStatus = CampaignStatus.ACTIVE
+    auto_update: bool = Field(
+        default=False, description="Publishing from an exhausted pool makes new codes instead of a 409"
+    )
 
 
 class CampaignUpdate(Body):
@@ -81,6 +84,7 @@ class CampaignUpdate(Body):
     valid_until: date | datetime | None = None
     uses_per_voucher: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
     status: CampaignStatus | None = None
+    auto_update: bool | None = None
 
 
 class GenerateRequest(Body):
