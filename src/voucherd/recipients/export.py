@@ -179,7 +179,7 @@ async def _stream_postgres(
                     links.base_url(),
                     campaign_id,
                     client_id,
-                    output=queue.put,
+                    output=lambda data: queue.put(bytes(data)),
                     format="csv",
                     header=True,
                 )

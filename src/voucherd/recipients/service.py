@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table, select
@@ -319,7 +320,7 @@ async def _create(
     publications: list[dict[str, Any]] = []
     created_events: list[dict[str, Any]] = []
     result: dict[str, UploadedRecipient] = {}
-    for row, (voucher_id, code) in zip(rows, issued, strict=True):
+    for position, (row, (voucher_id, code)) in enumerate(zip(rows, issued, strict=True)):
         recipient_id = uuid.uuid4()
         customer_id = customer_ids[row.identity]
         recipients.append(
@@ -341,7 +342,8 @@ async def _create(
                 "opened_at": None,
                 "clicked_at": None,
                 "bounced_at": None,
-                "created_at": now,
+                # A microsecond apart, so the export lists recipients in the order they were sent.
+                "created_at": now + timedelta(microseconds=position),
             }
         )
         owners.append(
