@@ -93,7 +93,8 @@ class TestExport:
         assert john["redemption_url"] == uploaded[0]["redemption_url"]
         assert john["redemption_url"].startswith("https://v.easydm.co/redeem/")
         assert (john["redeemed"], jane["redeemed"]) == ("false", "true")
-        assert john["opened_at"].endswith("Z") and john["clicked_at"].endswith("Z")
+        assert john["opened_at"].endswith("Z")
+        assert john["clicked_at"].endswith("Z")
         assert (jane["opened_at"], jane["clicked_at"], jane["surname"]) == ("", "", "")
         assert (john["surname"], john["mobile"], john["postcode"], john["external_id"]) == (
             "Doe",

@@ -54,7 +54,8 @@ async def test_first_signal_is_recorded_once(
     endpoint: str,
     column: int,
 ) -> None:
-    url = f"/api/integrations/tracking/{endpoint}?recipient_id={recipient['recipient_id']}&api_key={tenant.api_key}"
+    query = f"recipient_id={recipient['recipient_id']}&api_key={tenant.api_key}"
+    url = f"/api/integrations/tracking/{endpoint}?{query}"
     with clock.frozen(T0):
         first = await api.post(url)
     with clock.frozen(T0 + timedelta(hours=1)):
@@ -106,7 +107,8 @@ async def test_pixel_records_the_open_and_reveals_nothing(
     assert known.content == unknown.content == garbage.content
     assert known.headers["content-type"] == "image/gif"
     opened, clicked, _, events = await state(database, recipient["recipient_id"])
-    assert opened is not None and clicked is None
+    assert opened is not None
+    assert clicked is None
     assert events == {"email.opened": 1}
 
 
