@@ -13,10 +13,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+import voucherd.jobs.kinds  # noqa: F401 - registers the job handlers
 from tests.conftest import Tenant
 from tests.fixtures.factories import make_campaign
 from voucherd.config import get_settings
 from voucherd.db import Database, unit_of_work
+from voucherd.jobs import runner
 from voucherd.models import Event, Publication
 from voucherd.recipients.export import COLUMNS, FORMULA_STARTS, neutralize
 
@@ -131,6 +133,7 @@ class TestExport:
         uploaded = await upload(api, tenant, campaign.id, [{"email": f"p{i}@example.com"} for i in range(3)])
         for _ in range(2):
             assert (await api.get(export_url(campaign.id), headers=tenant.headers)).status_code == 200
+            assert await runner.run_until_idle(database) == 1  # the job that records the publications
         async with unit_of_work(database, write=False) as session:
             channels = list(
                 (
@@ -144,6 +147,15 @@ class TestExport:
             )
         assert sorted(channels) == [("export", 3), ("recipient_upload", 3)]
         assert events == 1  # one event per export that published codes, not one per code
+        # a recipient uploaded after an export is published by the next export, not by the earlier one
+        await upload(api, tenant, campaign.id, [{"email": "late@example.com"}])
+        await api.get(export_url(campaign.id), headers=tenant.headers)
+        await runner.run_until_idle(database)
+        async with unit_of_work(database, write=False) as session:
+            exported = await session.scalar(
+                select(func.count()).select_from(Publication).where(Publication.channel == "export")
+            )
+        assert exported == 4
         history = (
             await api.get(f"/api/vouchers/{uploaded[0]['voucher_code']}/publications", headers=tenant.headers)
         ).json()

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from voucherd.core import clock
 from voucherd.db import Database, unit_of_work
 from voucherd.events import service as events
+from voucherd.jobs import service as jobs
 from voucherd.models import Publication, Recipient, Voucher
 from voucherd.publications.schemas import CHANNEL_EXPORT
 from voucherd.tracking import links
@@ -62,26 +63,64 @@ def neutralize(value: str | None) -> str | None:
     return value
 
 
-async def record_export(session: AsyncSession, client_id: uuid.UUID, campaign_id: uuid.UUID) -> int:
-    """An export publishes its codes (seed 002, channel ``export``): one history row per code the
-    first time it is exported; returns how many codes that was."""
+RECORD_EXPORT = "record_export_publications"
+_PUBLICATION_CHUNK = 50_000
+
+
+async def record_export(session: AsyncSession, client_id: uuid.UUID, campaign_id: uuid.UUID) -> uuid.UUID:
+    """An export publishes its codes (seed 002, channel ``export``). The history rows (one per code,
+    the first time it is exported) are written by a background job in chunks, so an export of a
+    million recipients starts streaming at once; the job covers the recipients that existed at
+    the time of the export. Returns the publication (batch) id."""
     batch_id = uuid.uuid4()
-    now = clock.now()
+    await jobs.enqueue(
+        session,
+        kind=RECORD_EXPORT,
+        client_id=client_id,
+        payload={
+            "campaign_id": str(campaign_id),
+            "batch_id": str(batch_id),
+            "exported_at": clock.now().isoformat(),
+        },
+    )
+    return batch_id
+
+
+async def record_export_chunk(
+    session: AsyncSession,
+    *,
+    client_id: uuid.UUID,
+    campaign_id: uuid.UUID,
+    batch_id: uuid.UUID,
+    exported_at: datetime,
+    limit: int = _PUBLICATION_CHUNK,
+) -> int:
+    """Up to ``limit`` ``export`` publication rows for codes of the export not yet recorded;
+    returns how many (0: done). Safe to repeat: recorded codes are skipped."""
     dialect = session.get_bind().dialect.name
     new_id = "gen_random_uuid()" if dialect == "postgresql" else "lower(hex(randomblob(16)))"
     already = exists().where(
         _publications.c.voucher_id == _recipients.c.voucher_id, _publications.c.channel == CHANNEL_EXPORT
     )
-    source = select(
-        literal_column(new_id),
-        _recipients.c.client_id,
-        _recipients.c.campaign_id,
-        _recipients.c.voucher_id,
-        _recipients.c.customer_id,
-        literal(batch_id, _publications.c.batch_id.type),
-        literal(CHANNEL_EXPORT),
-        literal(now, _publications.c.created_at.type),
-    ).where(_recipients.c.campaign_id == campaign_id, _recipients.c.client_id == client_id, ~already)
+    source = (
+        select(
+            literal_column(new_id),
+            _recipients.c.client_id,
+            _recipients.c.campaign_id,
+            _recipients.c.voucher_id,
+            _recipients.c.customer_id,
+            literal(batch_id, _publications.c.batch_id.type),
+            literal(CHANNEL_EXPORT),
+            literal(exported_at, _publications.c.created_at.type),
+        )
+        .where(
+            _recipients.c.campaign_id == campaign_id,
+            _recipients.c.client_id == client_id,
+            _recipients.c.created_at <= exported_at,
+            ~already,
+        )
+        .limit(limit)
+    )
     result = await session.execute(
         insert(_publications).from_select(
             [
@@ -97,7 +136,18 @@ async def record_export(session: AsyncSession, client_id: uuid.UUID, campaign_id
             source,
         )
     )
-    count = max(int(getattr(result, "rowcount", 0) or 0), 0)
+    return max(int(getattr(result, "rowcount", 0) or 0), 0)
+
+
+async def export_published_event(
+    session: AsyncSession,
+    client_id: uuid.UUID,
+    campaign_id: uuid.UUID,
+    batch_id: uuid.UUID,
+    count: int,
+    at: datetime,
+) -> None:
+    """One ``voucher.published`` event per export that published codes (not one per code)."""
     if count:
         await events.record(
             session,
@@ -108,10 +158,9 @@ async def record_export(session: AsyncSession, client_id: uuid.UUID, campaign_id
                 "campaign_id": str(campaign_id),
                 "channel": CHANNEL_EXPORT,
                 "count": count,
-                "published_at": clock.isoformat_z(now),
+                "published_at": clock.isoformat_z(at),
             },
         )
-    return count
 
 
 def _sql_text(column: str) -> str:
