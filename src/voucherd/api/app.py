@@ -18,6 +18,7 @@ from voucherd.config import get_settings
 from voucherd.db import get_database
 from voucherd.jobs.runner import run_worker
 from voucherd.logging import configure as configure_logging
+from voucherd.web import pages as web_pages
 from voucherd.web import tracking as web_tracking
 
 DESCRIPTION = """
@@ -87,6 +88,7 @@ def create_app(*, embedded_worker: bool = True) -> FastAPI:
     app.include_router(distribution.router)
     app.include_router(integrations.router)
     app.include_router(web_tracking.router)
+    app.include_router(web_pages.router)
 
     @app.get("/healthz", include_in_schema=False)
     async def _health() -> dict[str, str]:

@@ -36,6 +36,8 @@ class CampaignInput:
     codes: CodeSettings = field(default_factory=CodeSettings)
     status: CampaignStatus = CampaignStatus.ACTIVE
     auto_update: bool = False
+    landing_slug: str | None = None
+    terms: str | None = None
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,8 @@ class CampaignChanges:
             "uses_per_voucher",
             "status",
             "auto_update",
+            "landing_slug",
+            "terms",
         }
     )
 

@@ -12,7 +12,7 @@ from sqlalchemy import Row, Table, func, select
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from voucherd.models import Campaign, Voucher
+from voucherd.models import Campaign, Client, Voucher
 
 _vouchers = cast(Table, Voucher.__table__)
 
@@ -164,3 +164,24 @@ async def insert_vouchers(
     statement = sqlite.insert(_vouchers).on_conflict_do_nothing().returning(_vouchers.c.id, _vouchers.c.code)
     result = await session.execute(statement, rows)
     return [(row[0], row[1]) for row in result.all()]
+
+
+async def lookup_public(session: AsyncSession, code: str) -> Row[Any] | None:
+    """The voucher behind a public link, whoever's it is: ``None`` for an unknown code, and for a
+    code that two clients happen to share (the page must not pick one)."""
+    query = (
+        select(
+            *LOOKUP_COLUMNS,
+            Voucher.client_id,
+            Campaign.terms,
+            Campaign.landing_slug,
+            Client.name.label("client_name"),
+            Client.timezone,
+        )
+        .join(Campaign, Campaign.id == Voucher.campaign_id)
+        .join(Client, Client.id == Voucher.client_id)
+        .where(Voucher.code == code, Campaign.deleted_at.is_(None))
+        .limit(2)
+    )
+    rows = (await session.execute(query)).all()
+    return cast("Row[Any]", rows[0]) if len(rows) == 1 else None

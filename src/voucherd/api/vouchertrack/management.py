@@ -66,6 +66,8 @@ async def create_campaign(
                 ),
                 status=body.status,
                 auto_update=body.auto_update,
+                landing_slug=body.landing_slug,
+                terms=body.terms,
             ),
         )
         return JSON(mappers.campaign(campaign), status_code=201)

@@ -96,6 +96,9 @@ def campaign(item: Campaign) -> dict[str, Any]:
         "code_pattern": item.code_pattern,
         "code_charset": item.code_charset,
         "auto_update": item.auto_update,
+        "landing_slug": item.landing_slug,
+        "landing_page_url": f"{links.base_url()}/c/{item.landing_slug}" if item.landing_slug else None,
+        "terms": item.terms,
         "created_at": _time(item.created_at),
         "updated_at": _time(item.updated_at),
     }

@@ -72,6 +72,10 @@ class CampaignCreate(Body):
     auto_update: bool = Field(
         default=False, description="Publishing from an exhausted pool makes new codes instead of a 409"
     )
+    landing_slug: Annotated[str, Field(max_length=100)] | None = Field(
+        default=None, description="Public landing page at /c/{landing_slug} where visitors claim a code"
+    )
+    terms: Annotated[str, Field(max_length=5000)] | None = None
 
 
 class CampaignUpdate(Body):
@@ -85,6 +89,8 @@ class CampaignUpdate(Body):
     uses_per_voucher: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
     status: CampaignStatus | None = None
     auto_update: bool | None = None
+    landing_slug: Annotated[str, Field(max_length=100)] | None = None
+    terms: Annotated[str, Field(max_length=5000)] | None = None
 
 
 class GenerateRequest(Body):
