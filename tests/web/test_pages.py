@@ -117,7 +117,9 @@ class TestLandingPage:
         code = response.headers["location"].removeprefix("/redeem/")
         assert (await api.get(response.headers["location"])).status_code == 200
         [lead] = await events_of(database, "lead.captured")
-        assert sorted(lead) == sorted(["lead_id", "email", "voucher_code", "campaign_name"])  # JSONB sorts keys
+        assert sorted(lead) == sorted(
+            ["lead_id", "email", "voucher_code", "campaign_name"]
+        )  # JSONB sorts keys
         assert (lead["email"], lead["voucher_code"], lead["campaign_name"]) == (
             "ada@example.com",
             code,
