@@ -113,6 +113,8 @@ class TestGolden:
             headers=tenant.headers,
         )
         assert redeemed.json()["discount_applied"] == 10.00
+        details = (await api.get(f"/api/vouchers/{code}", headers=tenant.headers)).json()
+        assert (details["discount_type"], details["discount_value"]) == ("fixed", 10.00)
 
     async def test_without_request_discount_the_campaign_offer_applies(
         self, api: httpx.AsyncClient, database: Database, tenant: Tenant

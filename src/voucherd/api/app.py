@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from voucherd import __version__
 from voucherd.api.vouchertrack import checkout, distribution, errors, integrations, management
 from voucherd.config import get_settings
+from voucherd.core import qr
 from voucherd.db import get_database
 from voucherd.jobs.runner import run_worker
 from voucherd.logging import configure as configure_logging
@@ -67,6 +68,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop.set()
         if worker is not None:
             await worker
+        qr.shutdown()
         await database.dispose()
 
 

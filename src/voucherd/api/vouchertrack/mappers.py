@@ -117,14 +117,16 @@ def voucher_summary(item: Voucher, owner: Campaign) -> dict[str, Any]:
 
 
 def voucher_details(details: VoucherDetails) -> dict[str, Any]:
+    # A code may carry its own offer (a recipient upload's discount); else the campaign's.
+    offer: Any = details.voucher if details.voucher.discount_type is not None else details.campaign
     return {
         **voucher_summary(details.voucher, details.campaign),
         "state": details.state.value,
         "uses_per_voucher": details.campaign.uses_per_voucher,
         "campaign_name": details.campaign.name,
-        "discount_type": details.campaign.discount_type,
-        "discount_value": discount_value(details.campaign, details.campaign.currency),
-        "discount_description": details.campaign.discount_description,
+        "discount_type": offer.discount_type,
+        "discount_value": discount_value(offer, details.campaign.currency),
+        "discount_description": offer.discount_description,
         "valid_from": _time(details.campaign.valid_from),
         "valid_until": _time(details.campaign.valid_until),
         "redemptions": [redemption_record(r) for r in details.redemptions],
