@@ -12,6 +12,8 @@ import base64
 import multiprocessing
 import os
 import struct
+import threading
+import time
 import zlib
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -66,12 +68,27 @@ def data_uris(texts: Sequence[str]) -> list[str]:
 _pool: ProcessPoolExecutor | None = None
 
 
+def _exit_with_parent(parent: int) -> None:
+    """In a pool worker: end when the server that started it is gone, even after a SIGKILL that
+    left no chance to shut the pool down (the worker would otherwise live on, orphaned)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def _executor() -> ProcessPoolExecutor:
     global _pool
     if _pool is None:
         # spawn: forking a process that runs an event loop and driver threads is not safe.
         _pool = ProcessPoolExecutor(
-            max_workers=max(os.cpu_count() or 1, 1), mp_context=multiprocessing.get_context("spawn")
+            max_workers=max(os.cpu_count() or 1, 1),
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_exit_with_parent,
+            initargs=(os.getpid(),),
         )
     return _pool
 
