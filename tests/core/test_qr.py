@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import base64
+import string
 import struct
 import zlib
+
+import pytest
+import segno
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from voucherd.core import qr
 
@@ -27,6 +33,26 @@ def test_png_is_well_formed_and_square() -> None:
         position += 12 + length
     # version 3 (29 modules) or more, plus 4 modules of quiet zone each side, 4 px per module
     assert width >= (29 + 8) * 4
+
+
+@pytest.mark.parametrize("length", [1, 2, 5, 13, 14, 30, 31, 60, 100, 200, 400])
+def test_fast_matrix_is_exactly_segnos(length: int) -> None:
+    """Our table-driven path against the reference encoder: the same modules, bit for bit."""
+    for text in (f"{URL}{'X' * length}", f"https://a.example/{'k7' * length}"[: 18 + length]):
+        reference = segno.make(text, error="m", mask=0, micro=False, boost_error=False, mode="byte")
+        assert [bytes(row) for row in qr.matrix(text)] == [bytes(row) for row in reference.matrix]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=string.printable, min_size=1, max_size=300))
+def test_fast_matrix_matches_segno_for_any_ascii(text: str) -> None:
+    reference = segno.make(text, error="m", mask=0, micro=False, boost_error=False, mode="byte")
+    assert [bytes(row) for row in qr.matrix(text)] == [bytes(row) for row in reference.matrix]
+
+
+def test_non_ascii_goes_through_segno() -> None:
+    reference = segno.make("https://café.example/x", error="m", mask=0, micro=False, boost_error=False)
+    assert [bytes(row) for row in qr.matrix("https://café.example/x")] == [bytes(r) for r in reference.matrix]
 
 
 def test_data_uri() -> None:
