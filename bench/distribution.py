@@ -340,7 +340,9 @@ async def _bench_export(database: Database, tenant: Tenant, count: int) -> Secti
 
 
 async def run(database: Database, tenant: Tenant, export_count: int) -> Section:
-    sections = [await _bench_upload(database, tenant), await _bench_export(database, tenant, export_count)]
+    sections = [await _bench_upload(database, tenant)]
+    if export_count:  # 0: the upload alone (python -m bench.distribution 0)
+        sections.append(await _bench_export(database, tenant, export_count))
     return Section(
         notes=[note for section in sections for note in section.notes],
         figures=[figure for section in sections for figure in section.figures],
