@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert
+from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voucherd.core import clock
+from voucherd.db import bulk
 from voucherd.models import Event
 
 # Every event type voucherd writes. ``data`` is stored as the webhook body's ``data`` object
@@ -62,4 +63,4 @@ async def record_many(
         {"id": uuid.uuid4(), "client_id": client_id, "type": event_type, "data": data, "created_at": now}
         for data in items
     ]
-    await session.execute(insert(Event), rows)
+    await bulk.insert_rows(session, cast(Table, Event.__table__), rows)

@@ -24,6 +24,7 @@ from voucherd.core import clock
 from voucherd.core.codes import CodePattern
 from voucherd.core.errors import InvalidInput
 from voucherd.customers import rules
+from voucherd.db import bulk
 from voucherd.events import service as events
 from voucherd.models import Campaign, Customer, Publication, Recipient, Voucher, VoucherOwner
 from voucherd.publications.schemas import CHANNEL_RECIPIENT_UPLOAD
@@ -296,8 +297,7 @@ async def _customers_for(
             elif row.mobile_e164:
                 by_mobile[row.mobile_e164] = customer_id
         result[row.identity] = customer_id
-    if new_customers:
-        await session.execute(_customers.insert(), new_customers)
+    await bulk.insert_rows(session, _customers, new_customers)
     return result
 
 
@@ -388,8 +388,8 @@ async def _create(
             external_id=row.external_id,
             created=True,
         )
-    await session.execute(_recipients.insert(), recipients)
-    await session.execute(_owners.insert(), owners)
-    await session.execute(_publications.insert(), publications)
+    await bulk.insert_rows(session, _recipients, recipients)
+    await bulk.insert_rows(session, _owners, owners)
+    await bulk.insert_rows(session, _publications, publications)
     await events.record_many(session, campaign.client_id, events.VOUCHER_CREATED, created_events)
     return result
