@@ -324,8 +324,8 @@ async def _bench_export(database: Database, tenant: Tenant, count: int) -> Secti
         notes=[
             f"export: GET of {count:,} recipients ({size / 1e6:.0f} MB of CSV) from a fresh voucherd serve, "
             "read "
-            "by a streaming client; the first export also records an `export` publication per code, the "
-            "second finds them recorded; peak RSS is the server's VmHWM (idle after start: "
+            "by a streaming client, twice; each export queues the job that records its `export` "
+            "publications (run by `voucherd worker`, not timed here); peak RSS is the server's VmHWM (idle: "
             f"{idle_rss:.0f} MB)",
             "export: baseline = raw asyncpg COPY (SELECT ...) TO STDOUT of the same query, no HTTP",
         ],
