@@ -296,3 +296,36 @@ class TestRecords:
         assert (john.name, john.email, john.postcode) == ("John Doe", "john@example.com", "SW1A 1AA")
         assert {e.data["voucher_code"] for e in events} == {r["voucher_code"] for r in body["recipients"]}
         assert events[0].data["campaign_name"] == "Summer Sale"
+
+
+@pytest.mark.concurrency
+async def test_concurrent_identical_uploads_issue_each_code_once(
+    api: httpx.AsyncClient, database: Database, tenant: Tenant
+) -> None:
+    """A client that retries before the first answer arrives: the same 20 recipients sent 5 times
+    at once. Exactly one upload creates them; the others get their codes (200) or a 409 to retry,
+    and no recipient ever has a second code."""
+    import asyncio
+
+    campaign = await make_campaign(database, tenant)
+    request = {"recipients": [{"email": f"p{i}@example.com", "external_id": f"E{i}"} for i in range(20)]}
+    responses = await asyncio.gather(
+        *(api.post(url(campaign.id), json=request, headers=tenant.headers) for _ in range(5))
+    )
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses.count(201) == 1
+    assert set(statuses) <= {200, 201, 409}
+    assert {r.json()["error_code"] for r in responses if r.status_code == 409} <= {"concurrent_upload"}
+    counts = await table_counts(database)
+    assert (counts["recipients"], counts["vouchers"], counts["voucher.created"], counts["customers"]) == (
+        20,
+        20,
+        20,
+        20,
+    )
+    # and a retry now returns the one set of codes
+    retry = (await api.post(url(campaign.id), json=request, headers=tenant.headers)).json()
+    first = next(r for r in responses if r.status_code == 201).json()
+    assert [r["voucher_code"] for r in retry["recipients"]] == [
+        r["voucher_code"] for r in first["recipients"]
+    ]
