@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Debian's Chromium for the page tests (Playwright's own browser download is not used).
+CHROMIUM ?= /usr/bin/chromium
 export VOUCHERD_DATABASE_URL ?= sqlite+aiosqlite:///./voucherd.db
 
 .DEFAULT_GOAL := help
@@ -17,7 +19,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-setup: $(STAMP) ## Create .venv and install pinned dependencies
+setup: $(STAMP) $(CHROMIUM) ## Create .venv, install pinned dependencies and Debian's chromium
+
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian's chromium for the page tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "note: $(CHROMIUM) is missing; install Debian's chromium (as root: apt-get install chromium) for the page tests"; \
+	fi
 
 run: $(STAMP) ## Migrate the SQLite default, add the demo client if empty, serve on :8000
 	$(BIN)/voucherd migrate
@@ -27,10 +37,10 @@ run: $(STAMP) ## Migrate the SQLite default, add the demo client if empty, serve
 demo: $(STAMP) ## Add the demo client (only into an empty database)
 	$(BIN)/voucherd demo
 
-test: $(STAMP) ## Run the whole suite (PostgreSQL too when VOUCHERD_TEST_POSTGRES_URL is set); T=path for part
+test: $(STAMP) $(CHROMIUM) ## Run the whole suite (PostgreSQL too when VOUCHERD_TEST_POSTGRES_URL is set); T=path for part
 	$(BIN)/pytest $(T)
 
-test-pg: $(STAMP) ## The suite on SQLite and the local PostgreSQL
+test-pg: $(STAMP) $(CHROMIUM) ## The suite on SQLite and the local PostgreSQL
 	VOUCHERD_TEST_POSTGRES_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/test $(BIN)/pytest $(T)
 
 lint: $(STAMP) ## ruff and mypy

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 import uvloop
 
-from bench import codegen, http_checkout
+from bench import codegen, distribution, http_checkout
 from bench.common import (
     BENCH_DATABASE,
     RESULTS,
@@ -42,10 +42,13 @@ class Mode:
     # Unused single-use codes for every redemption of the run, warm-ups included; the fastest
     # contender (raw asyncpg) uses the most. A closed loop that runs out ends early.
     redeem_codes: int
+    export_recipients: int
 
 
-FULL = Mode("full", Durations(warmup=1.0, open_loop=10.0, saturation=5.0), (100_000, 1_000_000), 150_000)
-QUICK = Mode("quick", Durations(warmup=0.5, open_loop=2.0, saturation=2.0), (100_000,), 40_000)
+FULL = Mode(
+    "full", Durations(warmup=1.0, open_loop=10.0, saturation=5.0), (100_000, 1_000_000), 150_000, 1_000_000
+)
+QUICK = Mode("quick", Durations(warmup=0.5, open_loop=2.0, saturation=2.0), (100_000,), 40_000, 100_000)
 
 
 async def _commit() -> str:
@@ -69,6 +72,7 @@ async def _bench(mode: Mode) -> str:
             sections = [
                 await codegen.run(database, tenant, mode.codegen_counts),
                 await http_checkout.run(database, tenant, mode.durations, mode.redeem_codes),
+                await distribution.run(database, tenant, mode.export_recipients),
             ]
         finally:
             await database.dispose()

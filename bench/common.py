@@ -38,7 +38,8 @@ RESULTS = Path(__file__).resolve().parent / "results"
 HOST = "127.0.0.1"
 POSTGRES = f"postgresql://postgres@{HOST}:5432"
 ADMIN_DATABASE = "postgres"
-BENCH_DATABASE = "bench_voucherd"
+# Overridable so that two checkouts on one machine do not bench into the same database.
+BENCH_DATABASE = os.environ.get("VOUCHERD_BENCH_DATABASE", "bench_voucherd")
 
 # A code pattern of 10 symbols from the default charset holds ~7.6e8 codes with voucherd's safety
 # margin, enough for the million-code run; 8 would hold only ~8e5.
@@ -246,7 +247,7 @@ def _tail(path: Path, lines: int = 30) -> str:
 @asynccontextmanager
 async def running_server(
     name: str, command: Sequence[str], env: dict[str, str], port: int, *, startup_timeout: float = 30.0
-) -> AsyncIterator[None]:
+) -> AsyncIterator[asyncio.subprocess.Process]:
     """Start a server process, wait until ``/healthz`` answers 200, and stop it on exit (SIGTERM,
     then SIGKILL after 10 s). Its output goes to ``bench/results/<name>.log``."""
     RESULTS.mkdir(exist_ok=True)
@@ -265,7 +266,7 @@ async def running_server(
                     f"{name} did not answer /healthz within {startup_timeout:g} s:\n{_tail(log_path)}"
                 )
             await asyncio.sleep(0.1)
-        yield
+        yield process
     finally:
         if process.returncode is None:
             process.terminate()

@@ -16,11 +16,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from voucherd import __version__
 from voucherd.api.deps import SECURITY_SCHEMES
-from voucherd.api.vouchertrack import checkout, errors, management
+from voucherd.api.vouchertrack import checkout, distribution, errors, integrations, management
 from voucherd.config import get_settings
+from voucherd.core import qr
 from voucherd.db import get_database
 from voucherd.jobs.runner import run_worker
 from voucherd.logging import configure as configure_logging
+from voucherd.web import pages as web_pages
+from voucherd.web import tracking as web_tracking
 
 DESCRIPTION = """
 voucherd: campaigns, unique voucher codes, and checkout validation and redemption.
@@ -68,6 +71,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop.set()
         if worker is not None:
             await worker
+        qr.shutdown()
         await database.dispose()
 
 
@@ -106,6 +110,10 @@ def create_app(*, embedded_worker: bool = True) -> FastAPI:
     app.add_middleware(RequestIdMiddleware)
     app.include_router(checkout.router)
     app.include_router(management.router)
+    app.include_router(distribution.router)
+    app.include_router(integrations.router)
+    app.include_router(web_tracking.router)
+    app.include_router(web_pages.router)
 
     _document_security(app)
 

@@ -1,4 +1,4 @@
-from voucherd.core.errors import InvalidInput, NotFound
+from voucherd.core.errors import Conflict, InvalidInput, NotFound
 
 
 class CampaignNotFound(NotFound):
@@ -8,3 +8,8 @@ class CampaignNotFound(NotFound):
 
 class CodeSpaceTooSmall(InvalidInput):
     code = "code_space_too_small"
+
+
+class LandingSlugTaken(Conflict):
+    code = "landing_slug_taken"
+    default_message = "Another campaign already uses this landing_slug."

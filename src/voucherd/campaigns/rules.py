@@ -6,6 +6,7 @@ from datetime import date, datetime, time
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from voucherd.core.errors import InvalidInput
 from voucherd.core.money import basis_points_to_percent, describe_amount
 
 
@@ -27,6 +28,24 @@ def describe_discount(discount_type: DiscountType, value: int, currency: str) ->
     if discount_type is DiscountType.FIXED:
         return f"{describe_amount(value, currency)} off your order"
     return "A free item with your order"
+
+
+SLUG_LENGTH = 100
+
+
+def normalize_slug(slug: str) -> str:
+    """A landing page's address part: lower-case a-z, 0-9 and '-'."""
+    slug = slug.strip().lower()
+    if (
+        not slug
+        or len(slug) > SLUG_LENGTH
+        or not all(c.isascii() and (c.isalnum() or c == "-") for c in slug)
+    ):
+        raise InvalidInput(
+            f"landing_slug may contain only a-z, 0-9 and '-', 1 to {SLUG_LENGTH} characters.",
+            field="landing_slug",
+        )
+    return slug
 
 
 def end_of_day(day: date, timezone: str) -> datetime:

@@ -35,6 +35,9 @@ class CampaignInput:
     uses_per_voucher: int = 1
     codes: CodeSettings = field(default_factory=CodeSettings)
     status: CampaignStatus = CampaignStatus.ACTIVE
+    auto_update: bool = False
+    landing_slug: str | None = None
+    terms: str | None = None
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,9 @@ class CampaignChanges:
             "valid_until",
             "uses_per_voucher",
             "status",
+            "auto_update",
+            "landing_slug",
+            "terms",
         }
     )
 

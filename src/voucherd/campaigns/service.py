@@ -6,11 +6,19 @@ import uuid
 from datetime import date, datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voucherd.accounts.service import Principal
-from voucherd.campaigns.errors import CampaignNotFound
-from voucherd.campaigns.rules import CampaignStatus, DiscountType, describe_discount, end_of_day, start_of_day
+from voucherd.campaigns.errors import CampaignNotFound, LandingSlugTaken
+from voucherd.campaigns.rules import (
+    CampaignStatus,
+    DiscountType,
+    describe_discount,
+    end_of_day,
+    normalize_slug,
+    start_of_day,
+)
 from voucherd.campaigns.schemas import CampaignChanges, CampaignInput, CodeSettings, Moment
 from voucherd.core import clock
 from voucherd.core.codes import CodePattern
@@ -35,6 +43,9 @@ async def create_campaign(session: AsyncSession, principal: Principal, data: Cam
         code_pattern=pattern.pattern,
         code_charset=pattern.charset,
         status=data.status.value,
+        auto_update=data.auto_update,
+        landing_slug=normalize_slug(data.landing_slug) if data.landing_slug else None,
+        terms=_terms(data.terms),
     )
     _apply_offer(
         campaign,
@@ -49,7 +60,7 @@ async def create_campaign(session: AsyncSession, principal: Principal, data: Cam
     campaign.valid_until = _moment(data.valid_until, principal.timezone, end=True)
     _check_window(campaign)
     session.add(campaign)
-    await session.flush()
+    await _flush(session)
     return campaign
 
 
@@ -116,9 +127,31 @@ async def update_campaign(
     _check_window(campaign)
     if "status" in changes:
         campaign.status = CampaignStatus(changes["status"]).value
+    if "auto_update" in changes:
+        campaign.auto_update = bool(changes["auto_update"])
+    if "landing_slug" in changes:
+        slug = changes["landing_slug"]
+        campaign.landing_slug = normalize_slug(slug) if slug else None
+    if "terms" in changes:
+        campaign.terms = _terms(changes["terms"])
     campaign.updated_at = clock.now()
-    await session.flush()
+    await _flush(session)
     return campaign
+
+
+async def _flush(session: AsyncSession) -> None:
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError:
+        raise LandingSlugTaken() from None
+
+
+def _terms(terms: str | None) -> str | None:
+    terms = terms.strip() if terms else None
+    if terms and len(terms) > 5000:
+        raise InvalidInput("terms may be at most 5,000 characters.", field="terms")
+    return terms or None
 
 
 async def delete_campaign(session: AsyncSession, principal: Principal, campaign_id: uuid.UUID) -> None:

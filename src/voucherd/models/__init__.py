@@ -1,9 +1,12 @@
 from voucherd.models.base import Base
 from voucherd.models.campaign import Campaign
 from voucherd.models.client import ApiKey, Client
+from voucherd.models.customer import Customer
 from voucherd.models.event import Event
 from voucherd.models.idempotency import IdempotencyRecord
 from voucherd.models.job import Job
+from voucherd.models.publication import Publication, VoucherOwner
+from voucherd.models.recipient import Recipient
 from voucherd.models.redemption import Redemption
 from voucherd.models.voucher import Voucher
 
@@ -12,9 +15,13 @@ __all__ = [
     "Base",
     "Campaign",
     "Client",
+    "Customer",
     "Event",
     "IdempotencyRecord",
     "Job",
+    "Publication",
+    "Recipient",
     "Redemption",
     "Voucher",
+    "VoucherOwner",
 ]

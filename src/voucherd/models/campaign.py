@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Uuid
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, Uuid, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from voucherd.db.types import UTCDateTime
@@ -36,6 +36,11 @@ class Campaign(Base):
     code_pattern: Mapped[str] = mapped_column(String(64))
     code_charset: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default="active")
+    # Publishing from an exhausted pool makes a new code instead of refusing (seed 002).
+    auto_update: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Public landing page /c/{landing_slug} where visitors claim the offer (None: no page).
+    landing_slug: Mapped[str | None] = mapped_column(String(100), nullable=True, unique=True)
+    terms: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = timestamp_column()
     updated_at: Mapped[datetime] = timestamp_column()
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

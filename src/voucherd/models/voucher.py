@@ -17,6 +17,8 @@ class Voucher(Base):
     __table_args__ = (
         UniqueConstraint("client_id", "code"),
         Index("ix_vouchers_campaign_created", "campaign_id", "created_at", "id"),
+        # The public voucher page (/redeem/{code}) knows the code but not the client.
+        Index("ix_vouchers_code", "code"),
         CheckConstraint("redeemed_count >= 0", name="redeemed_not_negative"),
     )
 
@@ -26,4 +28,9 @@ class Voucher(Base):
     code: Mapped[str] = mapped_column(String(64))
     redeemed_count: Mapped[int] = mapped_column(Integer, default=0)
     job_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    # An offer of this code alone (a recipient upload may set its own discount); ``None`` means
+    # the campaign's. Same units as the campaign's columns.
+    discount_type: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    discount_value: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    discount_description: Mapped[str | None] = mapped_column(String(500), nullable=True)
     created_at: Mapped[datetime] = timestamp_column()

@@ -6,13 +6,13 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, or_, select
+from sqlalchemy import Row, Table, bindparam, func, or_, select
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from voucherd.models import Campaign, Job, Voucher
+from voucherd.models import Campaign, Client, Job, Voucher
 
 _vouchers = cast(Table, Voucher.__table__)
 
@@ -46,9 +46,9 @@ LOOKUP_COLUMNS = (
     Voucher.redeemed_count,
     Voucher.created_at,
     Campaign.name.label("campaign_name"),
-    Campaign.discount_type,
-    Campaign.discount_value,
-    Campaign.discount_description,
+    func.coalesce(Voucher.discount_type, Campaign.discount_type).label("discount_type"),
+    func.coalesce(Voucher.discount_value, Campaign.discount_value).label("discount_value"),
+    func.coalesce(Voucher.discount_description, Campaign.discount_description).label("discount_description"),
     Campaign.minimum_spend,
     Campaign.currency,
     Campaign.valid_from,
@@ -57,15 +57,18 @@ LOOKUP_COLUMNS = (
     Campaign.status,
 )
 # Built once with bound parameters: building the WHERE clause per call cost more than running it.
+# A code's own offer (recipient uploads may set one) takes precedence over its campaign's.
 # A code made by a bulk job is issued when the job has made them all: until then it does not exist
-# for the checkout (RELIABILITY K2), so a half-made batch can never be handed out and redeemed.
+# for the checkout or its public page (RELIABILITY K2), so a half-made batch can never be handed
+# out and redeemed.
+_issued = or_(Voucher.job_id.is_(None), Job.status == "succeeded")
 _lookup = (
     select(*LOOKUP_COLUMNS)
     .join(Campaign, Campaign.id == Voucher.campaign_id)
     .outerjoin(Job, Job.id == Voucher.job_id)
     .where(
         Campaign.deleted_at.is_(None),
-        or_(Voucher.job_id.is_(None), Job.status == "succeeded"),
+        _issued,
         Voucher.client_id == bindparam("client_id"),
         Voucher.code == bindparam("code"),
     )
@@ -73,8 +76,10 @@ _lookup = (
 
 # The same query for asyncpg (``Database.driver``); tests run both on PostgreSQL.
 LOOKUP_SQL = """
-SELECT v.id, v.code, v.campaign_id, v.redeemed_count, v.created_at,
-       c.name AS campaign_name, c.discount_type, c.discount_value, c.discount_description,
+SELECT v.id, v.code, v.campaign_id, v.redeemed_count, v.created_at, c.name AS campaign_name,
+       coalesce(v.discount_type, c.discount_type) AS discount_type,
+       coalesce(v.discount_value, c.discount_value) AS discount_value,
+       coalesce(v.discount_description, c.discount_description) AS discount_description,
        c.minimum_spend, c.currency, c.valid_from, c.valid_until, c.uses_per_voucher, c.status
 FROM vouchers AS v JOIN campaigns AS c ON c.id = v.campaign_id LEFT JOIN jobs AS j ON j.id = v.job_id
 WHERE c.deleted_at IS NULL AND (v.job_id IS NULL OR j.status = 'succeeded')
@@ -142,3 +147,88 @@ async def _insert_codes_postgres(
     assert driver is not None
     records = await driver.fetch(_PG_INSERT, client_id, campaign_id, job_id, now, list(codes))
     return [record[0] for record in records]
+
+
+@dataclass(frozen=True)
+class OwnOffer:
+    """An offer for particular codes that differs from their campaign's (minor units / basis points)."""
+
+    discount_type: str
+    discount_value: int
+    discount_description: str
+
+
+_PG_INSERT_WITH_IDS = """
+INSERT INTO vouchers (id, client_id, campaign_id, code, redeemed_count, job_id, created_at,
+                      discount_type, discount_value, discount_description)
+SELECT id, $1, $2, code, 0, NULL, $3, $4, $5, $6
+FROM unnest($7::uuid[], $8::text[]) AS t(id, code)
+ON CONFLICT DO NOTHING
+RETURNING id, code
+"""
+
+
+async def insert_vouchers(
+    session: AsyncSession,
+    *,
+    client_id: uuid.UUID,
+    campaign_id: uuid.UUID,
+    codes: Sequence[str],
+    offer: OwnOffer | None,
+    now: datetime,
+) -> list[tuple[uuid.UUID, str]]:
+    """Insert the codes not taken yet (per client) with ids made here; returns (id, code) of the
+    ones inserted. Codes issued one per person use this (the id links the person)."""
+    ids = [uuid.uuid4() for _ in codes]
+    discount = (
+        (offer.discount_type, offer.discount_value, offer.discount_description) if offer else (None,) * 3
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        connection = await session.connection()
+        raw = await connection.get_raw_connection()
+        driver = raw.driver_connection
+        assert driver is not None
+        records = await driver.fetch(
+            _PG_INSERT_WITH_IDS, client_id, campaign_id, now, *discount, ids, list(codes)
+        )
+        return [(record[0], record[1]) for record in records]
+    rows = [
+        {
+            "id": voucher_id,
+            "client_id": client_id,
+            "campaign_id": campaign_id,
+            "code": code,
+            "redeemed_count": 0,
+            "job_id": None,
+            "created_at": now,
+            "discount_type": discount[0],
+            "discount_value": discount[1],
+            "discount_description": discount[2],
+        }
+        for voucher_id, code in zip(ids, codes, strict=True)
+    ]
+    statement = sqlite.insert(_vouchers).on_conflict_do_nothing().returning(_vouchers.c.id, _vouchers.c.code)
+    result = await session.execute(statement, rows)
+    return [(row[0], row[1]) for row in result.all()]
+
+
+async def lookup_public(session: AsyncSession, code: str) -> Row[Any] | None:
+    """The voucher behind a public link, whoever's it is: ``None`` for an unknown code, and for a
+    code that two clients happen to share (the page must not pick one)."""
+    query = (
+        select(
+            *LOOKUP_COLUMNS,
+            Voucher.client_id,
+            Campaign.terms,
+            Campaign.landing_slug,
+            Client.name.label("client_name"),
+            Client.timezone,
+        )
+        .join(Campaign, Campaign.id == Voucher.campaign_id)
+        .join(Client, Client.id == Voucher.client_id)
+        .outerjoin(Job, Job.id == Voucher.job_id)
+        .where(Voucher.code == code, Campaign.deleted_at.is_(None), _issued)
+        .limit(2)
+    )
+    rows = (await session.execute(query)).all()
+    return cast("Row[Any]", rows[0]) if len(rows) == 1 else None

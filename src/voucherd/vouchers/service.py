@@ -75,9 +75,11 @@ async def generate_vouchers(
     return Generation(campaign=campaign, job=job)
 
 
-async def check_capacity(session: AsyncSession, campaign: Campaign, *, adding: int) -> None:
+async def check_capacity(
+    session: AsyncSession, campaign: Campaign, *, adding: int, pattern: CodePattern | None = None
+) -> None:
     margin = get_settings().code_space_margin_bits
-    pattern = CodePattern(campaign.code_pattern, campaign.code_charset)
+    pattern = pattern or CodePattern(campaign.code_pattern, campaign.code_charset)
     capacity = pattern.capacity(margin)
     existing = await session.scalar(
         select(func.count()).select_from(Voucher).where(Voucher.campaign_id == campaign.id)
@@ -92,7 +94,7 @@ async def check_capacity(session: AsyncSession, campaign: Campaign, *, adding: i
     wanted = (existing or 0) + (pending or 0) + adding
     if wanted > capacity:
         raise CodeSpaceTooSmall(
-            f"The code pattern {campaign.code_pattern} can hold at most {capacity:,} codes while "
+            f"The code pattern {pattern.pattern} can hold at most {capacity:,} codes while "
             f"keeping codes unguessable (at most 1 in {2**margin:,} guesses may hit a live code); "
             f"this campaign would have {wanted:,}. Create a campaign with a longer code_length "
             "or a larger code_charset.",
@@ -178,3 +180,42 @@ async def list_vouchers(
         .offset(page.offset)
     )
     return campaign, Page(items=list(rows.all()), total=total or 0, request=page)
+
+
+async def issue_personal_codes(
+    session: AsyncSession,
+    campaign: Campaign,
+    *,
+    count: int,
+    pattern: CodePattern | None = None,
+    offer: repository.OwnOffer | None = None,
+) -> list[tuple[uuid.UUID, str]]:
+    """Exactly ``count`` new codes, each to be handed to one person: (voucher id, code) pairs in
+    the current transaction. ``pattern`` and ``offer`` override the campaign's for these codes.
+    The caller checks capacity and writes the ``voucher.created`` events."""
+    pattern = pattern or CodePattern(campaign.code_pattern, campaign.code_charset)
+    now = clock.now()
+    issued: list[tuple[uuid.UUID, str]] = []
+    while len(issued) < count:
+        issued.extend(
+            await repository.insert_vouchers(
+                session,
+                client_id=campaign.client_id,
+                campaign_id=campaign.id,
+                codes=pattern.generate(count - len(issued)),
+                offer=offer,
+                now=now,
+            )
+        )
+    return issued
+
+
+def created_event(campaign: Campaign, voucher_id: uuid.UUID, code: str, **more: object) -> dict[str, object]:
+    """The ``voucher.created`` data of a code issued singly."""
+    return {
+        "voucher_id": str(voucher_id),
+        "voucher_code": code,
+        "campaign_id": str(campaign.id),
+        "campaign_name": campaign.name,
+        **more,
+    }

@@ -59,6 +59,8 @@ async def _domain_error(request: Request, error: Exception) -> JSON:
     more: dict[str, Any] = {}
     if isinstance(error, InvalidInput) and error.field:
         more["field"] = error.field
+    if isinstance(error, InvalidInput) and "errors" in error.details:
+        more["errors"] = error.details["errors"]  # every bad row of a bulk request
     headers = {"WWW-Authenticate": "ApiKey"} if isinstance(error, Unauthenticated) else None
     return JSON(
         error_body(request, error.message, error_code(error), **more),

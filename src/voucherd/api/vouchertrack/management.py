@@ -65,6 +65,9 @@ async def create_campaign(
                     charset=body.code_charset,
                 ),
                 status=body.status,
+                auto_update=body.auto_update,
+                landing_slug=body.landing_slug,
+                terms=body.terms,
             ),
         )
         return JSON(mappers.campaign(campaign), status_code=201)
@@ -94,7 +97,7 @@ async def update_campaign(
     for field in ("discount_value", "minimum_spend"):
         if field in changes:
             changes[field] = _amount(changes[field])
-    for field in ("name", "discount_type", "uses_per_voucher", "status"):
+    for field in ("name", "discount_type", "uses_per_voucher", "status", "auto_update"):
         if field in changes and changes[field] is None:
             raise InvalidInput(f"{field} cannot be null.", field=field)
     campaign = await campaigns.update_campaign(session, principal, campaign_id, CampaignChanges(changes))

@@ -10,9 +10,12 @@ from voucherd.campaigns.rules import DiscountType
 from voucherd.core.clock import isoformat_z
 from voucherd.core.money import basis_points_to_percent, to_decimal
 from voucherd.core.pagination import Page
-from voucherd.models import Campaign, Job, Redemption, Voucher
+from voucherd.models import Campaign, Customer, Job, Redemption, Voucher
+from voucherd.publications.schemas import PublicationEntry, PublicationResult
 from voucherd.redemptions.rules import Offer
 from voucherd.redemptions.schemas import RedemptionResult, Validation
+from voucherd.stats.service import CampaignStats
+from voucherd.tracking import links
 from voucherd.vouchers.service import VoucherDetails
 
 
@@ -92,6 +95,10 @@ def campaign(item: Campaign) -> dict[str, Any]:
         "uses_per_voucher": item.uses_per_voucher,
         "code_pattern": item.code_pattern,
         "code_charset": item.code_charset,
+        "auto_update": item.auto_update,
+        "landing_slug": item.landing_slug,
+        "landing_page_url": f"{links.base_url()}/c/{item.landing_slug}" if item.landing_slug else None,
+        "terms": item.terms,
         "created_at": _time(item.created_at),
         "updated_at": _time(item.updated_at),
     }
@@ -110,14 +117,16 @@ def voucher_summary(item: Voucher, owner: Campaign) -> dict[str, Any]:
 
 
 def voucher_details(details: VoucherDetails) -> dict[str, Any]:
+    # A code may carry its own offer (a recipient upload's discount); else the campaign's.
+    offer: Any = details.voucher if details.voucher.discount_type is not None else details.campaign
     return {
         **voucher_summary(details.voucher, details.campaign),
         "state": details.state.value,
         "uses_per_voucher": details.campaign.uses_per_voucher,
         "campaign_name": details.campaign.name,
-        "discount_type": details.campaign.discount_type,
-        "discount_value": discount_value(details.campaign, details.campaign.currency),
-        "discount_description": details.campaign.discount_description,
+        "discount_type": offer.discount_type,
+        "discount_value": discount_value(offer, details.campaign.currency),
+        "discount_description": offer.discount_description,
         "valid_from": _time(details.campaign.valid_from),
         "valid_until": _time(details.campaign.valid_until),
         "redemptions": [redemption_record(r) for r in details.redemptions],
@@ -146,4 +155,76 @@ def page(result: Page[Any], items: list[dict[str, Any]]) -> dict[str, Any]:
         "limit": result.request.limit,
         "total": result.total,
         "has_more": result.has_more,
+    }
+
+
+def customer(item: Customer) -> dict[str, Any]:
+    return {
+        "id": str(item.id),
+        "email": item.email,
+        "name": item.name,
+        "forename": item.forename,
+        "surname": item.surname,
+        "mobile": item.mobile,
+        "mobile_e164": item.mobile_e164,
+        "postcode": item.postcode,
+        "external_id": item.external_id,
+        "metadata": item.metadata_,
+        "created_at": _time(item.created_at),
+        "updated_at": _time(item.updated_at),
+    }
+
+
+def publication(result: PublicationResult) -> dict[str, Any]:
+    return {
+        "id": str(result.id),
+        "object": "publication",
+        "created_at": _time(result.created_at),
+        "customer_id": str(result.customer.id),
+        "customer": customer(result.customer),
+        "channel": result.channel,
+        "metadata": result.metadata,
+        "count": len(result.vouchers),
+        "vouchers": [code.code for code in result.vouchers],
+        "redemption_urls": [links.redemption_url(code.code) for code in result.vouchers],
+    }
+
+
+def publication_entry(entry: PublicationEntry) -> dict[str, Any]:
+    return {
+        "id": str(entry.id),
+        "publication_id": str(entry.batch_id),
+        "object": "publication",
+        "voucher_code": entry.voucher_code,
+        "campaign_id": str(entry.campaign_id),
+        "customer_id": str(entry.customer_id),
+        "customer_email": entry.customer_email,
+        "customer_name": entry.customer_name,
+        "channel": entry.channel,
+        "metadata": entry.metadata,
+        "published_at": _time(entry.published_at),
+    }
+
+
+def stats(item: CampaignStats) -> dict[str, Any]:
+    return {
+        "campaign_id": str(item.campaign_id),
+        "currency": item.currency,
+        "issued": item.issued,
+        "published": item.published,
+        "recipients": item.recipients,
+        "opened": item.opened,
+        "clicked": item.clicked,
+        "bounced": item.bounced,
+        "leads": item.leads,
+        "referrals": item.referrals,
+        "redeemed": {
+            "total": item.redemptions_online + item.redemptions_in_store,
+            "online": item.redemptions_online,
+            "in_store": item.redemptions_in_store,
+            "codes": item.redeemed_codes,
+        },
+        "redemption_rate": item.redemption_rate,
+        "revenue": to_decimal(item.revenue, item.currency),
+        "discount_given": to_decimal(item.discount_given, item.currency),
     }

@@ -69,6 +69,13 @@ class CampaignCreate(Body):
     )
     code_charset: Annotated[str, Field(min_length=2, max_length=64)] | None = None
     status: CampaignStatus = CampaignStatus.ACTIVE
+    auto_update: bool = Field(
+        default=False, description="Publishing from an exhausted pool makes new codes instead of a 409"
+    )
+    landing_slug: Annotated[str, Field(max_length=100)] | None = Field(
+        default=None, description="Public landing page at /c/{landing_slug} where visitors claim a code"
+    )
+    terms: Annotated[str, Field(max_length=5000)] | None = None
 
 
 class CampaignUpdate(Body):
@@ -81,9 +88,72 @@ class CampaignUpdate(Body):
     valid_until: date | datetime | None = None
     uses_per_voucher: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
     status: CampaignStatus | None = None
+    auto_update: bool | None = None
+    landing_slug: Annotated[str, Field(max_length=100)] | None = None
+    terms: Annotated[str, Field(max_length=5000)] | None = None
 
 
 class GenerateRequest(Body):
     count: Annotated[
         int, Field(ge=1, le=1_000_000, description="How many codes; more than 1,000 run as a background job")
     ]
+
+
+def _number_as_text(value: Any) -> Any:
+    return str(value) if isinstance(value, int | Decimal) and not isinstance(value, bool) else value
+
+
+# Spreadsheets and CRMs send ids and phone numbers as numbers too.
+LooseText = Annotated[str, BeforeValidator(_number_as_text)]
+
+
+class RecipientBody(Body):
+    email: LooseText | None = None
+    forename: LooseText | None = None
+    surname: LooseText | None = None
+    mobile: LooseText | None = None
+    postcode: LooseText | None = None
+    external_id: LooseText | None = None
+
+
+class RecipientUpload(Body):
+    recipients: list[RecipientBody] = Field(description="Up to 10,000 per request")
+    discount_type: DiscountType | None = Field(
+        default=None, description="For the codes this request creates; the campaign's when absent"
+    )
+    discount_value: Decimal | None = Field(default=None, description="Percent (20) or an amount (10 = £10)")
+    discount_description: Text | None = None
+    code_prefix: Annotated[str, Field(max_length=32)] | None = Field(
+        default=None, description="Codes become PREFIX-XXXXXXXX (the campaign's random length)"
+    )
+
+
+class CustomerBody(Body):
+    email: LooseText | None = None
+    name: LooseText | None = None
+    forename: LooseText | None = None
+    surname: LooseText | None = None
+    mobile: LooseText | None = None
+    postcode: LooseText | None = None
+    external_id: LooseText | None = Field(default=None, description="Your CRM's id; unique per client")
+    metadata: dict[str, Any] | None = None
+
+
+class CampaignRef(Body):
+    id: Any = None
+    name: str | None = None
+    count: Annotated[int, Field(ge=1, le=1000)] = 1
+
+
+class PublicationCreate(Body):
+    voucher: Annotated[str, Field(min_length=1, max_length=100)] | None = Field(
+        default=None, description="A specific code to publish"
+    )
+    campaign: CampaignRef | None = Field(
+        default=None, description='Publish from a pool: {"id": ...} or {"name": ...}, and "count"'
+    )
+    customer: str | CustomerBody = Field(
+        description="A customer id, or the customer's details (found or created)"
+    )
+    channel: Annotated[str, Field(max_length=100)] | None = None
+    metadata: dict[str, Any] | None = None

@@ -1,0 +1,183 @@
+"""Our management API for distribution: customers, publications, campaign figures."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+
+from voucherd.api.deps import PrincipalDep, SessionDep
+from voucherd.api.idempotency import idempotent
+from voucherd.api.responses import JSON
+from voucherd.api.vouchertrack import mappers
+from voucherd.api.vouchertrack.schemas import CustomerBody, PublicationCreate
+from voucherd.campaigns.errors import CampaignNotFound
+from voucherd.core.errors import InvalidInput
+from voucherd.core.pagination import PageRequest
+from voucherd.customers import service as customers
+from voucherd.customers.schemas import CustomerChanges, CustomerInput
+from voucherd.models import Campaign
+from voucherd.publications import service as publications
+from voucherd.publications.schemas import CustomerRef, PublishInput
+from voucherd.stats import service as stats
+
+router = APIRouter(prefix="/api", tags=["Distribution"])
+
+PageDep = Annotated[int, Query(ge=1, description="Page number, from 1")]
+LimitDep = Annotated[int, Query(ge=1, le=100, description="Items per page, 1 to 100")]
+
+
+def _customer_input(body: CustomerBody) -> CustomerInput:
+    return CustomerInput(**body.model_dump())
+
+
+@router.post("/customers", status_code=201, summary="Create a customer")
+async def create_customer(
+    request: Request, body: CustomerBody, session: SessionDep, principal: PrincipalDep
+) -> Response:
+    """`email`, `name` (or `forename`/`surname`), `mobile`, `postcode`, `external_id`, `metadata`."""
+
+    async def produce() -> JSON:
+        customer = await customers.create_customer(session, principal, _customer_input(body))
+        return JSON(mappers.customer(customer), status_code=201)
+
+    return await idempotent(request, session, principal, produce)
+
+
+@router.get("/customers", summary="List customers")
+async def list_customers(
+    session: SessionDep,
+    principal: PrincipalDep,
+    email: Annotated[str | None, Query(description="Only the customers with this email")] = None,
+    page: PageDep = 1,
+    limit: LimitDep = 10,
+) -> JSON:
+    result = await customers.list_customers(
+        session, principal, PageRequest(page=page, limit=limit), email=email
+    )
+    return JSON(mappers.page(result, [mappers.customer(c) for c in result.items]))
+
+
+@router.get("/customers/{customer_id}", summary="Get a customer")
+async def get_customer(customer_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> JSON:
+    return JSON(mappers.customer(await customers.get_customer(session, principal, customer_id)))
+
+
+@router.patch("/customers/{customer_id}", summary="Update a customer")
+async def update_customer(
+    customer_id: uuid.UUID, body: CustomerBody, session: SessionDep, principal: PrincipalDep
+) -> JSON:
+    """Send only what changes; `null` clears a field."""
+    changes = CustomerChanges(body.model_dump(exclude_unset=True))
+    return JSON(mappers.customer(await customers.update_customer(session, principal, customer_id, changes)))
+
+
+@router.delete("/customers/{customer_id}", status_code=204, summary="Delete (erase) a customer")
+async def delete_customer(customer_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> Response:
+    """Their personal fields are erased; the codes they were given are never given to anyone else."""
+    await customers.delete_customer(session, principal, customer_id)
+    return Response(status_code=204)
+
+
+async def _campaign_id(
+    session: SessionDep, principal: PrincipalDep, body: PublicationCreate
+) -> uuid.UUID | None:
+    ref = body.campaign
+    if ref is None:
+        return None
+    if ref.id is not None:
+        try:
+            return uuid.UUID(str(ref.id))
+        except ValueError:
+            raise CampaignNotFound() from None
+    if not ref.name:
+        raise InvalidInput("campaign needs an id or a name.", field="campaign")
+    ids = list(
+        (
+            await session.scalars(
+                select(Campaign.id).where(
+                    Campaign.client_id == principal.client_id,
+                    Campaign.name == ref.name.strip(),
+                    Campaign.deleted_at.is_(None),
+                )
+            )
+        ).all()
+    )
+    if not ids:
+        raise CampaignNotFound(f"No campaign is named {ref.name!r}.")
+    if len(ids) > 1:
+        raise InvalidInput(
+            f"{len(ids)} campaigns are named {ref.name!r}; give campaign.id.", field="campaign"
+        )
+    return ids[0]
+
+
+@router.post("/publications", status_code=201, summary="Publish codes to a customer")
+async def create_publication(
+    request: Request, body: PublicationCreate, session: SessionDep, principal: PrincipalDep
+) -> Response:
+    """Publish a specific code (`voucher`) or `count` codes from a campaign's pool (`campaign`) to a
+    customer (an id, or details: found by `external_id`/email, else created). A code is never
+    published to two customers (409 `voucher_already_published`); an empty pool is a 409
+    `campaign_pool_exhausted`, unless the campaign has `auto_update`, which makes new codes."""
+
+    async def produce() -> JSON:
+        if isinstance(body.customer, str):
+            try:
+                ref = CustomerRef(id=uuid.UUID(body.customer))
+            except ValueError:
+                raise InvalidInput("customer must be a customer id or an object.", field="customer") from None
+        else:
+            ref = CustomerRef(data=_customer_input(body.customer))
+        result = await publications.publish(
+            session,
+            principal,
+            PublishInput(
+                customer=ref,
+                code=body.voucher,
+                campaign_id=await _campaign_id(session, principal, body),
+                count=body.campaign.count if body.campaign else 1,
+                channel=body.channel or "API",
+                metadata=body.metadata,
+            ),
+        )
+        return JSON(mappers.publication(result), status_code=201)
+
+    return await idempotent(request, session, principal, produce)
+
+
+@router.get("/campaigns/{campaign_id}/publications", summary="A campaign's publication history")
+async def campaign_publications(
+    campaign_id: uuid.UUID,
+    session: SessionDep,
+    principal: PrincipalDep,
+    page: PageDep = 1,
+    limit: LimitDep = 10,
+) -> JSON:
+    """Who got which code, when, and through which channel; newest first."""
+    result = await publications.history_for_campaign(
+        session, principal, campaign_id, PageRequest(page=page, limit=limit)
+    )
+    return JSON(mappers.page(result, [mappers.publication_entry(e) for e in result.items]))
+
+
+@router.get("/vouchers/{code}/publications", summary="A code's publication history")
+async def voucher_publications(
+    code: str, session: SessionDep, principal: PrincipalDep, page: PageDep = 1, limit: LimitDep = 10
+) -> JSON:
+    result = await publications.history_for_code(
+        session, principal, code, PageRequest(page=page, limit=limit)
+    )
+    return JSON(mappers.page(result, [mappers.publication_entry(e) for e in result.items]))
+
+
+@router.get("/campaigns/{campaign_id}/stats", summary="Campaign figures")
+async def campaign_stats(campaign_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> JSON:
+    """Codes issued and published; recipients' opens, clicks and bounces; landing-page leads and
+    referrals; redemptions online and in store (rolled-back ones left out); the redemption rate
+    (codes redeemed / codes published, or / issued when none were published); revenue (sum of
+    transaction amounts) and discount given, in the campaign's currency."""
+    return JSON(mappers.stats(await stats.campaign_stats(session, principal, campaign_id)))

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from voucherd.customers.schemas import CustomerInput
+from voucherd.models import Customer
+
+DEFAULT_CHANNEL = "API"
+# Channels voucherd records by itself (seed 002: automatic publication).
+CHANNEL_RECIPIENT_UPLOAD = "recipient_upload"
+CHANNEL_EXPORT = "export"
+CHANNEL_LANDING_PAGE = "landing_page"
+CHANNEL_REFERRAL = "referral"
+
+
+@dataclass(frozen=True)
+class CustomerRef:
+    """An existing customer (``id``) or one to find or create from ``data``."""
+
+    id: uuid.UUID | None = None
+    data: CustomerInput | None = None
+
+
+@dataclass(frozen=True)
+class PublishInput:
+    customer: CustomerRef
+    code: str | None = None
+    campaign_id: uuid.UUID | None = None
+    count: int = 1
+    channel: str = DEFAULT_CHANNEL
+    metadata: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class PublishedCode:
+    voucher_id: uuid.UUID
+    code: str
+    campaign_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class PublicationResult:
+    id: uuid.UUID
+    created_at: datetime
+    customer: Customer
+    channel: str
+    metadata: dict[str, Any] | None
+    vouchers: list[PublishedCode] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PublicationEntry:
+    """One line of a publication history."""
+
+    id: uuid.UUID
+    batch_id: uuid.UUID
+    voucher_code: str
+    campaign_id: uuid.UUID
+    customer_id: uuid.UUID
+    customer_email: str | None
+    customer_name: str | None
+    channel: str
+    metadata: dict[str, Any] | None
+    published_at: datetime

@@ -1,0 +1,302 @@
+"""Publishing codes to customers (seed 002): a specific code, or N codes from a campaign's pool.
+
+A code belongs to at most one customer, ever: ``voucher_owners`` has the voucher as its primary
+key, and every publication row points at its owner row. Publishing a code to its owner again (on
+another channel) only adds history."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from voucherd.accounts.service import Principal
+from voucherd.campaigns.service import get_campaign
+from voucherd.core import clock
+from voucherd.core.codes import normalize
+from voucherd.core.errors import InvalidInput
+from voucherd.core.pagination import Page, PageRequest
+from voucherd.customers import service as customers
+from voucherd.events import service as events
+from voucherd.models import Campaign, Customer, Publication, Voucher
+from voucherd.publications import repository
+from voucherd.publications.errors import PoolExhausted, VoucherAlreadyPublished
+from voucherd.publications.schemas import (
+    CustomerRef,
+    PublicationEntry,
+    PublicationResult,
+    PublishedCode,
+    PublishInput,
+)
+from voucherd.vouchers import service as vouchers
+from voucherd.vouchers.errors import VoucherNotFound
+
+MAX_PUBLISH_COUNT = 1000
+MAX_CHANNEL_LENGTH = 100
+
+
+async def publish(session: AsyncSession, principal: Principal, data: PublishInput) -> PublicationResult:
+    """Hand a specific code, or ``count`` codes from a campaign's pool, to one customer."""
+    channel = _channel(data.channel)
+    if data.metadata is not None and not isinstance(data.metadata, dict):
+        raise InvalidInput("metadata must be a JSON object.", field="metadata")
+    if (data.code is None) == (data.campaign_id is None):
+        raise InvalidInput("Name either a voucher (its code) or a campaign to publish from.", field="voucher")
+    customer = await resolve_customer(session, principal, data.customer)
+    if data.code is not None:
+        campaign, published = await _publish_code(session, principal, data.code, customer)
+    else:
+        assert data.campaign_id is not None
+        campaign, published = await _publish_from_pool(
+            session, principal, data.campaign_id, data.count, customer
+        )
+    result = await record(
+        session,
+        principal,
+        campaign=campaign,
+        customer=customer,
+        codes=published,
+        channel=channel,
+        metadata=data.metadata,
+    )
+    await events.record_many(
+        session,
+        principal.client_id,
+        events.VOUCHER_PUBLISHED,
+        [
+            {
+                "publication_id": str(result.id),
+                "voucher_id": str(code.voucher_id),
+                "voucher_code": code.code,
+                "campaign_id": str(campaign.id),
+                "campaign_name": campaign.name,
+                "customer_id": str(customer.id),
+                "customer_email": customer.email,
+                "channel": channel,
+                "metadata": data.metadata,
+                "published_at": clock.isoformat_z(result.created_at),
+            }
+            for code in published
+        ],
+    )
+    return result
+
+
+async def resolve_customer(session: AsyncSession, principal: Principal, ref: CustomerRef) -> Customer:
+    if ref.id is not None:
+        return await customers.get_customer(session, principal, ref.id)
+    if ref.data is None:
+        raise InvalidInput("customer is required: an id or the customer's details.", field="customer")
+    return await customers.find_or_create(session, principal, ref.data)
+
+
+async def record(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    campaign: Campaign,
+    customer: Customer,
+    codes: list[PublishedCode],
+    channel: str,
+    metadata: dict[str, Any] | None,
+) -> PublicationResult:
+    """History rows for codes the customer owns (one batch id for the call)."""
+    batch_id = uuid.uuid4()
+    now = clock.now()
+    await repository.insert_publications(
+        session,
+        [
+            {
+                "id": uuid.uuid4(),
+                "client_id": principal.client_id,
+                "campaign_id": code.campaign_id,
+                "voucher_id": code.voucher_id,
+                "customer_id": customer.id,
+                "batch_id": batch_id,
+                "channel": channel,
+                "metadata": metadata,
+                "created_at": now,
+            }
+            for code in codes
+        ],
+    )
+    return PublicationResult(
+        id=batch_id, created_at=now, customer=customer, channel=channel, metadata=metadata, vouchers=codes
+    )
+
+
+async def _publish_code(
+    session: AsyncSession, principal: Principal, code: str, customer: Customer
+) -> tuple[Campaign, list[PublishedCode]]:
+    voucher = await session.scalar(
+        select(Voucher).where(Voucher.client_id == principal.client_id, Voucher.code == normalize(code))
+    )
+    if voucher is None:
+        raise VoucherNotFound()
+    campaign = await session.get(Campaign, voucher.campaign_id)
+    if campaign is None or campaign.deleted_at is not None:
+        raise VoucherNotFound()
+    claimed = await repository.claim(
+        session,
+        client_id=principal.client_id,
+        campaign_id=campaign.id,
+        customer_id=customer.id,
+        voucher_ids=[voucher.id],
+        now=clock.now(),
+    )
+    if not claimed and await repository.owner_of(session, voucher.id) != customer.id:
+        raise VoucherAlreadyPublished(
+            f"Code {voucher.code} was already published to another customer; a code is never "
+            "published to two customers. Publish another code, or one from the campaign's pool."
+        )
+    return campaign, [PublishedCode(voucher.id, voucher.code, campaign.id)]
+
+
+async def _publish_from_pool(
+    session: AsyncSession, principal: Principal, campaign_id: uuid.UUID, count: int, customer: Customer
+) -> tuple[Campaign, list[PublishedCode]]:
+    if not 1 <= count <= MAX_PUBLISH_COUNT:
+        raise InvalidInput(f"count must be between 1 and {MAX_PUBLISH_COUNT}.", field="count")
+    campaign = await get_campaign(session, principal, campaign_id)
+    now = clock.now()
+    claimed: set[uuid.UUID] = set()
+    # Candidates a concurrent publish claimed first are skipped by the insert; draw again until
+    # enough are ours or the pool is empty.
+    while len(claimed) < count:
+        candidates = await repository.unpublished(session, campaign.id, limit=count - len(claimed))
+        if not candidates:
+            break
+        claimed |= await repository.claim(
+            session,
+            client_id=principal.client_id,
+            campaign_id=campaign.id,
+            customer_id=customer.id,
+            voucher_ids=candidates,
+            now=now,
+        )
+    codes: list[PublishedCode] = []
+    if claimed:
+        rows = await session.execute(
+            select(Voucher.id, Voucher.code)
+            .where(Voucher.id.in_(claimed))
+            .order_by(Voucher.created_at, Voucher.id)
+        )
+        codes = [PublishedCode(row.id, row.code, campaign.id) for row in rows]
+    missing = count - len(codes)
+    if missing:
+        if not campaign.auto_update:
+            raise PoolExhausted(
+                f"Campaign {campaign.name!r} has {len(codes)} unpublished code(s) left and {count} "
+                "were asked for. Generate more codes (POST /api/campaigns/{id}/vouchers) or turn on "
+                "auto_update so that publishing makes new codes.",
+                available=len(codes),
+                requested=count,
+            )
+        codes.extend(await _new_codes(session, campaign, customer, missing))
+    return campaign, codes
+
+
+async def _new_codes(
+    session: AsyncSession, campaign: Campaign, customer: Customer, count: int
+) -> list[PublishedCode]:
+    """An auto-update campaign grows by the codes a publish needs (seed 002)."""
+    await vouchers.check_capacity(session, campaign, adding=count)
+    issued = await vouchers.issue_personal_codes(session, campaign, count=count)
+    now = clock.now()
+    await repository.claim_rows(
+        session,
+        [
+            {
+                "voucher_id": voucher_id,
+                "client_id": campaign.client_id,
+                "campaign_id": campaign.id,
+                "customer_id": customer.id,
+                "created_at": now,
+            }
+            for voucher_id, _ in issued
+        ],
+    )
+    await events.record_many(
+        session,
+        campaign.client_id,
+        events.VOUCHER_CREATED,
+        [
+            vouchers.created_event(campaign, voucher_id, code, source="auto_update")
+            for voucher_id, code in issued
+        ],
+    )
+    return [PublishedCode(voucher_id, code, campaign.id) for voucher_id, code in issued]
+
+
+def _channel(channel: str | None) -> str:
+    channel = (channel or "").strip() or "API"
+    if len(channel) > MAX_CHANNEL_LENGTH:
+        raise InvalidInput(f"channel may be at most {MAX_CHANNEL_LENGTH} characters.", field="channel")
+    return channel
+
+
+async def history_for_campaign(
+    session: AsyncSession, principal: Principal, campaign_id: uuid.UUID, page: PageRequest
+) -> Page[PublicationEntry]:
+    """Who got which code of the campaign, when and through which channel (newest first)."""
+    campaign = await get_campaign(session, principal, campaign_id)
+    return await _history(session, [Publication.campaign_id == campaign.id], page)
+
+
+async def history_for_code(
+    session: AsyncSession, principal: Principal, code: str, page: PageRequest
+) -> Page[PublicationEntry]:
+    voucher_id = await session.scalar(
+        select(Voucher.id)
+        .join(Campaign, Campaign.id == Voucher.campaign_id)
+        .where(
+            Voucher.client_id == principal.client_id,
+            Voucher.code == normalize(code),
+            Campaign.deleted_at.is_(None),
+        )
+    )
+    if voucher_id is None:
+        raise VoucherNotFound()
+    return await _history(session, [Publication.voucher_id == voucher_id], page)
+
+
+async def _history(session: AsyncSession, where: list[Any], page: PageRequest) -> Page[PublicationEntry]:
+    total = await session.scalar(select(func.count()).select_from(Publication).where(*where))
+    rows = await session.execute(
+        select(
+            Publication.id,
+            Publication.batch_id,
+            Publication.campaign_id,
+            Publication.customer_id,
+            Publication.channel,
+            Publication.metadata_,
+            Publication.created_at,
+            Voucher.code,
+            Customer.email,
+            Customer.name,
+        )
+        .join(Voucher, Voucher.id == Publication.voucher_id)
+        .join(Customer, Customer.id == Publication.customer_id)
+        .where(*where)
+        .order_by(Publication.created_at.desc(), Publication.id)
+        .limit(page.limit)
+        .offset(page.offset)
+    )
+    items = [
+        PublicationEntry(
+            id=row.id,
+            batch_id=row.batch_id,
+            voucher_code=row.code,
+            campaign_id=row.campaign_id,
+            customer_id=row.customer_id,
+            customer_email=row.email,
+            customer_name=row.name,
+            channel=row.channel,
+            metadata=row.metadata_,
+            published_at=row.created_at,
+        )
+        for row in rows
+    ]
+    return Page(items=items, total=total or 0, request=page)

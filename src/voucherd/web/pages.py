@@ -1,0 +1,210 @@
+"""Public pages, server-rendered and mobile-first: the voucher as a customer shows it at the
+counter (``/redeem/{code}``), and a campaign's landing page where visitors claim the offer
+(``/c/{slug}``). No scripts; styles from one stylesheet (a CSP without ``unsafe-inline``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy import select
+
+from voucherd.core import clock, qr
+from voucherd.core.codes import normalize
+from voucherd.core.money import describe_amount
+from voucherd.db import unit_of_work
+from voucherd.models import Client, Recipient
+from voucherd.recipients import leads
+from voucherd.redemptions.rules import VoucherState, voucher_state
+from voucherd.tracking import links
+from voucherd.tracking import service as tracking
+from voucherd.tracking.service import Signal
+from voucherd.vouchers import repository as vouchers
+
+HERE = Path(__file__).parent
+templates = Environment(
+    loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True), auto_reload=False
+)
+router = APIRouter(include_in_schema=False)
+
+HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+        "base-uri 'none'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store, private",
+}
+STATE_LABELS = {
+    VoucherState.ACTIVE: "Valid",
+    VoucherState.REDEEMED: "Redeemed",
+    VoucherState.EXPIRED: "Expired",
+    VoucherState.NOT_YET_ACTIVE: "Not yet valid",
+    VoucherState.PAUSED: "Paused",
+}
+
+
+def render(name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    return HTMLResponse(
+        templates.get_template(name).render(**context), status_code=status_code, headers=HEADERS
+    )
+
+
+def not_found() -> HTMLResponse:
+    """The same bytes for every code that cannot be shown: unknown, another's, deleted."""
+    return render(
+        "message.html",
+        404,
+        heading="Voucher not found",
+        message="Check the link or the code and try again.",
+    )
+
+
+def _when(value: datetime | None, timezone: str) -> str | None:
+    if value is None:
+        return None
+    local = value.astimezone(ZoneInfo(timezone))
+    return f"{local.day} {local:%B %Y, %H:%M}"
+
+
+@router.get("/static/voucherd.css")
+async def stylesheet() -> FileResponse:
+    return FileResponse(
+        HERE / "static" / "voucherd.css", media_type="text/css", headers={"Cache-Control": "max-age=3600"}
+    )
+
+
+@router.get("/redeem/{code}")
+async def voucher_page(code: str) -> Response:
+    async with unit_of_work(write=False) as session:
+        voucher = await vouchers.lookup_public(session, normalize(code)) if code.strip() else None
+        recipient = None
+        if voucher is not None:
+            recipient = (
+                await session.execute(
+                    select(Recipient.id, Recipient.clicked_at).where(Recipient.voucher_id == voucher.id)
+                )
+            ).first()
+    if voucher is None:
+        return not_found()
+    if recipient is not None and recipient.clicked_at is None:
+        # Opening the voucher page counts as a click (whatever link led here).
+        async with unit_of_work() as session:
+            await tracking.track(session, recipient.id, Signal.CLICKED, client_id=None)
+    state = voucher_state(voucher, voucher.redeemed_count, clock.now())
+    share_url = None
+    if voucher.landing_slug and recipient is not None:
+        share_url = f"{links.base_url()}/c/{voucher.landing_slug}?ref={voucher.id}"
+    return render(
+        "voucher.html",
+        voucher=voucher,
+        qr=qr.data_uri(links.redemption_url(voucher.code)),
+        state=state.value,
+        state_label=STATE_LABELS[state],
+        valid_until=_when(voucher.valid_until, voucher.timezone),
+        valid_from=_when(voucher.valid_from, voucher.timezone)
+        if state is VoucherState.NOT_YET_ACTIVE
+        else None,
+        minimum_spend=describe_amount(voucher.minimum_spend, voucher.currency)
+        if voucher.minimum_spend
+        else None,
+        share_url=share_url,
+    )
+
+
+async def _landing(slug: str) -> tuple[Any, str, str] | None:
+    async with unit_of_work(write=False) as session:
+        try:
+            campaign = await leads.landing_campaign(session, slug)
+        except leads.LandingPageNotFound:
+            return None
+        client = await session.get(Client, campaign.client_id)
+        assert client is not None
+        return campaign, client.name, client.timezone
+
+
+def _landing_page(
+    campaign: Any,
+    client_name: str,
+    timezone: str,
+    *,
+    ref: str,
+    form: dict[str, str],
+    error: str | None,
+    status: int,
+) -> HTMLResponse:
+    return render(
+        "landing.html",
+        status,
+        campaign=campaign,
+        client_name=client_name,
+        valid_until=_when(campaign.valid_until, timezone),
+        ref=ref,
+        form=form,
+        error=error,
+    )
+
+
+@router.get("/c/{slug}")
+async def landing_page(slug: str, ref: str = "") -> Response:
+    found = await _landing(slug)
+    if found is None:
+        return render("message.html", 404, heading="Offer not found", message="This offer is not available.")
+    campaign, client_name, timezone = found
+    return _landing_page(
+        campaign, client_name, timezone, ref=ref[:64], form={"name": "", "email": ""}, error=None, status=200
+    )
+
+
+@router.post("/c/{slug}")
+async def claim_offer(
+    request: Request,
+    slug: str,
+    name: Annotated[str, Form(max_length=500)] = "",
+    email: Annotated[str, Form(max_length=500)] = "",
+    consent: Annotated[str, Form(max_length=10)] = "",
+    website: Annotated[str, Form(max_length=500)] = "",
+    ref: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    """A visitor claims the offer; they are sent on to their voucher page."""
+    # INTEGRATOR: the per-IP rate limit (voucherd.api.ratelimit, issue 4) goes here, keyed on
+    # request.client.host, answering 429 before any database work.
+    form = {"name": name, "email": email}
+    async with unit_of_work() as session:
+        try:
+            campaign = await leads.landing_campaign(session, slug)
+        except leads.LandingPageNotFound:
+            return render(
+                "message.html", 404, heading="Offer not found", message="This offer is not available."
+            )
+        try:
+            lead = await leads.claim(
+                session,
+                campaign,
+                leads.Claim(
+                    name=name, email=email, consent=consent == "yes", honeypot=website, referral=ref or None
+                ),
+            )
+        except (leads.ClaimRefused, leads.AlreadyClaimed) as error:
+            failure: tuple[str, int] = (
+                error.message,
+                409 if isinstance(error, leads.AlreadyClaimed) else 422,
+            )
+            lead = None
+    if lead is None:
+        found = await _landing(slug)
+        if found is None:
+            return render(
+                "message.html", 404, heading="Offer not found", message="This offer is not available."
+            )
+        campaign, client_name, timezone = found
+        return _landing_page(
+            campaign, client_name, timezone, ref=ref, form=form, error=failure[0], status=failure[1]
+        )
+    return RedirectResponse(f"/redeem/{lead.voucher_code}", status_code=303, headers=HEADERS)
