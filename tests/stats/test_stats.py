@@ -12,6 +12,7 @@ from tests.fixtures.factories import make_campaign, make_codes
 from voucherd.core.money import Amount
 from voucherd.db import Database, unit_of_work
 from voucherd.redemptions import service as redemptions
+from voucherd.redemptions.repository import SessionStore
 from voucherd.redemptions.schemas import Channel, RedeemInput
 
 
@@ -62,7 +63,7 @@ async def busy_campaign(api: httpx.AsyncClient, database: Database, tenant: Tena
     async def redeem(code: str, amount: str, channel: Channel, reference: str) -> None:
         async with unit_of_work(database) as session:
             await redemptions.redeem(
-                session,
+                SessionStore(session),
                 tenant.principal,
                 RedeemInput(
                     code=code, amount=Amount.major(amount), order_reference=reference, channel=channel
