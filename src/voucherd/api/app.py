@@ -13,7 +13,8 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from voucherd import __version__
-from voucherd.api.vouchertrack import checkout, errors, management
+from voucherd.api import ratelimit
+from voucherd.api.vouchertrack import checkout, errors, management, webhooks
 from voucherd.config import get_settings
 from voucherd.db import get_database
 from voucherd.jobs.runner import run_worker
@@ -80,9 +81,12 @@ def create_app(*, embedded_worker: bool = True) -> FastAPI:
     )
     app.state.embedded_worker = embedded_worker
     errors.install(app)
+    ratelimit.install(app)
+    app.state.rate_limiter = ratelimit.RateLimiter(get_settings())
     app.add_middleware(RequestIdMiddleware)
     app.include_router(checkout.router)
     app.include_router(management.router)
+    app.include_router(webhooks.router)
 
     @app.get("/healthz", include_in_schema=False)
     async def _health() -> dict[str, str]:

@@ -6,6 +6,7 @@ from voucherd.models.idempotency import IdempotencyRecord
 from voucherd.models.job import Job
 from voucherd.models.redemption import Redemption
 from voucherd.models.voucher import Voucher
+from voucherd.models.webhook import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "ApiKey",
@@ -17,4 +18,7 @@ __all__ = [
     "Job",
     "Redemption",
     "Voucher",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

@@ -9,6 +9,7 @@ from fastapi.responses import Response
 
 from voucherd.api.deps import PrincipalDep, SessionDep
 from voucherd.api.idempotency import REPLAYED, idempotent
+from voucherd.api.ratelimit import rate_limit
 from voucherd.api.responses import JSON
 from voucherd.api.vouchertrack import mappers
 from voucherd.api.vouchertrack.errors import status_for
@@ -32,13 +33,18 @@ def _validation_envelope(request: Request, code: str) -> None:
 
 @router.get(
     "/validate/{code}",
-    dependencies=[Depends(_validation_envelope)],
+    dependencies=[
+        Depends(_validation_envelope),
+        rate_limit("validation_per_ip", per="ip"),
+        rate_limit("validation_per_key", per="key"),
+    ],
     summary="Validate a voucher at checkout",
     responses={
         200: {"description": "Valid voucher"},
         401: {"description": "Missing or wrong API key"},
         404: {"description": '`{"valid": false, "code": ..., "error": "Voucher not found"}`'},
         409: {"description": "Expired, used up, or not active yet: `valid` is false and `error` says why"},
+        429: {"description": 'Over the limit: `{"code": 429, "message": ...}` and `Retry-After`'},
     },
 )
 async def validate_voucher(
