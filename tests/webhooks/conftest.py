@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -46,10 +46,10 @@ class FakeClock:
 
 
 @pytest.fixture
-def fake_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeClock]:
+def fake_clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     fake = FakeClock(datetime(2026, 2, 1, 12, 0, 0, tzinfo=UTC))
     monkeypatch.setattr(clock, "_now", fake)
-    yield fake
+    return fake
 
 
 async def make_endpoint(

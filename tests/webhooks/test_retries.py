@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import httpx
 import pytest
 from sqlalchemy import func, select
@@ -83,7 +85,7 @@ class TestSchedule:
         # then 1 + len(schedule) attempts, each gap the schedule's within 10%, then given up
         attempts = await attempts_of(database)
         assert len(receiver.requests) == len(attempts) == len(schedule) + 1
-        gaps = [(b.created_at - a.created_at).total_seconds() for a, b in zip(attempts, attempts[1:])]
+        gaps = [(b.created_at - a.created_at).total_seconds() for a, b in itertools.pairwise(attempts)]
         for gap, planned in zip(gaps, schedule, strict=True):
             assert planned * 0.9 <= gap <= planned * 1.1
         assert (await the_delivery(database)).status == "failed"
@@ -192,7 +194,8 @@ class TestDisableAfterDays:
             await drive(database, http, fake_clock)
         async with unit_of_work(database) as session:
             stored = await session.get(WebhookEndpoint, endpoint.id)
-            assert stored is not None and stored.disabled_at is not None
+            assert stored is not None
+            assert stored.disabled_at is not None
             notices = await session.scalar(
                 select(func.count()).select_from(Event).where(Event.type == events.WEBHOOK_ENDPOINT_DISABLED)
             )
@@ -234,7 +237,8 @@ class TestDisableAfterDays:
                 fake_clock.advance(3 * 3600)
         async with unit_of_work(database) as session:
             stored = await session.get(WebhookEndpoint, endpoint.id)
-            assert stored is not None and stored.disabled_at is not None
+            assert stored is not None
+            assert stored.disabled_at is not None
         # then it was disabled 120 hours after the success, not 120 hours after the start
         assert len(successes) == 1
         assert stored.enabled is False
