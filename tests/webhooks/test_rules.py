@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
-from datetime import UTC, datetime
 import time
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -148,7 +148,7 @@ BAD_HOSTS = [
     "127.1",
     "2130706433",
     "0177.0.0.1",
-    "0.0.0.0",
+    "0.0.0.0",  # noqa: S104 - a refused host, not a bind
     "[::1]",
     "[::ffff:127.0.0.1]",
     "10.0.0.1",
