@@ -184,7 +184,7 @@ class TestOutboundAddresses:
 
         monkeypatch.setattr(network, "resolve", stub_resolve)
         with running_receiver() as receiver:
-            port = receiver.server.server_address[1]
+            port = receiver.port
             response = await api.post(
                 BASE, headers=tenant.headers, json={**DOCUMENTED, "url": f"http://rebind.test:{port}/hook"}
             )

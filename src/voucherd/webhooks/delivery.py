@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -41,6 +42,7 @@ _endpoints = cast(Table, WebhookEndpoint.__table__)
 _attempts = cast(Table, WebhookAttempt.__table__)
 
 DISPATCH_BATCH = 500
+BATCH_WAIT = 0.005
 
 
 # --- fan-out ----------------------------------------------------------------------------------
@@ -133,62 +135,65 @@ class Claimed:
 
 async def claim(database: Database, *, limit: int, settings: Settings | None = None) -> list[Claimed]:
     """Take up to ``limit`` due deliveries of enabled endpoints (or ones whose lease ran out)."""
-    settings = settings or get_settings()
+    async with unit_of_work(database) as session:
+        return await _claim_in(session, limit, settings or get_settings())
+
+
+async def _claim_in(session: AsyncSession, limit: int, settings: Settings) -> list[Claimed]:
     now = clock.now()
     lease_until = now + timedelta(seconds=settings.webhook_lease_seconds)
-    async with unit_of_work(database) as session:
-        due = (
-            select(_deliveries.c.id)
-            .join(_endpoints, _endpoints.c.id == _deliveries.c.endpoint_id)
-            .where(
-                _endpoints.c.enabled.is_(True),
-                or_(
-                    and_(_deliveries.c.status == "pending", _deliveries.c.next_attempt_at <= now),
-                    and_(_deliveries.c.status == "sending", _deliveries.c.lease_until < now),
-                ),
-            )
-            .order_by(_deliveries.c.next_attempt_at)
-            .limit(limit)
-            .with_for_update(of=_deliveries, skip_locked=True)
+    due = (
+        select(_deliveries.c.id)
+        .join(_endpoints, _endpoints.c.id == _deliveries.c.endpoint_id)
+        .where(
+            _endpoints.c.enabled.is_(True),
+            or_(
+                and_(_deliveries.c.status == "pending", _deliveries.c.next_attempt_at <= now),
+                and_(_deliveries.c.status == "sending", _deliveries.c.lease_until < now),
+            ),
         )
-        ids = list((await session.execute(due)).scalars())
-        if not ids:
-            return []
-        rows = (
-            await session.execute(
-                update(_deliveries)
-                .where(_deliveries.c.id.in_(ids))
-                .values(status="sending", attempts=_deliveries.c.attempts + 1, lease_until=lease_until)
-                .returning(
-                    _deliveries.c.id,
-                    _deliveries.c.endpoint_id,
-                    _deliveries.c.event_id,
-                    _deliveries.c.event_type,
-                    _deliveries.c.body,
-                    _deliveries.c.attempts,
-                )
+        .order_by(_deliveries.c.next_attempt_at)
+        .limit(limit)
+        .with_for_update(of=_deliveries, skip_locked=True)
+    )
+    ids = list((await session.execute(due)).scalars())
+    if not ids:
+        return []
+    rows = (
+        await session.execute(
+            update(_deliveries)
+            .where(_deliveries.c.id.in_(ids))
+            .values(status="sending", attempts=_deliveries.c.attempts + 1, lease_until=lease_until)
+            .returning(
+                _deliveries.c.id,
+                _deliveries.c.endpoint_id,
+                _deliveries.c.event_id,
+                _deliveries.c.event_type,
+                _deliveries.c.body,
+                _deliveries.c.attempts,
             )
+        )
+    ).all()
+    endpoint_ids = {row.endpoint_id for row in rows}
+    endpoints = {
+        endpoint.id: endpoint
+        for endpoint in (
+            await session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.id.in_(endpoint_ids)))
         ).all()
-        endpoint_ids = {row.endpoint_id for row in rows}
-        endpoints = {
-            endpoint.id: endpoint
-            for endpoint in (
-                await session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.id.in_(endpoint_ids)))
-            ).all()
-        }
-        return [
-            Claimed(
-                delivery_id=row.id,
-                endpoint_id=row.endpoint_id,
-                event_id=row.event_id,
-                event_type=row.event_type,
-                body=row.body,
-                attempt=row.attempts,
-                url=endpoints[row.endpoint_id].url,
-                secrets=signing_secrets(endpoints[row.endpoint_id]),
-            )
-            for row in rows
-        ]
+    }
+    return [
+        Claimed(
+            delivery_id=row.id,
+            endpoint_id=row.endpoint_id,
+            event_id=row.event_id,
+            event_type=row.event_type,
+            body=row.body,
+            attempt=row.attempts,
+            url=endpoints[row.endpoint_id].url,
+            secrets=signing_secrets(endpoints[row.endpoint_id]),
+        )
+        for row in rows
+    ]
 
 
 def signed_headers(claimed: Claimed, *, timestamp: int) -> dict[str, str]:
@@ -219,51 +224,88 @@ async def send(client: httpx.AsyncClient, claimed: Claimed, settings: Settings) 
 async def record(
     database: Database, claimed: Claimed, outcome: network.Outcome, settings: Settings | None = None
 ) -> bool:
-    """Write the attempt's outcome (log row, next attempt or final state, endpoint health), fenced
-    by the attempt number; ``False`` when another worker had taken the delivery over."""
+    """Write one attempt's outcome; ``False`` when another worker had taken the delivery over."""
+    return (await record_many(database, [(claimed, outcome)], settings))[0]
+
+
+async def record_many(
+    database: Database,
+    results: list[tuple[Claimed, network.Outcome]],
+    settings: Settings | None = None,
+) -> list[bool]:
+    """Write attempts' outcomes (log row, next attempt or final state, endpoint health) in one
+    transaction, each fenced by its attempt number: an outcome whose delivery another worker
+    took over is dropped (``False``)."""
     settings = settings or get_settings()
-    now = clock.now()
     async with unit_of_work(database) as session:
-        values: dict[str, Any] = {
-            "lease_until": None,
-            "last_response_code": outcome.response_code,
-            "last_error": outcome.error,
-        }
-        if outcome.succeeded:
-            values.update(status="succeeded", delivered_at=now)
+        return await _record_all(session, results, settings)
+
+
+async def record_and_claim(
+    database: Database, results: list[tuple[Claimed, network.Outcome]], *, limit: int, settings: Settings
+) -> list[Claimed]:
+    """The worker's turn in one transaction: record finished sends, claim up to ``limit`` more."""
+    async with unit_of_work(database) as session:
+        await _record_all(session, results, settings)
+        return await _claim_in(session, limit, settings) if limit > 0 else []
+
+
+async def _record_all(
+    session: AsyncSession, results: list[tuple[Claimed, network.Outcome]], settings: Settings
+) -> list[bool]:
+    # Endpoint rows are locked in one order by every worker, so two batches cannot deadlock.
+    order = sorted(range(len(results)), key=lambda index: str(results[index][0].endpoint_id))
+    written = [False] * len(results)
+    for index in order:
+        claimed, outcome = results[index]
+        written[index] = await _record_in(session, claimed, outcome, settings)
+    return written
+
+
+async def _record_in(
+    session: AsyncSession, claimed: Claimed, outcome: network.Outcome, settings: Settings
+) -> bool:
+    now = clock.now()
+    values: dict[str, Any] = {
+        "lease_until": None,
+        "last_response_code": outcome.response_code,
+        "last_error": outcome.error,
+    }
+    if outcome.succeeded:
+        values.update(status="succeeded", delivered_at=now)
+    else:
+        delay = None if outcome.gone else next_delay(settings, claimed.attempt, outcome.retry_after)
+        if delay is None:
+            values.update(status="failed")
         else:
-            delay = None if outcome.gone else next_delay(settings, claimed.attempt, outcome.retry_after)
-            if delay is None:
-                values.update(status="failed")
-            else:
-                values.update(status="pending", next_attempt_at=now + timedelta(seconds=delay))
-        fenced = await session.execute(
-            update(_deliveries)
-            .where(
-                _deliveries.c.id == claimed.delivery_id,
-                _deliveries.c.attempts == claimed.attempt,
-                _deliveries.c.status == "sending",
-            )
-            .values(**values)
-            .returning(_deliveries.c.client_id)
+            values.update(status="pending", next_attempt_at=now + timedelta(seconds=delay))
+    fenced = await session.execute(
+        update(_deliveries)
+        .where(
+            _deliveries.c.id == claimed.delivery_id,
+            _deliveries.c.attempts == claimed.attempt,
+            _deliveries.c.status == "sending",
         )
-        row = fenced.first()
-        if row is None:
-            return False
-        await session.execute(
-            insert(_attempts).values(
-                id=uuid.uuid4(),
-                delivery_id=claimed.delivery_id,
-                endpoint_id=claimed.endpoint_id,
-                attempt=claimed.attempt,
-                succeeded=outcome.succeeded,
-                response_code=outcome.response_code,
-                duration_ms=outcome.duration_ms,
-                error=outcome.error,
-                created_at=now,
-            )
+        .values(**values)
+        .returning(_deliveries.c.client_id)
+    )
+    row = fenced.first()
+    if row is None:
+        return False
+    await session.execute(
+        insert(_attempts).values(
+            id=uuid.uuid4(),
+            delivery_id=claimed.delivery_id,
+            endpoint_id=claimed.endpoint_id,
+            attempt=claimed.attempt,
+            succeeded=outcome.succeeded,
+            response_code=outcome.response_code,
+            duration_ms=outcome.duration_ms,
+            error=outcome.error,
+            created_at=now,
         )
-        await _endpoint_health(session, row.client_id, claimed, outcome, now, settings)
+    )
+    await _endpoint_health(session, row.client_id, claimed, outcome, now, settings)
     return True
 
 
@@ -355,18 +397,35 @@ async def process_once(database: Database, client: httpx.AsyncClient) -> int:
 
 
 async def run(database: Database, stop: asyncio.Event) -> None:
-    """Fan out and deliver until told to stop; ``webhook_concurrency`` sends at a time."""
+    """Fan out and deliver until told to stop: up to ``webhook_concurrency`` sends at a time;
+    finished sends are recorded together, one transaction per turn of the loop."""
     settings = get_settings()
     running: set[asyncio.Task[Any]] = set()
+    finished: list[tuple[Claimed, network.Outcome]] = []
+
+    async def send_one(client: httpx.AsyncClient, claimed: Claimed) -> None:
+        try:
+            finished.append((claimed, await send(client, claimed, settings)))
+        except Exception as error:  # the claim expires and another attempt follows the lease
+            log.error("webhook.send_error", delivery_id=str(claimed.delivery_id), error=repr(error))
+
     async with network.new_client() as client:
+        last_dispatch = -1.0e9
+        backlog = False
         while not stop.is_set():
             busy = False
             try:
-                busy = await dispatch_once(database) > 0
+                # New events are looked for every poll interval (at once while a backlog lasts).
+                if backlog or time.monotonic() - last_dispatch >= settings.webhook_poll_seconds:
+                    last_dispatch = time.monotonic()
+                    dispatched = await dispatch_once(database)
+                    backlog = dispatched >= DISPATCH_BATCH
+                    busy = dispatched > 0
+                batch, finished[:] = list(finished), []
                 free = settings.webhook_concurrency - len(running)
-                if free > 0:
-                    for item in await claim(database, limit=free, settings=settings):
-                        task = asyncio.create_task(_deliver_logged(database, client, item, settings))
+                if batch or free > 0:
+                    for item in await record_and_claim(database, batch, limit=free, settings=settings):
+                        task = asyncio.create_task(send_one(client, item))
                         running.add(task)
                         task.add_done_callback(running.discard)
                         busy = True
@@ -374,25 +433,22 @@ async def run(database: Database, stop: asyncio.Event) -> None:
                 log.error("webhook.worker_error", error=repr(error))
             if len(running) >= settings.webhook_concurrency:
                 await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-            elif not busy:
-                waiters: set[asyncio.Task[Any]] = {asyncio.ensure_future(stop.wait()), *running}
-                await asyncio.wait(
-                    waiters, timeout=settings.webhook_poll_seconds, return_when=asyncio.FIRST_COMPLETED
-                )
-                for waiter in waiters - running:
-                    if not waiter.done():
-                        waiter.cancel()
-                        with contextlib.suppress(asyncio.CancelledError):
-                            await waiter
+                await asyncio.sleep(BATCH_WAIT)  # let a few more finish: one transaction records them
+            elif not busy and not finished:
+                await _idle(stop, running, settings.webhook_poll_seconds)
         if running:
             await asyncio.gather(*running, return_exceptions=True)
+        if finished:
+            await record_many(database, finished, settings)
 
 
-async def _deliver_logged(
-    database: Database, client: httpx.AsyncClient, claimed: Claimed, settings: Settings
-) -> None:
+async def _idle(stop: asyncio.Event, running: set[asyncio.Task[Any]], seconds: float) -> None:
+    """Wait for a send to finish, the stop signal, or the poll interval."""
+    stopping = asyncio.ensure_future(stop.wait())
     try:
-        await deliver(database, client, claimed, settings)
-    except Exception as error:
-        # The claim expires and another attempt follows after the lease.
-        log.error("webhook.delivery_error", delivery_id=str(claimed.delivery_id), error=repr(error))
+        await asyncio.wait({stopping, *running}, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        if not stopping.done():
+            stopping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await stopping
