@@ -38,7 +38,8 @@ RESULTS = Path(__file__).resolve().parent / "results"
 HOST = "127.0.0.1"
 POSTGRES = f"postgresql://postgres@{HOST}:5432"
 ADMIN_DATABASE = "postgres"
-BENCH_DATABASE = "bench_voucherd"
+# A name of its own lets two runs share one PostgreSQL server.
+BENCH_DATABASE = os.environ.get("VOUCHERD_BENCH_DATABASE", "bench_voucherd")
 
 # A code pattern of 10 symbols from the default charset holds ~7.6e8 codes with voucherd's safety
 # margin, enough for the million-code run; 8 would hold only ~8e5.
