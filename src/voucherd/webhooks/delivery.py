@@ -55,6 +55,11 @@ def _subscribes(endpoint_events: list[str], event_type: str) -> bool:
 async def dispatch_once(database: Database, *, batch: int = DISPATCH_BATCH) -> int:
     """Fan out up to ``batch`` new events to deliveries; the number of events handled."""
     now = clock.now()
+    # A read first: an idle worker never takes SQLite's write lock (nor a PostgreSQL row lock).
+    async with unit_of_work(database, write=False) as session:
+        waiting = await session.scalar(select(_events.c.id).where(_events.c.dispatched_at.is_(None)).limit(1))
+    if waiting is None:
+        return 0
     async with unit_of_work(database) as session:
         rows = (
             await session.execute(
@@ -137,6 +142,22 @@ async def claim(database: Database, *, limit: int, settings: Settings | None = N
     """Take up to ``limit`` due deliveries of enabled endpoints (or ones whose lease ran out)."""
     async with unit_of_work(database) as session:
         return await _claim_in(session, limit, settings or get_settings())
+
+
+async def _anything_due(database: Database) -> bool:
+    now = clock.now()
+    async with unit_of_work(database, write=False) as session:
+        found = await session.scalar(
+            select(_deliveries.c.id)
+            .where(
+                or_(
+                    and_(_deliveries.c.status == "pending", _deliveries.c.next_attempt_at <= now),
+                    and_(_deliveries.c.status == "sending", _deliveries.c.lease_until < now),
+                )
+            )
+            .limit(1)
+        )
+    return found is not None
 
 
 async def _claim_in(session: AsyncSession, limit: int, settings: Settings) -> list[Claimed]:
@@ -245,6 +266,8 @@ async def record_and_claim(
     database: Database, results: list[tuple[Claimed, network.Outcome]], *, limit: int, settings: Settings
 ) -> list[Claimed]:
     """The worker's turn in one transaction: record finished sends, claim up to ``limit`` more."""
+    if not results and not await _anything_due(database):
+        return []
     async with unit_of_work(database) as session:
         await _record_all(session, results, settings)
         return await _claim_in(session, limit, settings) if limit > 0 else []
