@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -65,6 +65,3 @@ async def make_endpoint(
             session, tenant.principal, EndpointInput(name=name, url=url, events=events or ["*"])
         )
     return created.endpoint, created.secret
-
-
-EndpointFactory = Callable[..., object]
