@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 import uvloop
 
-from bench import codegen, distribution, http_checkout
+from bench import codegen, distribution, http_checkout, webhooks
 from bench.common import (
     BENCH_DATABASE,
     RESULTS,
@@ -43,12 +43,16 @@ class Mode:
     # contender (raw asyncpg) uses the most. A closed loop that runs out ends early.
     redeem_codes: int
     export_recipients: int
+    webhook_events: int = 5000
+    webhook_redemptions: int = 200
 
 
 FULL = Mode(
     "full", Durations(warmup=1.0, open_loop=10.0, saturation=5.0), (100_000, 1_000_000), 150_000, 1_000_000
 )
-QUICK = Mode("quick", Durations(warmup=0.5, open_loop=2.0, saturation=2.0), (100_000,), 40_000, 100_000)
+QUICK = Mode(
+    "quick", Durations(warmup=0.5, open_loop=2.0, saturation=2.0), (100_000,), 40_000, 100_000, 1000, 50
+)
 
 
 async def _commit() -> str:
@@ -58,7 +62,10 @@ async def _commit() -> str:
         return "unknown"
 
 
-async def _bench(mode: Mode) -> str:
+SECTIONS = ("codegen", "checkout", "distribution", "webhooks")
+
+
+async def _bench(mode: Mode, only: Sequence[str] = SECTIONS) -> str:
     started = datetime.now(UTC)
     load = os.getloadavg()[0]  # other work on the machine makes every figure worse
     progress(f"creating {BENCH_DATABASE} and migrating it")
@@ -69,11 +76,17 @@ async def _bench(mode: Mode) -> str:
         postgres = await server_version()
         database = create_database(database_url())
         try:
-            sections = [
-                await codegen.run(database, tenant, mode.codegen_counts),
-                await http_checkout.run(database, tenant, mode.durations, mode.redeem_codes),
-                await distribution.run(database, tenant, mode.export_recipients),
-            ]
+            sections = []
+            if "codegen" in only:
+                sections.append(await codegen.run(database, tenant, mode.codegen_counts))
+            if "checkout" in only:
+                sections.append(await http_checkout.run(database, tenant, mode.durations, mode.redeem_codes))
+            if "distribution" in only:
+                sections.append(await distribution.run(database, tenant, mode.export_recipients))
+            if "webhooks" in only:
+                sections.append(
+                    await webhooks.run(database, tenant, mode.webhook_events, mode.webhook_redemptions)
+                )
         finally:
             await database.dispose()
     finally:
@@ -94,9 +107,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--quick", action="store_true", help="shorter runs and 100,000 codes only: a smoke check"
     )
+    parser.add_argument(
+        "--only", action="append", choices=SECTIONS, help="run only this benchmark (repeatable)"
+    )
     arguments = parser.parse_args(argv)
     try:
-        report = uvloop.run(_bench(QUICK if arguments.quick else FULL))
+        report = uvloop.run(_bench(QUICK if arguments.quick else FULL, arguments.only or SECTIONS))
     except BenchError as error:
         print(f"bench failed: {error}", file=sys.stderr)
         return 1

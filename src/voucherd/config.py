@@ -37,6 +37,47 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = Field(default=0.5, gt=0)
     # A resolved API key is trusted this long before it is checked again (revocation delay).
     api_key_cache_seconds: float = Field(default=1.0, ge=0)
+    # Webhooks. Outbound URLs must resolve to public addresses; these CIDRs are allowed besides
+    # (tests set ["127.0.0.0/8"]; never loopback or private ranges in production).
+    webhook_allowed_cidrs: list[str] = Field(default_factory=list)
+    # One attempt is cut after this many seconds (connect, send and answer together).
+    webhook_timeout_seconds: float = Field(default=15.0, gt=0)
+    # Seconds between attempts after the first (jitter of up to 10% either way is added); after
+    # the last one the delivery is given up. The default spans about 5 days.
+    webhook_retry_schedule: list[float] = Field(
+        default_factory=lambda: [
+            5.0,
+            300.0,
+            1800.0,
+            7200.0,
+            18000.0,
+            36000.0,
+            50400.0,
+            72000.0,
+            86400.0,
+            86400.0,
+            86400.0,
+        ]
+    )
+    # An endpoint failing without a single success for this long is disabled, with a notice.
+    webhook_disable_after_hours: float = Field(default=120.0, gt=0)
+    # Deliveries one worker sends at once, and how long a claimed delivery is its own.
+    webhook_concurrency: int = Field(default=16, ge=1, le=512)
+    webhook_lease_seconds: float = Field(default=60.0, gt=0)
+    # How often an idle worker looks for new events and due deliveries.
+    webhook_poll_seconds: float = Field(default=0.2, gt=0)
+    # Overlap in which a rotated secret's predecessor still signs.
+    webhook_rotation_overlap_hours: float = Field(default=24.0, ge=0)
+    # Rate limits ("N/second|minute|hour"). Counters in memory per process, or in Redis (shared by
+    # every instance) when redis_url is set. Set rate_limits_enabled=false to turn them all off.
+    redis_url: str | None = None
+    rate_limits_enabled: bool = True
+    rate_limit_webhooks: str = "100/minute"
+    rate_limit_recipient_upload: str = "10/minute"
+    rate_limit_export: str = "60/minute"
+    rate_limit_validation_per_key: str = "1200/minute"
+    rate_limit_validation_per_ip: str = "1200/minute"
+    rate_limit_public_per_ip: str = "120/minute"
     log_level: str = "INFO"
     # Test-only fault points, such as "after_commit_before_response". Never set in production.
     fault: str | None = None

@@ -15,8 +15,9 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from voucherd import __version__
+from voucherd.api import ratelimit
 from voucherd.api.deps import SECURITY_SCHEMES
-from voucherd.api.vouchertrack import checkout, distribution, errors, integrations, management
+from voucherd.api.vouchertrack import checkout, distribution, errors, integrations, management, webhooks
 from voucherd.config import get_settings
 from voucherd.core import qr
 from voucherd.db import get_database
@@ -107,11 +108,14 @@ def create_app(*, embedded_worker: bool = True) -> FastAPI:
     )
     app.state.embedded_worker = embedded_worker
     errors.install(app)
+    ratelimit.install(app)
+    app.state.rate_limiter = ratelimit.RateLimiter(get_settings())
     app.add_middleware(RequestIdMiddleware)
     app.include_router(checkout.router)
     app.include_router(management.router)
     app.include_router(distribution.router)
     app.include_router(integrations.router)
+    app.include_router(webhooks.router)
     app.include_router(web_tracking.router)
     app.include_router(web_pages.router)
 

@@ -24,6 +24,7 @@ REFERRAL_CONVERTED = "referral.converted"
 EMAIL_OPENED = "email.opened"
 EMAIL_CLICKED = "email.clicked"
 EMAIL_BOUNCED = "email.bounced"
+WEBHOOK_ENDPOINT_DISABLED = "webhook.endpoint_disabled"  # the notice when an endpoint is turned off
 
 EVENT_TYPES = (
     VOUCHER_CREATED,
@@ -36,6 +37,7 @@ EVENT_TYPES = (
     EMAIL_OPENED,
     EMAIL_CLICKED,
     EMAIL_BOUNCED,
+    WEBHOOK_ENDPOINT_DISABLED,
 )
 
 

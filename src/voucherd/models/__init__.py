@@ -9,6 +9,7 @@ from voucherd.models.publication import Publication, VoucherOwner
 from voucherd.models.recipient import Recipient
 from voucherd.models.redemption import Redemption
 from voucherd.models.voucher import Voucher
+from voucherd.models.webhook import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "ApiKey",
@@ -24,4 +25,7 @@ __all__ = [
     "Redemption",
     "Voucher",
     "VoucherOwner",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

@@ -14,6 +14,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
 
+from voucherd.api.ratelimit import rate_limit
 from voucherd.core import clock, qr
 from voucherd.core.codes import normalize
 from voucherd.core.money import describe_amount
@@ -30,7 +31,9 @@ HERE = Path(__file__).parent
 templates = Environment(
     loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True), auto_reload=False
 )
-router = APIRouter(include_in_schema=False)
+# Public pages: a per-IP limit against scraping codes and bot claims (the tracking links have none:
+# mail providers fetch images through a few shared proxies).
+router = APIRouter(include_in_schema=False, dependencies=[rate_limit("public_per_ip", per="ip")])
 
 HEADERS = {
     "Content-Security-Policy": (
@@ -173,8 +176,6 @@ async def claim_offer(
     ref: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     """A visitor claims the offer; they are sent on to their voucher page."""
-    # INTEGRATOR: the per-IP rate limit (voucherd.api.ratelimit, issue 4) goes here, keyed on
-    # request.client.host, answering 429 before any database work.
     form = {"name": name, "email": email}
     async with unit_of_work() as session:
         try:

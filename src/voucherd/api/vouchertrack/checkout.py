@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
+from voucherd.api import ratelimit
 from voucherd.api.deps import Checkout, PrincipalDep, SessionDep, checkout
 from voucherd.api.idempotency import REPLAYED, idempotent
 from voucherd.api.responses import JSON
@@ -33,13 +34,17 @@ def _mark(request: Request, **extra: object) -> None:
         401: {"description": "Missing or wrong API key"},
         404: {"description": '`{"valid": false, "code": ..., "error": "Voucher not found"}`'},
         409: {"description": "Expired, used up, or not active yet: `valid` is false and `error` says why"},
+        429: {"description": 'Over the limit: `{"code": 429, "message": ...}` and `Retry-After`'},
     },
 )
 async def validate_voucher(request: Request, code: Annotated[str, Path(max_length=100)]) -> JSON:
     """Whether the code can be used now, with the discount to apply. Changes nothing."""
     # Every error of the validate call keeps its documented shape, a bad key's 401 included.
     _mark(request, valid=False, code=normalize(code))
+    # Per IP before the key is checked, so that guessing keys is limited too.
+    await ratelimit.check(request, "validation_per_ip", f"ip:{ratelimit.client_ip(request)}")
     async with checkout(request) as unit:
+        await ratelimit.check(request, "validation_per_key", f"key:{unit.principal.api_key_id}")
         result = await redemptions.validate(unit.store, unit.principal, code)
     body = mappers.validation(result, unit.principal)
     status = 200 if result.error is None else status_for(result.error)

@@ -10,6 +10,7 @@ from fastapi.responses import Response, StreamingResponse
 
 from voucherd.api.deps import PrincipalDep, SessionDep
 from voucherd.api.idempotency import idempotent
+from voucherd.api.ratelimit import rate_limit
 from voucherd.api.responses import JSON
 from voucherd.api.vouchertrack.schemas import RecipientUpload
 from voucherd.campaigns.service import get_campaign
@@ -32,6 +33,7 @@ router = APIRouter(prefix="/api/integrations", tags=["Integrations"])
     status_code=201,
     summary="Upload recipients and get a code each",
     responses={200: {"description": "Every recipient was uploaded before: their codes, nothing new"}},
+    dependencies=[rate_limit("recipient_upload", per="key")],
 )
 async def upload_recipients(
     request: Request,
@@ -87,6 +89,7 @@ async def upload_recipients(
     "/campaigns/{campaign_id}/recipients/export",
     summary="Export recipients as CSV for mail merge",
     response_class=StreamingResponse,
+    dependencies=[rate_limit("export", per="key")],
     responses={200: {"content": {"text/csv": {}}, "description": "CSV, streamed"}},
 )
 async def export_recipients(campaign_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> Response:

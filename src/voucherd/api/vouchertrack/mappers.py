@@ -10,7 +10,16 @@ from voucherd.campaigns.rules import DiscountType
 from voucherd.core.clock import isoformat_z
 from voucherd.core.money import basis_points_to_percent, to_decimal
 from voucherd.core.pagination import Page
-from voucherd.models import Campaign, Customer, Job, Redemption, Voucher
+from voucherd.models import (
+    Campaign,
+    Customer,
+    Job,
+    Redemption,
+    Voucher,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from voucherd.publications.schemas import PublicationEntry, PublicationResult
 from voucherd.redemptions.rules import Offer
 from voucherd.redemptions.schemas import RedemptionResult, Validation
@@ -227,4 +236,50 @@ def stats(item: CampaignStats) -> dict[str, Any]:
         "redemption_rate": item.redemption_rate,
         "revenue": to_decimal(item.revenue, item.currency),
         "discount_given": to_decimal(item.discount_given, item.currency),
+    }
+
+
+def webhook(endpoint: WebhookEndpoint) -> dict[str, Any]:
+    return {
+        "id": str(endpoint.id),
+        "name": endpoint.name,
+        "url": endpoint.url,
+        "events": endpoint.events,
+        "enabled": endpoint.enabled,
+        "disabled_at": _time(endpoint.disabled_at),
+        "disabled_reason": endpoint.disabled_reason,
+        "previous_secret_expires_at": _time(endpoint.previous_secret_expires_at)
+        if endpoint.previous_secret
+        else None,
+        "created_at": _time(endpoint.created_at),
+        "updated_at": _time(endpoint.updated_at),
+    }
+
+
+def webhook_delivery(delivery: WebhookDelivery) -> dict[str, Any]:
+    return {
+        "id": str(delivery.id),
+        "event_id": str(delivery.event_id),
+        "event": delivery.event_type,
+        "status": delivery.status,
+        "attempts": delivery.attempts,
+        "next_attempt_at": _time(delivery.next_attempt_at) if delivery.status == "pending" else None,
+        "last_response_code": delivery.last_response_code,
+        "last_error": delivery.last_error,
+        "created_at": _time(delivery.created_at),
+        "delivered_at": _time(delivery.delivered_at),
+    }
+
+
+def webhook_attempt(attempt: WebhookAttempt, delivery: WebhookDelivery) -> dict[str, Any]:
+    return {
+        "delivery_id": str(delivery.id),
+        "event_id": str(delivery.event_id),
+        "event": delivery.event_type,
+        "attempt": attempt.attempt,
+        "status": "succeeded" if attempt.succeeded else "failed",
+        "response_code": attempt.response_code,
+        "duration_ms": attempt.duration_ms,
+        "error": attempt.error,
+        "created_at": _time(attempt.created_at),
     }

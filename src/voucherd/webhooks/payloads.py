@@ -1,0 +1,51 @@
+"""The one mapper from an outbox event to the documented webhook body:
+``{"event": <type>, "timestamp": <ISO 8601 Z>, "data": {...}}``.
+
+Events store money as ``<name>_minor`` integers beside ``currency``; the body carries VoucherTrack
+decimals (``transaction_amount_minor: 4599`` -> ``transaction_amount: 45.99``). Everything else in
+``data`` passes through unchanged, so event types added later need no change here."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+from voucherd.core.clock import isoformat_z
+from voucherd.core.money import to_decimal
+
+MINOR_SUFFIX = "_minor"
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return orjson.Fragment(format(value, "f"))
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def webhook_data(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with money in decimals of its currency (kept as integers when no currency)."""
+    currency = data.get("currency")
+    result: dict[str, Any] = {}
+    for key, value in data.items():
+        if (
+            key.endswith(MINOR_SUFFIX)
+            and isinstance(currency, str)
+            and isinstance(value, int)
+            and not isinstance(value, bool)
+        ):
+            result[key.removesuffix(MINOR_SUFFIX)] = to_decimal(value, currency)
+        else:
+            result[key] = value
+    return result
+
+
+def webhook_body(event_type: str, created_at: datetime, data: dict[str, Any]) -> dict[str, Any]:
+    return {"event": event_type, "timestamp": isoformat_z(created_at), "data": webhook_data(data)}
+
+
+def render(event_type: str, created_at: datetime, data: dict[str, Any]) -> str:
+    """The exact body every attempt of this event sends."""
+    return orjson.dumps(webhook_body(event_type, created_at, data), default=_default).decode("utf-8")
