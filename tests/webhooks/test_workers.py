@@ -29,6 +29,7 @@ from voucherd.core.money import Amount
 from voucherd.db import Database, unit_of_work
 from voucherd.models import Event, WebhookAttempt, WebhookDelivery
 from voucherd.redemptions import service as redemptions
+from voucherd.redemptions.repository import SessionStore
 from voucherd.redemptions.schemas import RedeemInput
 from voucherd.webhooks import delivery, network
 
@@ -272,7 +273,9 @@ async def test_w7_outbox_rows_equal_commits_times_subscribed_endpoints(
         try:
             async with unit_of_work(database) as session:
                 await redemptions.redeem(
-                    session, tenant.principal, RedeemInput(code=code, amount=Amount.major("20.00"))
+                    SessionStore(session),
+                    tenant.principal,
+                    RedeemInput(code=code, amount=Amount.major("20.00")),
                 )
                 if number % 10 == 0:
                     raise Injected()
