@@ -122,7 +122,9 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('discount_type', sa.String(length=16), nullable=True))
         batch_op.add_column(sa.Column('discount_value', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('discount_description', sa.String(length=500), nullable=True))
-        batch_op.create_index('ix_vouchers_code', ['code'], unique=False)
+        # One index for lookups by code with its client and by code alone (the public page).
+        batch_op.drop_constraint('uq_vouchers_client_id_code', type_='unique')
+        batch_op.create_unique_constraint('uq_vouchers_code_client_id', ['code', 'client_id'])
 
 
 
@@ -130,7 +132,8 @@ def upgrade() -> None:
 def downgrade() -> None:
 
     with op.batch_alter_table('vouchers', schema=None) as batch_op:
-        batch_op.drop_index('ix_vouchers_code')
+        batch_op.drop_constraint('uq_vouchers_code_client_id', type_='unique')
+        batch_op.create_unique_constraint('uq_vouchers_client_id_code', ['client_id', 'code'])
         batch_op.drop_column('discount_description')
         batch_op.drop_column('discount_value')
         batch_op.drop_column('discount_type')

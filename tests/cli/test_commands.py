@@ -102,14 +102,8 @@ async def _count(db_url: str) -> tuple[int, int, str]:
         await database.dispose()
 
 
-@pytest.mark.crash
-def test_worker_killed_mid_job_is_taken_over_without_duplicates_or_gaps(db_url: str) -> None:
-    env = env_for(
-        db_url,
-        VOUCHERD_CODE_CHUNK_SIZE="2000",
-        VOUCHERD_JOB_LEASE_SECONDS="1",
-        VOUCHERD_WORKER_POLL_SECONDS="0.1",
-    )
+def _queue_bulk_job(db_url: str, env: dict[str, str], count: int) -> None:
+    """Through a real server, as a user would: a campaign and a generation request for a job."""
     client = json.loads(run(["clients", "create", "Bulk", "--json"], env).stdout)
     headers = {"X-API-Key": client["api_key"]}
     port = free_port()
@@ -134,21 +128,35 @@ def test_worker_killed_mid_job_is_taken_over_without_duplicates_or_gaps(db_url: 
             headers=headers,
         ).json()
         job = httpx.post(
-            f"{base}/api/campaigns/{campaign['id']}/vouchers", json={"count": 60000}, headers=headers
+            f"{base}/api/campaigns/{campaign['id']}/vouchers", json={"count": count}, headers=headers
         )
         assert job.status_code == 202
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def _wait_for_codes(db_url: str, at_least: int) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and asyncio.run(_count(db_url))[0] < at_least:
+        time.sleep(0.05)
+
+
+@pytest.mark.crash
+def test_worker_killed_mid_job_is_taken_over_without_duplicates_or_gaps(db_url: str) -> None:
+    env = env_for(
+        db_url,
+        VOUCHERD_CODE_CHUNK_SIZE="2000",
+        VOUCHERD_JOB_LEASE_SECONDS="1",
+        VOUCHERD_WORKER_POLL_SECONDS="0.1",
+    )
+    _queue_bulk_job(db_url, env, 60000)
     kills = 0
     for _ in range(3):  # start a worker, let it commit some chunks, SIGKILL it
         worker = subprocess.Popen(
             [*VOUCHERD, "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-        deadline = time.monotonic() + 60
-        start = asyncio.run(_count(db_url))[0]
-        while time.monotonic() < deadline and asyncio.run(_count(db_url))[0] < start + 6000:
-            time.sleep(0.05)
+        _wait_for_codes(db_url, asyncio.run(_count(db_url))[0] + 6000)
         worker.send_signal(signal.SIGKILL)
         worker.wait(timeout=30)
         kills += 1
@@ -166,3 +174,41 @@ def test_worker_killed_mid_job_is_taken_over_without_duplicates_or_gaps(db_url: 
         finisher.wait(timeout=30)
     assert asyncio.run(_count(db_url)) == (60000, 60000, "succeeded")
     assert kills == 3
+
+
+async def _job(db_url: str) -> tuple[str, int, object]:
+    database = create_database(db_url, pool=False)
+    try:
+        async with unit_of_work(database, write=False) as session:
+            job = (await session.scalars(select(Job))).one()
+            return job.status, job.progress, job.lease_until
+    finally:
+        await database.dispose()
+
+
+def test_worker_stopped_mid_job_hands_it_back_between_chunks(db_url: str) -> None:
+    """SIGTERM: the worker stops before its next chunk and puts the job back in the queue, due now
+    (no lease to wait out), so that another worker resumes it: no gap, no duplicate (K8)."""
+    env = env_for(db_url, VOUCHERD_CODE_CHUNK_SIZE="2000", VOUCHERD_WORKER_POLL_SECONDS="0.1")
+    _queue_bulk_job(db_url, env, 60000)
+    worker = subprocess.Popen(
+        [*VOUCHERD, "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    _wait_for_codes(db_url, 4000)
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(timeout=60) == 0
+    status, progress, lease_until = asyncio.run(_job(db_url))
+    assert (status, lease_until) == ("queued", None)
+    assert 0 < progress < 60000, "the stop must land mid-job"
+    assert asyncio.run(_count(db_url))[0] == progress
+    finisher = subprocess.Popen(
+        [*VOUCHERD, "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and asyncio.run(_count(db_url))[2] != "succeeded":
+            time.sleep(0.1)
+    finally:
+        finisher.send_signal(signal.SIGTERM)
+        finisher.wait(timeout=30)
+    assert asyncio.run(_count(db_url)) == (60000, 60000, "succeeded")

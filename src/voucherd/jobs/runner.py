@@ -47,6 +47,10 @@ class LeaseLost(Exception):
     """Another worker took the job over; this one must stop writing."""
 
 
+class Stopping(Exception):
+    """The worker is shutting down: the job goes back to the queue between two chunks."""
+
+
 @dataclass
 class JobContext:
     database: Database
@@ -57,11 +61,15 @@ class JobContext:
     progress: int
     total: int
     attempt: int
+    stop: asyncio.Event | None = None  # set when the worker shuts down
 
     async def advance(self, session: AsyncSession, by: int) -> None:
         """Record ``by`` more units done, in the caller's transaction, and renew the lease.
         Run it first in the transaction: on PostgreSQL it locks the job row, so two workers
-        holding the same job (a lease outrun) cannot both commit a chunk."""
+        holding the same job (a lease outrun) cannot both commit a chunk. When the worker is
+        shutting down it raises :class:`Stopping` instead, before the chunk does anything."""
+        if self.stop is not None and self.stop.is_set():
+            raise Stopping(str(self.job_id))
         result = await session.execute(
             update(_jobs)
             .where(
@@ -97,7 +105,7 @@ def retry_delay(attempt: int) -> float:
     return random.uniform(0, min(3600.0, 2.0**attempt))
 
 
-async def claim(database: Database) -> JobContext | None:
+async def claim(database: Database, stop: asyncio.Event | None = None) -> JobContext | None:
     """Take the next due job (or one whose lease ran out), or ``None``."""
     now = clock.now()
     async with unit_of_work(database) as session:
@@ -141,6 +149,7 @@ async def claim(database: Database) -> JobContext | None:
         progress=row.progress,
         total=row.total,
         attempt=row.attempts,
+        stop=stop,
     )
 
 
@@ -153,6 +162,9 @@ async def run_claimed(context: JobContext) -> None:
         await function(context)
     except LeaseLost:
         log.warning("job.lease_lost", job_id=str(context.job_id))
+    except Stopping:
+        log.info("job.released", job_id=str(context.job_id), progress=context.progress)
+        await _release(context)
     except Exception as error:
         log.error("job.failed", job_id=str(context.job_id), kind=context.kind, error=repr(error))
         await _record_failure(context, "".join(traceback.format_exception_only(error)).strip())
@@ -172,9 +184,20 @@ async def _record_failure(context: JobContext, message: str) -> None:
             job.finished_at = clock.now()
 
 
-async def run_once(database: Database) -> bool:
+async def _release(context: JobContext) -> None:
+    """Back to the queue, due now, so that another worker resumes it without waiting for the lease
+    (``attempts``, the fencing token, keeps its value: it only ever grows)."""
+    async with unit_of_work(context.database) as session:
+        await session.execute(
+            update(_jobs)
+            .where(_jobs.c.id == context.job_id, _jobs.c.attempts == context.attempt)
+            .values(status="queued", lease_until=None, run_after=clock.now())
+        )
+
+
+async def run_once(database: Database, stop: asyncio.Event | None = None) -> bool:
     """Claim and run one job; ``False`` when none was due."""
-    context = await claim(database)
+    context = await claim(database, stop)
     if context is None:
         return False
     await run_claimed(context)
@@ -209,7 +232,7 @@ async def run_worker(database: Database, stop: asyncio.Event) -> None:
 async def _run_jobs(database: Database, stop: asyncio.Event, poll: float) -> None:
     while not stop.is_set():
         try:
-            ran = await run_once(database)
+            ran = await run_once(database, stop)
         except Exception as error:
             log.error("worker.error", error=repr(error))
             ran = False
