@@ -111,6 +111,21 @@ def upgrade() -> None:
     with op.batch_alter_table('publications', schema=None) as batch_op:
         batch_op.create_index('ix_publications_campaign_created', ['campaign_id', 'created_at'], unique=False)
         batch_op.create_index('ix_publications_voucher_channel', ['voucher_id', 'channel'], unique=False)
+        # A code is published by export once, the first time (a database fact, and what lets the
+        # export's publications be written with ON CONFLICT DO NOTHING instead of an anti-join).
+        batch_op.create_index(
+            'uq_publications_export_voucher',
+            ['voucher_id'],
+            unique=True,
+            postgresql_where=sa.text("channel = 'export'"),
+            sqlite_where=sa.text("channel = 'export'"),
+        )
+
+    with op.batch_alter_table('recipients', schema=None) as batch_op:
+        batch_op.create_index('ix_recipients_campaign_voucher', ['campaign_id', 'voucher_id'], unique=False)
+
+    with op.batch_alter_table('jobs', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('cursor', sa.String(length=200), nullable=True))
 
     with op.batch_alter_table('campaigns', schema=None) as batch_op:
         batch_op.add_column(sa.Column('auto_update', sa.Boolean(), server_default=sa.false(), nullable=False))
@@ -144,7 +159,14 @@ def downgrade() -> None:
         batch_op.drop_column('landing_slug')
         batch_op.drop_column('auto_update')
 
+    with op.batch_alter_table('jobs', schema=None) as batch_op:
+        batch_op.drop_column('cursor')
+
+    with op.batch_alter_table('recipients', schema=None) as batch_op:
+        batch_op.drop_index('ix_recipients_campaign_voucher')
+
     with op.batch_alter_table('publications', schema=None) as batch_op:
+        batch_op.drop_index('uq_publications_export_voucher')
         batch_op.drop_index('ix_publications_voucher_channel')
         batch_op.drop_index('ix_publications_campaign_created')
 

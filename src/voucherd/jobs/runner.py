@@ -61,9 +61,10 @@ class JobContext:
     progress: int
     total: int
     attempt: int
+    cursor: str | None = None  # where a job that walks rows in key order got to
     stop: asyncio.Event | None = None  # set when the worker shuts down
 
-    async def advance(self, session: AsyncSession, by: int) -> None:
+    async def advance(self, session: AsyncSession, by: int, *, cursor: str | None = None) -> None:
         """Record ``by`` more units done, in the caller's transaction, and renew the lease.
         Run it first in the transaction: on PostgreSQL it locks the job row, so two workers
         holding the same job (a lease outrun) cannot both commit a chunk. When the worker is
@@ -77,12 +78,18 @@ class JobContext:
                 _jobs.c.attempts == self.attempt,
                 _jobs.c.progress == self.progress,
             )
-            .values(progress=_jobs.c.progress + by, lease_until=_lease_end())
+            .values(
+                progress=_jobs.c.progress + by,
+                lease_until=_lease_end(),
+                **({"cursor": cursor} if cursor is not None else {}),
+            )
             .returning(_jobs.c.progress)
         )
         if result.first() is None:
             raise LeaseLost(str(self.job_id))
         self.progress += by
+        if cursor is not None:
+            self.cursor = cursor
 
     async def complete(self, session: AsyncSession, result: dict[str, Any] | None = None) -> None:
         """Mark the job done, in the caller's transaction (with its last effects)."""
@@ -135,6 +142,7 @@ async def claim(database: Database, stop: asyncio.Event | None = None) -> JobCon
                     _jobs.c.progress,
                     _jobs.c.total,
                     _jobs.c.attempts,
+                    _jobs.c.cursor,
                 )
             )
         ).first()
@@ -149,6 +157,7 @@ async def claim(database: Database, stop: asyncio.Event | None = None) -> JobCon
         progress=row.progress,
         total=row.total,
         attempt=row.attempts,
+        cursor=row.cursor,
         stop=stop,
     )
 

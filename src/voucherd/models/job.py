@@ -32,6 +32,8 @@ class Job(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
     progress: Mapped[int] = mapped_column(Integer, default=0)
+    # Where a job that walks rows in key order got to, written with its progress.
+    cursor: Mapped[str | None] = mapped_column(String(200), nullable=True)
     total: Mapped[int] = mapped_column(Integer, default=0)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     max_attempts: Mapped[int] = mapped_column(Integer, default=10)

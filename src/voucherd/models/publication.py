@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, ForeignKeyConstraint, Index, String, UniqueConstraint, Uuid
+from sqlalchemy import ForeignKey, ForeignKeyConstraint, Index, String, UniqueConstraint, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from voucherd.db.types import JSONType
@@ -44,6 +44,14 @@ class Publication(Base):
             ondelete="CASCADE",
         ),
         Index("ix_publications_voucher_channel", "voucher_id", "channel"),
+        # A code is published by export once, the first time.
+        Index(
+            "uq_publications_export_voucher",
+            "voucher_id",
+            unique=True,
+            postgresql_where=text("channel = 'export'"),
+            sqlite_where=text("channel = 'export'"),
+        ),
         Index("ix_publications_campaign_created", "campaign_id", "created_at"),
     )
 

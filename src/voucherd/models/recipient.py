@@ -25,6 +25,7 @@ class Recipient(Base):
         UniqueConstraint("voucher_id"),
         Index("ix_recipients_campaign_created", "campaign_id", "created_at", "id"),
         Index("ix_recipients_customer", "customer_id"),
+        Index("ix_recipients_campaign_voucher", "campaign_id", "voucher_id"),  # the export job's cursor
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()

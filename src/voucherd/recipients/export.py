@@ -16,7 +16,8 @@ from collections.abc import AsyncIterator, Iterable
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, exists, insert, literal, literal_column, select
+from sqlalchemy import Table, literal, literal_column, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voucherd.core import clock
@@ -93,50 +94,61 @@ async def record_export_chunk(
     campaign_id: uuid.UUID,
     batch_id: uuid.UUID,
     exported_at: datetime,
+    after: uuid.UUID | None,
     limit: int = _PUBLICATION_CHUNK,
-) -> int:
-    """Up to ``limit`` ``export`` publication rows for codes of the export not yet recorded;
-    returns how many (0: done). Safe to repeat: recorded codes are skipped."""
-    dialect = session.get_bind().dialect.name
-    new_id = "gen_random_uuid()" if dialect == "postgresql" else "lower(hex(randomblob(16)))"
-    already = exists().where(
-        _publications.c.voucher_id == _recipients.c.voucher_id, _publications.c.channel == CHANNEL_EXPORT
-    )
-    source = (
-        select(
-            literal_column(new_id),
-            _recipients.c.client_id,
-            _recipients.c.campaign_id,
-            _recipients.c.voucher_id,
-            _recipients.c.customer_id,
-            literal(batch_id, _publications.c.batch_id.type),
-            literal(CHANNEL_EXPORT),
-            literal(exported_at, _publications.c.created_at.type),
-        )
+) -> tuple[int, uuid.UUID | None]:
+    """``export`` publications for the next ``limit`` recipients of the export in voucher-id order
+    after ``after``; returns how many were new and the cursor to go on from (``None``: done).
+    Each chunk costs the same however far the job has got: the recipients come from an index in
+    key order, and a code published by an earlier export is skipped by the unique index
+    (``ON CONFLICT DO NOTHING``), not looked for."""
+    recipients = (
+        select(_recipients.c.voucher_id)
         .where(
             _recipients.c.campaign_id == campaign_id,
             _recipients.c.client_id == client_id,
             _recipients.c.created_at <= exported_at,
-            ~already,
         )
-        .limit(limit)
+        .order_by(_recipients.c.voucher_id)
     )
-    result = await session.execute(
-        insert(_publications).from_select(
-            [
-                "id",
-                "client_id",
-                "campaign_id",
-                "voucher_id",
-                "customer_id",
-                "batch_id",
-                "channel",
-                "created_at",
-            ],
-            source,
-        )
+    if after is not None:
+        recipients = recipients.where(_recipients.c.voucher_id > after)
+    chunk = recipients.limit(limit).subquery()
+    upto = await session.scalar(select(chunk.c.voucher_id).order_by(chunk.c.voucher_id.desc()).limit(1))
+    if upto is None:
+        return 0, None
+    dialect = session.get_bind().dialect.name
+    new_id = "gen_random_uuid()" if dialect == "postgresql" else "lower(hex(randomblob(16)))"
+    source = select(
+        literal_column(new_id),
+        _recipients.c.client_id,
+        _recipients.c.campaign_id,
+        _recipients.c.voucher_id,
+        _recipients.c.customer_id,
+        literal(batch_id, _publications.c.batch_id.type),
+        literal(CHANNEL_EXPORT),
+        literal(exported_at, _publications.c.created_at.type),
+    ).where(
+        _recipients.c.campaign_id == campaign_id,
+        _recipients.c.client_id == client_id,
+        _recipients.c.created_at <= exported_at,
+        _recipients.c.voucher_id <= upto,
+        *([_recipients.c.voucher_id > after] if after is not None else []),
     )
-    return max(int(getattr(result, "rowcount", 0) or 0), 0)
+    columns = [
+        "id",
+        "client_id",
+        "campaign_id",
+        "voucher_id",
+        "customer_id",
+        "batch_id",
+        "channel",
+        "created_at",
+    ]
+    insert_ = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert_(_publications).from_select(columns, source).on_conflict_do_nothing()
+    result = await session.execute(statement)
+    return max(int(getattr(result, "rowcount", 0) or 0), 0), upto
 
 
 async def export_published_event(

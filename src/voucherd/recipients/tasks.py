@@ -1,4 +1,5 @@
-"""Recording an export's publications in chunks (resumable: recorded codes are skipped)."""
+"""Recording an export's publications in chunks, in voucher-id order: the job's cursor says where
+it got to, so a resumed job goes on from there (and a repeated chunk writes nothing twice)."""
 
 from __future__ import annotations
 
@@ -19,15 +20,17 @@ async def record_export_publications(context: JobContext) -> None:
     assert context.client_id is not None
     while True:
         async with unit_of_work(context.database) as session:
-            count = await record_export_chunk(
+            after = uuid.UUID(context.cursor) if context.cursor else None
+            count, upto = await record_export_chunk(
                 session,
                 client_id=context.client_id,
                 campaign_id=campaign_id,
                 batch_id=batch_id,
                 exported_at=exported_at,
+                after=after,
             )
-            if count:
-                await context.advance(session, count)
+            if upto is not None:
+                await context.advance(session, count, cursor=str(upto))
                 continue
             await export_published_event(
                 session, context.client_id, campaign_id, batch_id, context.progress, exported_at
