@@ -36,6 +36,7 @@ from voucherd.core.money import Amount
 from voucherd.db import Database, unit_of_work
 from voucherd.models import Event, Voucher, WebhookDelivery, WebhookEndpoint
 from voucherd.redemptions import service as redemptions
+from voucherd.redemptions.repository import SessionStore
 from voucherd.redemptions.schemas import RedeemInput
 from voucherd.webhooks import service as webhooks
 from voucherd.webhooks.schemas import EndpointInput
@@ -201,7 +202,7 @@ async def _commit_to_delivery(database: Database, tenant: Tenant, redemptions_co
                 reference = f"BENCH-{number}"
                 async with unit_of_work(database) as session:
                     await redemptions.redeem(
-                        session,
+                        SessionStore(session),
                         tenant.principal,
                         RedeemInput(code=code, amount=Amount.major("20.00"), order_reference=reference),
                     )
