@@ -22,7 +22,7 @@ class Settings(BaseSettings):
     pool_max_overflow: int = Field(default=0, ge=0)
     # PostgreSQL: connections the checkout (validate, redeem) takes straight from the driver,
     # beside the pool above; a process holds at most pool_size + checkout_pool_size connections.
-    checkout_pool_size: int = Field(default=20, ge=1)
+    checkout_pool_size: int = Field(default=10, ge=1)
     # SQLite waits this long for the write lock before giving up.
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
     # Requests for more codes than this are answered 202 with a background job.
