@@ -46,8 +46,8 @@ class Database:
     @asynccontextmanager
     async def driver(self) -> AsyncIterator[asyncpg.Connection]:
         """A PostgreSQL connection straight from asyncpg, for the checkout's few statements: a
-        lookup through it costs about a third of one through an ``AsyncSession`` (measured in
-        docs/performance.md). The caller owns the transaction; PostgreSQL only."""
+        lookup through it costs about a third of one through an ``AsyncSession`` (README,
+        Performance). The caller owns the transaction; PostgreSQL only."""
         pool = self._driver_pool or await self._open_driver_pool()
         async with pool.acquire() as connection:
             yield connection
