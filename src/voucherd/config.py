@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     code_space_margin_bits: int = Field(default=20, ge=0, le=64)
     # Codes a bulk job writes per transaction.
     code_chunk_size: int = Field(default=10_000, ge=100)
+    # Chunks a bulk job writes side by side on PostgreSQL, each in its own transaction (SQLite has
+    # one writer: one there). Two keep both cores busy: a million codes took 16.6 s with one.
+    code_job_connections: int = Field(default=2, ge=1, le=16)
     # How long a worker owns a claimed job before another worker may take it over.
     job_lease_seconds: float = Field(default=60.0, gt=0)
     # Idle worker polls for new jobs this often.

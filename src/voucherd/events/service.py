@@ -9,6 +9,7 @@ from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voucherd.core import clock
+from voucherd.core.ids import new_id
 from voucherd.db import bulk
 from voucherd.models import Event
 
@@ -44,7 +45,7 @@ EVENT_TYPES = (
 def new_event(client_id: uuid.UUID, event_type: str, data: dict[str, Any]) -> dict[str, Any]:
     """The outbox row of one event; its id is the stable id that every delivery of it carries."""
     return {
-        "id": uuid.uuid4(),
+        "id": new_id(),
         "client_id": client_id,
         "type": event_type,
         "data": data,
@@ -70,7 +71,7 @@ async def record_many(
         return
     now = clock.now()
     rows = [
-        {"id": uuid.uuid4(), "client_id": client_id, "type": event_type, "data": data, "created_at": now}
+        {"id": new_id(), "client_id": client_id, "type": event_type, "data": data, "created_at": now}
         for data in items
     ]
     await bulk.insert_rows(session, cast(Table, Event.__table__), rows)

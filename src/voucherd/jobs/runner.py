@@ -69,8 +69,7 @@ class JobContext:
         Run it first in the transaction: on PostgreSQL it locks the job row, so two workers
         holding the same job (a lease outrun) cannot both commit a chunk. When the worker is
         shutting down it raises :class:`Stopping` instead, before the chunk does anything."""
-        if self.stop is not None and self.stop.is_set():
-            raise Stopping(str(self.job_id))
+        self.check_stop()
         result = await session.execute(
             update(_jobs)
             .where(
@@ -90,6 +89,31 @@ class JobContext:
         self.progress += by
         if cursor is not None:
             self.cursor = cursor
+
+    def check_stop(self) -> None:
+        """Raise :class:`Stopping` when the worker is shutting down."""
+        if self.stop is not None and self.stop.is_set():
+            raise Stopping(str(self.job_id))
+
+    async def add_progress(self, session: AsyncSession, by: int) -> None:
+        """Record ``by`` more units done by one of several transactions that write the job's
+        chunks side by side, and renew the lease. Run it last in the transaction: it locks the job
+        row until the commit, so the other transactions wait only for that commit, not for a
+        whole chunk. ``attempts`` fences off a worker whose job was taken over, and the total caps
+        the progress."""
+        result = await session.execute(
+            update(_jobs)
+            .where(
+                _jobs.c.id == self.job_id,
+                _jobs.c.attempts == self.attempt,
+                _jobs.c.progress + by <= _jobs.c.total,
+            )
+            .values(progress=_jobs.c.progress + by, lease_until=_lease_end())
+            .returning(_jobs.c.progress)
+        )
+        if result.first() is None:
+            raise LeaseLost(str(self.job_id))
+        self.progress += by
 
     async def complete(self, session: AsyncSession, result: dict[str, Any] | None = None) -> None:
         """Mark the job done, in the caller's transaction (with its last effects)."""

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import MetaData, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from voucherd.core import clock
+from voucherd.core.ids import new_id
 from voucherd.db.types import UTCDateTime
 
 NAMING_CONVENTION = {
@@ -22,8 +24,9 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def uuid_pk() -> Mapped[uuid.UUID]:
-    return mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+def uuid_pk(default: Callable[[], uuid.UUID] = new_id) -> Mapped[uuid.UUID]:
+    """A UUID primary key, time-ordered unless ``default`` says otherwise (see ``core.ids``)."""
+    return mapped_column(Uuid, primary_key=True, default=default)
 
 
 def timestamp_column() -> Mapped[datetime]:

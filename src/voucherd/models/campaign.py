@@ -3,7 +3,17 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, Uuid, false
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from voucherd.db.types import UTCDateTime
@@ -19,6 +29,8 @@ class Campaign(Base):
         CheckConstraint("uses_per_voucher >= 1", name="uses_positive"),
         CheckConstraint("discount_value >= 0", name="discount_not_negative"),
         Index("ix_campaigns_client_created", "client_id", "created_at"),
+        # What a voucher's one foreign key refers to: its campaign and that campaign's client.
+        UniqueConstraint("id", "client_id"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()

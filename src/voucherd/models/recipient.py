@@ -28,7 +28,8 @@ class Recipient(Base):
         Index("ix_recipients_campaign_voucher", "campaign_id", "voucher_id"),  # the export job's cursor
     )
 
-    id: Mapped[uuid.UUID] = uuid_pk()
+    # Random, not time-ordered: the id is the only credential of the recipient's tracking links.
+    id: Mapped[uuid.UUID] = uuid_pk(default=uuid.uuid4)
     client_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("clients.id", ondelete="CASCADE"))
     campaign_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("campaigns.id", ondelete="CASCADE"))
     customer_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("customers.id", ondelete="CASCADE"))

@@ -17,6 +17,7 @@ from voucherd.campaigns.service import get_campaign
 from voucherd.core import clock
 from voucherd.core.codes import normalize
 from voucherd.core.errors import InvalidInput
+from voucherd.core.ids import new_id
 from voucherd.core.pagination import Page, PageRequest
 from voucherd.customers import service as customers
 from voucherd.events import service as events
@@ -103,13 +104,13 @@ async def record(
     metadata: dict[str, Any] | None,
 ) -> PublicationResult:
     """History rows for codes the customer owns (one batch id for the call)."""
-    batch_id = uuid.uuid4()
+    batch_id = new_id()
     now = clock.now()
     await repository.insert_publications(
         session,
         [
             {
-                "id": uuid.uuid4(),
+                "id": new_id(),
                 "client_id": principal.client_id,
                 "campaign_id": code.campaign_id,
                 "voucher_id": code.voucher_id,

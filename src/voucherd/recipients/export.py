@@ -21,6 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voucherd.core import clock
+from voucherd.core.ids import new_id
 from voucherd.db import Database, unit_of_work
 from voucherd.events import service as events
 from voucherd.jobs import service as jobs
@@ -73,7 +74,7 @@ async def record_export(session: AsyncSession, client_id: uuid.UUID, campaign_id
     the first time it is exported) are written by a background job in chunks, so an export of a
     million recipients starts streaming at once; the job covers the recipients that existed at
     the time of the export. Returns the publication (batch) id."""
-    batch_id = uuid.uuid4()
+    batch_id = new_id()
     await jobs.enqueue(
         session,
         kind=RECORD_EXPORT,

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from voucherd.core import clock
 from voucherd.core.errors import Conflict, InvalidInput, NotFound
+from voucherd.core.ids import new_id
 from voucherd.customers import rules
 from voucherd.events import service as events
 from voucherd.models import Campaign, Customer, Publication, Recipient, Voucher, VoucherOwner
@@ -171,12 +172,12 @@ async def _create(
     channel = CHANNEL_REFERRAL if referrer else CHANNEL_LANDING_PAGE
     await session.execute(
         _publications.insert().values(
-            id=uuid.uuid4(),
+            id=new_id(),
             client_id=campaign.client_id,
             campaign_id=campaign.id,
             voucher_id=voucher_id,
             customer_id=customer.id,
-            batch_id=uuid.uuid4(),
+            batch_id=new_id(),
             channel=channel,
             created_at=now,
         )

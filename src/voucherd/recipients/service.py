@@ -23,6 +23,7 @@ from voucherd.campaigns.service import get_campaign
 from voucherd.core import clock
 from voucherd.core.codes import CodePattern
 from voucherd.core.errors import InvalidInput
+from voucherd.core.ids import new_id
 from voucherd.customers import rules
 from voucherd.db import bulk
 from voucherd.events import service as events
@@ -268,7 +269,7 @@ async def _customers_for(
         else:
             customer_id = by_mobile.get(row.mobile_e164 or "")
         if customer_id is None:
-            customer_id = uuid.uuid4()
+            customer_id = new_id()
             name = " ".join(p for p in (row.forename, row.surname) if p) or None
             new_customers.append(
                 {
@@ -314,7 +315,7 @@ async def _create(
         session, campaign, count=len(rows), pattern=pattern, offer=offer
     )
     now = clock.now()
-    batch_id = uuid.uuid4()
+    batch_id = new_id()
     recipients: list[dict[str, Any]] = []
     owners: list[dict[str, Any]] = []
     publications: list[dict[str, Any]] = []
@@ -357,7 +358,7 @@ async def _create(
         )
         publications.append(
             {
-                "id": uuid.uuid4(),
+                "id": new_id(),
                 "client_id": campaign.client_id,
                 "campaign_id": campaign.id,
                 "voucher_id": voucher_id,

@@ -11,6 +11,7 @@ from voucherd.accounts.service import Principal
 from voucherd.core import clock
 from voucherd.core.codes import normalize
 from voucherd.core.errors import InvalidInput
+from voucherd.core.ids import new_id
 from voucherd.core.money import describe_amount
 from voucherd.events import service as events
 from voucherd.models import Redemption, Voucher
@@ -64,7 +65,7 @@ async def redeem(store: CheckoutStore, principal: Principal, data: RedeemInput) 
             f"transaction is {describe_amount(amount, offer.currency)}."
         )
     discount = discount_for(offer, amount)
-    redemption_id = uuid.uuid4()
+    redemption_id = new_id()
     redeemed_at = data.redeemed_at or now
     outcome = await store.redeem(
         {

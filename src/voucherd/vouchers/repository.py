@@ -12,6 +12,7 @@ from sqlalchemy import Row, Table, bindparam, func, or_, select
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from voucherd.core import ids
 from voucherd.models import Campaign, Client, Job, Voucher
 
 _vouchers = cast(Table, Voucher.__table__)
@@ -103,50 +104,8 @@ async def insert_codes(
     now: datetime,
 ) -> list[str]:
     """Insert the codes that are not taken yet (per client); returns the ones inserted."""
-    bind = session.get_bind()
-    if bind.dialect.name == "postgresql":
-        return await _insert_codes_postgres(session, client_id, campaign_id, codes, job_id, now)
-    rows = [
-        {
-            "id": uuid.uuid4(),
-            "client_id": client_id,
-            "campaign_id": campaign_id,
-            "code": code,
-            "redeemed_count": 0,
-            "job_id": job_id,
-            "created_at": now,
-        }
-        for code in codes
-    ]
-    statement = sqlite.insert(_vouchers).on_conflict_do_nothing().returning(_vouchers.c.code)
-    result = await session.execute(statement, rows)
-    return list(result.scalars().all())
-
-
-# One statement per chunk: the driver sends the codes as one array (far cheaper than a row of
-# parameters per code), the server makes the ids, and conflicts are skipped, not raised.
-_PG_INSERT = """
-INSERT INTO vouchers (id, client_id, campaign_id, code, redeemed_count, job_id, created_at)
-SELECT gen_random_uuid(), $1, $2, code, 0, $3, $4 FROM unnest($5::text[]) AS code
-ON CONFLICT DO NOTHING
-RETURNING code
-"""
-
-
-async def _insert_codes_postgres(
-    session: AsyncSession,
-    client_id: uuid.UUID,
-    campaign_id: uuid.UUID,
-    codes: Sequence[str],
-    job_id: uuid.UUID | None,
-    now: datetime,
-) -> list[str]:
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    driver = raw.driver_connection
-    assert driver is not None
-    records = await driver.fetch(_PG_INSERT, client_id, campaign_id, job_id, now, list(codes))
-    return [record[0] for record in records]
+    inserted = await _insert(session, client_id, campaign_id, codes, job_id, None, now)
+    return [code for _, code in inserted]
 
 
 @dataclass(frozen=True)
@@ -158,16 +117,6 @@ class OwnOffer:
     discount_description: str
 
 
-_PG_INSERT_WITH_IDS = """
-INSERT INTO vouchers (id, client_id, campaign_id, code, redeemed_count, job_id, created_at,
-                      discount_type, discount_value, discount_description)
-SELECT id, $1, $2, code, 0, NULL, $3, $4, $5, $6
-FROM unnest($7::uuid[], $8::text[]) AS t(id, code)
-ON CONFLICT DO NOTHING
-RETURNING id, code
-"""
-
-
 async def insert_vouchers(
     session: AsyncSession,
     *,
@@ -177,21 +126,58 @@ async def insert_vouchers(
     offer: OwnOffer | None,
     now: datetime,
 ) -> list[tuple[uuid.UUID, str]]:
-    """Insert the codes not taken yet (per client) with ids made here; returns (id, code) of the
-    ones inserted. Codes issued one per person use this (the id links the person)."""
-    ids = [uuid.uuid4() for _ in codes]
+    """Insert the codes not taken yet (per client); returns (id, code) of the ones inserted.
+    Codes issued one per person use this (the id links the person)."""
+    inserted = await _insert(session, client_id, campaign_id, codes, None, offer, now)
+    return [(ids.standard(voucher_id), code) for voucher_id, code in inserted]
+
+
+# One statement per chunk: the driver sends the ids and codes as two arrays (far cheaper than a
+# row of parameters per code). The plain INSERT runs first, in a savepoint: skipping conflicts
+# with ON CONFLICT costs every row a speculative insertion (a million codes: 10.7 s against 7.9 s
+# measured here), while a collision is rare (the capacity margin keeps codes sparse). A chunk
+# that does collide is rolled back and inserted again, skipping the taken codes.
+_PG_INSERT = """
+INSERT INTO vouchers (id, client_id, campaign_id, code, redeemed_count, job_id, created_at,
+                      discount_type, discount_value, discount_description)
+SELECT id, $1, $2, code, 0, $3, $4, $5, $6, $7 FROM unnest($8::uuid[], $9::text[]) AS t(id, code)
+"""
+_PG_INSERT_SKIPPING = _PG_INSERT + "ON CONFLICT DO NOTHING RETURNING id, code"
+
+
+async def _insert(
+    session: AsyncSession,
+    client_id: uuid.UUID,
+    campaign_id: uuid.UUID,
+    codes: Sequence[str],
+    job_id: uuid.UUID | None,
+    offer: OwnOffer | None,
+    now: datetime,
+) -> list[tuple[Any, str]]:
+    """(id, code) of the codes inserted; on PostgreSQL the ids are :func:`ids.driver_ids`."""
     discount = (
         (offer.discount_type, offer.discount_value, offer.discount_description) if offer else (None,) * 3
     )
     if session.get_bind().dialect.name == "postgresql":
+        import asyncpg  # type: ignore[import-untyped]
+
         connection = await session.connection()
         raw = await connection.get_raw_connection()
         driver = raw.driver_connection
         assert driver is not None
-        records = await driver.fetch(
-            _PG_INSERT_WITH_IDS, client_id, campaign_id, now, *discount, ids, list(codes)
-        )
-        return [(record[0], record[1]) for record in records]
+        made = ids.driver_ids(len(codes))
+        arguments = (client_id, campaign_id, job_id, now, *discount, made, list(codes))
+        await driver.execute("SAVEPOINT insert_codes")
+        try:
+            await driver.execute(_PG_INSERT, *arguments)
+        except asyncpg.UniqueViolationError:
+            await driver.execute("ROLLBACK TO SAVEPOINT insert_codes")
+            records = await driver.fetch(_PG_INSERT_SKIPPING, *arguments)
+            inserted = [(record[0], record[1]) for record in records]
+        else:
+            inserted = list(zip(made, codes, strict=True))
+        await driver.execute("RELEASE SAVEPOINT insert_codes")
+        return inserted
     rows = [
         {
             "id": voucher_id,
@@ -199,13 +185,13 @@ async def insert_vouchers(
             "campaign_id": campaign_id,
             "code": code,
             "redeemed_count": 0,
-            "job_id": None,
+            "job_id": job_id,
             "created_at": now,
             "discount_type": discount[0],
             "discount_value": discount[1],
             "discount_description": discount[2],
         }
-        for voucher_id, code in zip(ids, codes, strict=True)
+        for voucher_id, code in zip((ids.new_id() for _ in codes), codes, strict=True)
     ]
     statement = sqlite.insert(_vouchers).on_conflict_do_nothing().returning(_vouchers.c.id, _vouchers.c.code)
     result = await session.execute(statement, rows)

@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from voucherd.config import Settings, get_settings
 from voucherd.core import clock
+from voucherd.core.ids import new_id
 from voucherd.db import Database, unit_of_work
 from voucherd.events import service as events
 from voucherd.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -94,7 +95,7 @@ async def dispatch_once(database: Database, *, batch: int = DISPATCH_BATCH) -> i
             for endpoint in targets:
                 values.append(
                     {
-                        "id": uuid.uuid4(),
+                        "id": new_id(),
                         "client_id": row.client_id,
                         "endpoint_id": endpoint.id,
                         "event_id": row.id,
@@ -317,7 +318,7 @@ async def _record_in(
         return False
     await session.execute(
         insert(_attempts).values(
-            id=uuid.uuid4(),
+            id=new_id(),
             delivery_id=claimed.delivery_id,
             endpoint_id=claimed.endpoint_id,
             attempt=claimed.attempt,
