@@ -83,7 +83,7 @@ def test_quiet_zone_and_scale() -> None:
     modules = qr.matrix(URL)
     width = struct.unpack(">I", qr.png(URL)[16:20])[0]
     assert width == (len(modules) + 2 * qr.BORDER) * qr.SCALE
-    assert any(any(row) for row in modules)
+    assert modules.any()
 
 
 def test_data_uri() -> None:

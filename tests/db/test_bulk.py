@@ -71,3 +71,14 @@ async def test_a_broken_constraint_is_an_integrity_error_and_the_savepoint_recov
         names = sorted((await session.scalars(select(Customer.external_id))).all())
         assert await session.scalar(select(func.count()).select_from(Customer)) == 2
     assert names == ["A", "C"]
+
+
+async def test_rows_sent_first_in_a_transaction_roll_back_with_it(database: Database, tenant: Tenant) -> None:
+    # given a unit of work whose first statement is the bulk insert
+    with pytest.raises(RuntimeError):
+        async with unit_of_work(database) as session:
+            await insert_rows(session, customers, [customer(tenant, "A")])
+            raise RuntimeError("the request fails after the rows were sent")
+    # then the rows went with the transaction (they were not committed on their own)
+    async with unit_of_work(database, write=False) as session:
+        assert await session.scalar(select(func.count()).select_from(Customer)) == 0

@@ -23,7 +23,7 @@ from voucherd.models import Customer, Event, Publication, Recipient, Voucher, Vo
 from voucherd.recipients.service import MAX_RECIPIENTS
 
 GOLDEN = Path(__file__).parents[1] / "golden" / "vouchertrack"
-UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$")
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[47][0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$")
 CODE = re.compile(r"^JAN26-[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{8}$")
 
 

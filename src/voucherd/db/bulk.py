@@ -12,6 +12,8 @@ from sqlalchemy import JSON, Table
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from voucherd.db.session import driver_of
+
 
 async def insert_rows(session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]]) -> None:
     """Insert plain rows (every dict with the same keys). A broken constraint raises
@@ -32,10 +34,7 @@ async def insert_rows(session: AsyncSession, table: Table, rows: Sequence[dict[s
         )
         for row in rows
     ]
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    driver = raw.driver_connection
-    assert driver is not None
+    driver = await driver_of(session)
     try:
         await driver.copy_records_to_table(table.name, columns=columns, records=records)
     except asyncpg.IntegrityConstraintViolationError as error:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voucherd.db.engine import Database, get_database
@@ -19,3 +21,16 @@ async def unit_of_work(
     factory = database.write_sessions if write else database.read_sessions
     async with factory() as session, session.begin():
         yield session
+
+
+async def driver_of(session: AsyncSession) -> Any:
+    """The session's own asyncpg connection, for what SQLAlchemy cannot send (COPY, arrays of a
+    million values), inside the session's transaction. SQLAlchemy's adapter sends BEGIN with the
+    first statement that goes through it, so one statement goes through it first: a statement sent
+    straight to the driver before that would run outside the transaction, committed on its own."""
+    await session.execute(text("SELECT 1"))
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    driver = raw.driver_connection
+    assert driver is not None
+    return driver

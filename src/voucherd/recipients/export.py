@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from voucherd.core import clock
 from voucherd.core.ids import new_id
 from voucherd.db import Database, unit_of_work
+from voucherd.db.session import driver_of
 from voucherd.events import service as events
 from voucherd.jobs import service as jobs
 from voucherd.models import Publication, Recipient, Voucher
@@ -232,10 +233,7 @@ async def _stream_postgres(
     async def produce() -> None:
         try:
             async with unit_of_work(database, write=False) as session:
-                connection = await session.connection()
-                raw = await connection.get_raw_connection()
-                driver = raw.driver_connection
-                assert driver is not None
+                driver = await driver_of(session)
                 await driver.copy_from_query(
                     _PG_QUERY,
                     links.base_url(),

@@ -8,12 +8,12 @@ unique ``(campaign_id, identity)`` key makes that a database fact."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, select
+from sqlalchemy import ARRAY, String, Table, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -166,10 +166,16 @@ def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
 
 
 async def upload(
-    session: AsyncSession, principal: Principal, campaign_id: uuid.UUID, data: UploadInput
+    session: AsyncSession,
+    principal: Principal,
+    campaign_id: uuid.UUID,
+    data: UploadInput,
+    *,
+    on_issued: Callable[[list[str]], None] | None = None,
 ) -> UploadResult:
     """Create a recipient, a customer (or find theirs) and a code per new recipient; return every
-    recipient's code, new or existing, in the order sent."""
+    recipient's code, new or existing, in the order sent. ``on_issued`` hears the new codes as
+    soon as they are drawn, before the rest is written (the API starts their QR codes then)."""
     campaign = await get_campaign(session, principal, campaign_id)
     rows = check_rows(data.recipients, campaign.currency)
     offer = _offer(data, campaign)
@@ -185,7 +191,9 @@ async def upload(
         await vouchers.check_capacity(session, campaign, adding=len(new_rows), pattern=pattern)
         try:
             async with session.begin_nested():
-                created = await _create(session, principal, campaign, list(new_rows.values()), offer, pattern)
+                created = await _create(
+                    session, principal, campaign, list(new_rows.values()), offer, pattern, on_issued
+                )
         except IntegrityError:
             raise ConcurrentUpload() from None
     result: list[UploadedRecipient] = []
@@ -198,30 +206,60 @@ async def upload(
 async def _existing(
     session: AsyncSession, campaign_id: uuid.UUID, identities: list[str]
 ) -> dict[str, UploadedRecipient]:
-    found: dict[str, UploadedRecipient] = {}
-    for chunk in _chunks(identities):
-        rows = await session.execute(
-            select(
-                _recipients.c.id,
-                _recipients.c.identity,
-                _recipients.c.voucher_id,
-                _recipients.c.email,
-                _recipients.c.external_id,
-                Voucher.code,
-            )
-            .join(Voucher, Voucher.id == _recipients.c.voucher_id)
-            .where(_recipients.c.campaign_id == campaign_id, _recipients.c.identity.in_(chunk))
+    """The recipients already in the campaign, by identity, with their codes."""
+    columns = (
+        _recipients.c.id,
+        _recipients.c.identity,
+        _recipients.c.voucher_id,
+        _recipients.c.email,
+        _recipients.c.external_id,
+    )
+    found: list[Any] = []
+    if session.get_bind().dialect.name == "postgresql":
+        # One join against the identities as an array. ``identity IN ($2, ..., $501)`` made the
+        # planner, whose statistics still called the table empty right after an upload, scan the
+        # campaign's rows and compare each with the 500 parameters one by one: a retried upload
+        # of 10,000 spent 3 s here instead of 0.1.
+        sent = (
+            func.unnest(bindparam("identities", identities, type_=ARRAY(String)))
+            .table_valued("identity")
+            .render_derived(name="sent")
         )
-        for row in rows:
-            found[row.identity] = UploadedRecipient(
-                recipient_id=row.id,
-                voucher_id=row.voucher_id,
-                voucher_code=row.code,
-                email=row.email,
-                external_id=row.external_id,
-                created=False,
+        found.extend(
+            await session.execute(
+                select(*columns).join_from(
+                    sent,
+                    _recipients,
+                    (_recipients.c.campaign_id == campaign_id) & (_recipients.c.identity == sent.c.identity),
+                )
             )
-    return found
+        )
+    else:
+        for chunk in _chunks(identities):
+            found.extend(
+                await session.execute(
+                    select(*columns).where(
+                        _recipients.c.campaign_id == campaign_id, _recipients.c.identity.in_(chunk)
+                    )
+                )
+            )
+    codes: dict[uuid.UUID, str] = {}
+    for chunk in _chunks([row.voucher_id for row in found]):
+        codes.update(
+            (row.id, row.code)
+            for row in await session.execute(select(Voucher.id, Voucher.code).where(Voucher.id.in_(chunk)))
+        )
+    return {
+        row.identity: UploadedRecipient(
+            recipient_id=row.id,
+            voucher_id=row.voucher_id,
+            voucher_code=codes[row.voucher_id],
+            email=row.email,
+            external_id=row.external_id,
+            created=False,
+        )
+        for row in found
+    }
 
 
 async def _customers_for(
@@ -309,11 +347,14 @@ async def _create(
     rows: list[_Row],
     offer: OwnOffer | None,
     pattern: CodePattern | None,
+    on_issued: Callable[[list[str]], None] | None,
 ) -> dict[str, UploadedRecipient]:
-    customer_ids = await _customers_for(session, principal, rows)
     issued = await vouchers.issue_personal_codes(
         session, campaign, count=len(rows), pattern=pattern, offer=offer
     )
+    if on_issued is not None:
+        on_issued([code for _, code in issued])
+    customer_ids = await _customers_for(session, principal, rows)
     now = clock.now()
     batch_id = new_id()
     recipients: list[dict[str, Any]] = []

@@ -13,6 +13,7 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voucherd.core import ids
+from voucherd.db.session import driver_of
 from voucherd.models import Campaign, Client, Job, Voucher
 
 _vouchers = cast(Table, Voucher.__table__)
@@ -161,10 +162,7 @@ async def _insert(
     if session.get_bind().dialect.name == "postgresql":
         import asyncpg  # type: ignore[import-untyped]
 
-        connection = await session.connection()
-        raw = await connection.get_raw_connection()
-        driver = raw.driver_connection
-        assert driver is not None
+        driver = await driver_of(session)
         made = ids.driver_ids(len(codes))
         arguments = (client_id, campaign_id, job_id, now, *discount, made, list(codes))
         await driver.execute("SAVEPOINT insert_codes")

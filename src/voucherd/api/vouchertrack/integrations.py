@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Annotated, Any
 
@@ -48,20 +49,33 @@ async def upload_recipients(
     any bad row creates nothing and lists every problem in `errors` (index, field, reason)."""
 
     async def produce() -> JSON:
-        result = await recipients.upload(
-            session,
-            principal,
-            campaign_id,
-            UploadInput(
-                recipients=[RecipientInput(**row.model_dump()) for row in body.recipients],
-                discount_type=body.discount_type,
-                discount_value=None if body.discount_value is None else Amount.major(body.discount_value),
-                discount_description=body.discount_description,
-                code_prefix=body.code_prefix,
-            ),
-        )
+        # The QR codes of new codes are encoded (in worker processes) while the upload writes
+        # its rows, not after: they are most of a large upload's time.
+        early: list[tuple[list[str], asyncio.Task[list[str]]]] = []
+
+        def encode_early(codes: list[str]) -> None:
+            early.append((codes, asyncio.ensure_future(_encode(codes))))
+
+        try:
+            result = await recipients.upload(
+                session,
+                principal,
+                campaign_id,
+                UploadInput(
+                    recipients=[RecipientInput(**row.model_dump()) for row in body.recipients],
+                    discount_type=body.discount_type,
+                    discount_value=None if body.discount_value is None else Amount.major(body.discount_value),
+                    discount_description=body.discount_description,
+                    code_prefix=body.code_prefix,
+                ),
+                on_issued=encode_early,
+            )
+        except BaseException:
+            for _, task in early:
+                task.cancel()
+            raise
+        qr_codes = await _qr_codes([item.voucher_code for item in result.recipients], early)
         urls = [links.redemption_url(item.voucher_code) for item in result.recipients]
-        qr_codes = await qr.data_uris_async(urls)
         items: list[dict[str, Any]] = [
             {
                 "recipient_id": str(item.recipient_id),
@@ -83,6 +97,20 @@ async def upload_recipients(
         )
 
     return await idempotent(request, session, principal, produce)
+
+
+async def _encode(codes: list[str]) -> list[str]:
+    return await qr.data_uris_async([links.redemption_url(code) for code in codes])
+
+
+async def _qr_codes(codes: list[str], early: list[tuple[list[str], asyncio.Task[list[str]]]]) -> list[str]:
+    """The QR data URI of each code's redemption URL, in order: those encoded early, the rest now."""
+    known: dict[str, str] = {}
+    for encoded, task in early:
+        known.update(zip(encoded, await task, strict=True))
+    rest = [code for code in codes if code not in known]
+    known.update(zip(rest, await _encode(rest), strict=True))
+    return [known[code] for code in codes]
 
 
 @router.get(
