@@ -80,6 +80,7 @@ async def publish(session: AsyncSession, principal: Principal, data: PublishInpu
             }
             for code in published
         ],
+        about_vouchers=True,
     )
     return result
 

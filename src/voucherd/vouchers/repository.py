@@ -159,9 +159,9 @@ class OwnOffer:
 
 
 _PG_INSERT_WITH_IDS = """
-INSERT INTO vouchers (id, client_id, campaign_id, code, redeemed_count, job_id, created_at,
-                      discount_type, discount_value, discount_description)
-SELECT id, $1, $2, code, 0, NULL, $3, $4, $5, $6
+INSERT INTO vouchers (id, client_id, campaign_id, code, redeemed_count, event_sequence, job_id,
+                      created_at, discount_type, discount_value, discount_description)
+SELECT id, $1, $2, code, 0, 1, NULL, $3, $4, $5, $6
 FROM unnest($7::uuid[], $8::text[]) AS t(id, code)
 ON CONFLICT DO NOTHING
 RETURNING id, code
@@ -178,7 +178,9 @@ async def insert_vouchers(
     now: datetime,
 ) -> list[tuple[uuid.UUID, str]]:
     """Insert the codes not taken yet (per client) with ids made here; returns (id, code) of the
-    ones inserted. Codes issued one per person use this (the id links the person)."""
+    ones inserted. Codes issued one per person use this (the id links the person). Each is
+    inserted with ``event_sequence`` 1: its ``voucher.created`` event, which the caller writes in
+    this transaction, is its first event."""
     ids = [uuid.uuid4() for _ in codes]
     discount = (
         (offer.discount_type, offer.discount_value, offer.discount_description) if offer else (None,) * 3
@@ -199,6 +201,7 @@ async def insert_vouchers(
             "campaign_id": campaign_id,
             "code": code,
             "redeemed_count": 0,
+            "event_sequence": 1,
             "job_id": None,
             "created_at": now,
             "discount_type": discount[0],
