@@ -44,13 +44,13 @@ test-pg: $(STAMP) $(CHROMIUM) ## The suite on SQLite and the local PostgreSQL
 	VOUCHERD_TEST_POSTGRES_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/test $(BIN)/pytest $(T)
 
 lint: $(STAMP) ## ruff and mypy
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench examples
+	$(BIN)/ruff format --check src tests bench examples
 	$(BIN)/mypy
 
 fmt: $(STAMP) ## Format and fix what ruff can
-	$(BIN)/ruff format src tests bench
-	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench examples
+	$(BIN)/ruff check --fix src tests bench examples
 
 migrate: $(STAMP) ## Upgrade the database in VOUCHERD_DATABASE_URL
 	$(BIN)/voucherd migrate

@@ -74,11 +74,14 @@ async def test_a_broken_constraint_is_an_integrity_error_and_the_savepoint_recov
 
 
 async def test_rows_sent_first_in_a_transaction_roll_back_with_it(database: Database, tenant: Tenant) -> None:
-    # given a unit of work whose first statement is the bulk insert
-    with pytest.raises(RuntimeError):
+    # given a unit of work whose first statement is the bulk insert, and which then fails
+    async def fails_after_the_rows() -> None:
         async with unit_of_work(database) as session:
             await insert_rows(session, customers, [customer(tenant, "A")])
             raise RuntimeError("the request fails after the rows were sent")
+
+    with pytest.raises(RuntimeError):
+        await fails_after_the_rows()
     # then the rows went with the transaction (they were not committed on their own)
     async with unit_of_work(database, write=False) as session:
         assert await session.scalar(select(func.count()).select_from(Customer)) == 0

@@ -36,7 +36,9 @@ async def test_a_code_cannot_belong_to_another_client_than_its_campaign(
     other = uuid.uuid4()
     async with unit_of_work(database) as session:
         await session.execute(
-            insert(Client).values(id=other, name="Other", currency="GBP", timezone="UTC", created_at=clock.now())
+            insert(Client).values(
+                id=other, name="Other", currency="GBP", timezone="UTC", created_at=clock.now()
+            )
         )
     # when a code of that campaign is stored under the other client, the database refuses it
     with pytest.raises(IntegrityError):

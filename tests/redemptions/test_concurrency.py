@@ -144,14 +144,20 @@ async def test_c9_the_race_test_catches_read_then_write(
     database, client = wide_api
 
     async def read_then_write(session, voucher_id, *, limit):  # type: ignore[no-untyped-def]
-        used = await session.scalar(select(Voucher.redeemed_count).where(Voucher.id == voucher_id))
+        used, sequence = (
+            await session.execute(
+                select(Voucher.redeemed_count, Voucher.event_sequence).where(Voucher.id == voucher_id)
+            )
+        ).one()
         if used >= limit:
-            return False
+            return None
         await asyncio.sleep(0.05)
         await session.execute(
-            Voucher.__table__.update().where(Voucher.id == voucher_id).values(redeemed_count=used + 1)
+            Voucher.__table__.update()
+            .where(Voucher.id == voucher_id)
+            .values(redeemed_count=used + 1, event_sequence=sequence + 1)
         )
-        return True
+        return sequence + 1
 
     async def read_then_write_pg(self, redemption, event, *, limit):  # type: ignore[no-untyped-def]
         async with self.connection.transaction():

@@ -136,3 +136,57 @@ async def _redeem_and_refuse(
 
 class _Refused(Exception):
     """What the service raises on EXHAUSTED, as far as the unit of work is concerned."""
+
+
+async def _sequences(database: Database, voucher_id: uuid.UUID) -> tuple[int, list[tuple[str, int]]]:
+    """(the voucher's event_sequence, (type, sequence) of its events in number order)."""
+    async with unit_of_work(database, write=False) as session:
+        counter = await session.scalar(select(Voucher.event_sequence).where(Voucher.id == voucher_id))
+        rows = (await session.execute(select(Event.type, Event.data))).all()
+    numbered = sorted(
+        (data["sequence"], kind) for kind, data in rows if data.get("voucher_id") == str(voucher_id)
+    )
+    return counter or 0, [(kind, number) for number, kind in numbered]
+
+
+async def test_redeem_numbers_its_event_after_the_vouchers_last(
+    database: Database, store: StoreFactory, tenant: Tenant
+) -> None:
+    # given a bulk-made code (no event of its own yet) with one event about it since
+    campaign = await make_campaign(database, tenant, uses_per_voucher=2)
+    [code] = await make_codes(database, tenant, campaign)
+    async with store() as checkout:
+        offer = await checkout.lookup(tenant.client_id, code)
+    assert offer is not None
+    assert await _sequences(database, offer.id) == (0, [])
+    async with unit_of_work(database) as session:
+        await events.record(
+            session, tenant.client_id, events.VOUCHER_PUBLISHED, {"channel": "API"}, voucher_id=offer.id
+        )
+
+    def event() -> dict[str, Any]:
+        return events.new_event(
+            tenant.client_id, events.VOUCHER_REDEEMED, {"voucher_id": str(offer.id), "voucher_code": code}
+        )
+
+    # when it is redeemed, retried, redeemed again and refused
+    async with store() as checkout:
+        assert (
+            await checkout.redeem(_redemption(tenant, offer, "order-1"), event(), limit=2) is Outcome.REDEEMED
+        )
+    async with store() as checkout:
+        assert (
+            await checkout.redeem(_redemption(tenant, offer, "order-1"), event(), limit=2)
+            is Outcome.DUPLICATE
+        )
+    async with store() as checkout:
+        assert (
+            await checkout.redeem(_redemption(tenant, offer, "order-2"), event(), limit=2) is Outcome.REDEEMED
+        )
+    with pytest.raises(_Refused):
+        await _redeem_and_refuse(store, _redemption(tenant, offer, "order-3"), event(), [])
+    # then each redemption took the next number with its use; the refused ones took none
+    assert await _sequences(database, offer.id) == (
+        3,
+        [("voucher.published", 1), ("voucher.redeemed", 2), ("voucher.redeemed", 3)],
+    )

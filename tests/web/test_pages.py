@@ -117,16 +117,20 @@ class TestLandingPage:
         code = response.headers["location"].removeprefix("/redeem/")
         assert (await api.get(response.headers["location"])).status_code == 200
         [lead] = await events_of(database, "lead.captured")
+        # the documented four, and the voucher's id and event number (JSONB sorts keys)
         assert sorted(lead) == sorted(
-            ["lead_id", "email", "voucher_code", "campaign_name"]
-        )  # JSONB sorts keys
+            ["lead_id", "email", "voucher_code", "campaign_name", "voucher_id", "sequence"]
+        )
         assert (lead["email"], lead["voucher_code"], lead["campaign_name"]) == (
             "ada@example.com",
             code,
             "Summer Sale",
         )
         uuid.UUID(str(lead["lead_id"]))
-        assert len(await events_of(database, "voucher.created")) == 1
+        [created] = await events_of(database, "voucher.created")
+        # the new code's first event, then the lead
+        assert (created["voucher_id"], created["sequence"]) == (lead["voucher_id"], 1)
+        assert lead["sequence"] == 2
         figures = (
             await api.get(
                 f"/api/campaigns/{(await self._campaign(database)).id}/stats", headers=tenant.headers
@@ -185,6 +189,7 @@ class TestLandingPage:
         assert friend.status_code == 303
         [referral] = await events_of(database, "referral.converted")
         assert referral["email"] == "grace@example.com"
+        assert referral["sequence"] == 3  # the new code's: created, lead captured, referral converted
         assert referral["referrer_email"] == "ada@example.com"
         figures = (await api.get(f"/api/campaigns/{campaign.id}/stats", headers=tenant.headers)).json()
         assert (figures["leads"], figures["referrals"]) == (2, 1)

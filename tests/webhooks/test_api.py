@@ -242,7 +242,12 @@ class TestDeliveryLog:
         assert all(isinstance(a["duration_ms"], int) for a in log["data"])
         body = receiver.requests[0].body
         assert body.startswith(b'{"event":"lead.captured","timestamp":"')
-        assert json.loads(body)["data"] == {
+        # the redelivery is the same body: created_at (the event's, not the attempt's) included
+        assert receiver.requests[1].body == body
+        parsed = json.loads(body)
+        created_at = parsed["data"].pop("created_at")
+        assert created_at.startswith(parsed["timestamp"].removesuffix("Z") + ".")
+        assert parsed["data"] == {
             "lead_id": "l1",
             "email": "customer@example.com",
             "campaign_name": "Summer Sale",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import time
 import uuid
 from datetime import UTC, datetime
@@ -217,8 +218,25 @@ class TestPayloads:
         )
         assert body == (
             '{"event":"voucher.redeemed","timestamp":"2026-02-01T12:00:00Z",'
-            '"data":{"currency":"GBP","discount_applied":9.20,"order_reference":"ORD-1","count":3}}'
+            '"data":{"currency":"GBP","discount_applied":9.20,"order_reference":"ORD-1","count":3,'
+            '"created_at":"2026-02-01T12:00:00.000000Z"}}'
         )
+
+    def test_created_at_is_the_events_time_to_the_microsecond(self) -> None:
+        # given an event written at a fractional second, about a voucher
+        at = datetime(2026, 2, 1, 12, 0, 5, 123456, tzinfo=UTC)
+        body = json.loads(
+            payloads.render("voucher.redeemed", at, {"voucher_id": "v1", "sequence": 4, "currency": "GBP"})
+        )
+        # then the documented top level is unchanged and data carries both fields
+        assert list(body) == ["event", "timestamp", "data"]
+        assert body["timestamp"] == "2026-02-01T12:00:05Z"
+        assert body["data"] == {
+            "voucher_id": "v1",
+            "sequence": 4,
+            "currency": "GBP",
+            "created_at": "2026-02-01T12:00:05.123456Z",
+        }
 
     def test_without_a_currency_minor_amounts_stay(self) -> None:
         assert payloads.webhook_data({"amount_minor": 5}) == {"amount_minor": 5}

@@ -34,3 +34,8 @@ def to_utc(value: datetime) -> datetime:
 def isoformat_z(value: datetime) -> str:
     """ISO 8601 in UTC with a ``Z``, to the second as the seeds show."""
     return to_utc(value).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def isoformat_z_precise(value: datetime) -> str:
+    """ISO 8601 in UTC with a ``Z``, to the microsecond."""
+    return to_utc(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

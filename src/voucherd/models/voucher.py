@@ -3,7 +3,16 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKeyConstraint, Index, Integer, String, UniqueConstraint, Uuid
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    Uuid,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from voucherd.models.base import Base, timestamp_column, uuid_pk
@@ -38,6 +47,12 @@ class Voucher(Base):
     campaign_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     code: Mapped[str] = mapped_column(String(64))
     redeemed_count: Mapped[int] = mapped_column(Integer, default=0)
+    # How many events about this code were written: each one takes the next number (its
+    # ``sequence``) by incrementing this in the transaction of the change it reports, so the numbers
+    # follow commit order (the UPDATE holds the row lock until commit). A code issued singly is
+    # inserted at 1, its ``voucher.created`` event carrying 1; a bulk-generated code (one batch
+    # event, none per code) starts at 0.
+    event_sequence: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     job_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     # An offer of this code alone (a recipient upload may set its own discount); ``None`` means
     # the campaign's. Same units as the campaign's columns.

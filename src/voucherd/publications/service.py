@@ -81,6 +81,7 @@ async def publish(session: AsyncSession, principal: Principal, data: PublishInpu
             }
             for code in published
         ],
+        about_vouchers=True,
     )
     return result
 

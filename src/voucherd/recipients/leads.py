@@ -188,14 +188,17 @@ async def _create(
         events.VOUCHER_CREATED,
         vouchers.created_event(campaign, voucher_id, code, source=channel, recipient_id=str(recipient_id)),
     )
-    # Seed 000's documented lead.captured data, exactly: lead_id, email, voucher_code, campaign_name.
+    # Seed 000's documented lead.captured data: lead_id, email, voucher_code, campaign_name (and,
+    # as every event about a voucher, voucher_id and sequence: the new code's 2nd event).
     await events.record(
         session,
         campaign.client_id,
         events.LEAD_CAPTURED,
         {"lead_id": str(recipient_id), "email": email, "voucher_code": code, "campaign_name": campaign.name},
+        voucher_id=voucher_id,
     )
     if referrer:
+        # About the new code too (its 3rd event); the referrer's code does not change.
         await events.record(
             session,
             campaign.client_id,
@@ -209,5 +212,6 @@ async def _create(
                 "referrer_email": referrer.email,
                 "referrer_voucher_code": referrer.code,
             },
+            voucher_id=voucher_id,
         )
     return Lead(recipient_id=recipient_id, voucher_code=code, referred_by=referrer.id if referrer else None)

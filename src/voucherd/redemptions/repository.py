@@ -16,10 +16,11 @@ from typing import Any, Protocol, cast
 
 import asyncpg  # type: ignore[import-untyped]
 import orjson
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, case, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from voucherd.events.service import SEQUENCE
 from voucherd.models import Event, Redemption, Voucher
 from voucherd.vouchers import repository as vouchers
 from voucherd.vouchers.repository import Offer
@@ -65,7 +66,8 @@ class CheckoutStore(Protocol):
     async def redeem(self, redemption: dict[str, Any], event: dict[str, Any], *, limit: int) -> Outcome:
         """Record the redemption, take one use and append the event, all or nothing: DUPLICATE
         when the order's key is taken, EXHAUSTED when no use is left (the caller then checks
-        whether the order itself took the last one)."""
+        whether the order itself took the last one). The UPDATE that takes the use also takes
+        the voucher's next event number, which the event's data carries as ``sequence``."""
         ...
 
     async def past(
@@ -87,9 +89,12 @@ class SessionStore:
             return Outcome.EXHAUSTED
         if not await insert_redemption(self.session, redemption):
             return Outcome.DUPLICATE
-        if not await claim_use(self.session, voucher_id, limit=limit):  # pragma: no cover - locked
+        sequence = await claim_use(self.session, voucher_id, limit=limit)
+        if sequence is None:  # pragma: no cover - locked
             raise RuntimeError("the use was taken under the row lock")
-        await self.session.execute(insert(_events).values(event))
+        await self.session.execute(
+            insert(_events).values({**event, "data": {**event["data"], SEQUENCE: sequence}})
+        )
         return Outcome.REDEEMED
 
     async def past(
@@ -120,7 +125,8 @@ _past = select(*PAST_COLUMNS).where(
 # One statement, so one round trip and no BEGIN/COMMIT: atomic by itself. It locks the voucher row
 # if a use is left (a concurrent redemption waits here, then re-checks the count on the row as
 # committed), inserts the redemption (skipped if the order's key is taken: a duplicate) and only
-# then takes the use and appends the event. So a refused redemption writes nothing.
+# then takes the use with the voucher's next event number, and appends the event carrying that
+# number. So a refused redemption writes nothing, and numbers follow commit order.
 _PG_REDEEM = """
 WITH available AS (
     SELECT id FROM vouchers WHERE id = $4 AND redeemed_count < $13 FOR UPDATE
@@ -131,12 +137,13 @@ WITH available AS (
     ON CONFLICT DO NOTHING
     RETURNING voucher_id
 ), claimed AS (
-    UPDATE vouchers SET redeemed_count = redeemed_count + 1
+    UPDATE vouchers SET redeemed_count = redeemed_count + 1, event_sequence = event_sequence + 1
     WHERE id IN (SELECT voucher_id FROM inserted) AND redeemed_count < $13
-    RETURNING id
+    RETURNING id, event_sequence
 ), event AS (
     INSERT INTO events (id, client_id, type, data, created_at)
-    SELECT $14, $2, $15, $16::jsonb, $12 FROM claimed
+    SELECT $14, $2, $15, $16::jsonb || jsonb_build_object('sequence', claimed.event_sequence), $12
+    FROM claimed
 )
 SELECT EXISTS (SELECT FROM available) AS available, EXISTS (SELECT FROM claimed) AS claimed
 """
@@ -176,25 +183,37 @@ class PostgresStore:
         return None if record is None else PastRedemption(*record)
 
 
-async def claim_use(session: AsyncSession, voucher_id: uuid.UUID, *, limit: int) -> bool:
-    """Take one use if one is left, atomically. No read-then-write: the condition and the
-    increment are one statement, so concurrent redemptions of the last use cannot both win (the
-    row lock makes the loser re-check ``redeemed_count < limit`` after the winner commits)."""
+async def claim_use(session: AsyncSession, voucher_id: uuid.UUID, *, limit: int) -> int | None:
+    """Take one use if one is left, atomically, with the voucher's next event number (returned;
+    ``None``: no use left). No read-then-write: the condition and the increment are one
+    statement, so concurrent redemptions of the last use cannot both win (the row lock makes the
+    loser re-check ``redeemed_count < limit`` after the winner commits)."""
     result = await session.execute(
         update(_vouchers)
         .where(_vouchers.c.id == voucher_id, _vouchers.c.redeemed_count < limit)
-        .values(redeemed_count=_vouchers.c.redeemed_count + 1)
-        .returning(_vouchers.c.redeemed_count)
+        .values(
+            redeemed_count=_vouchers.c.redeemed_count + 1,
+            event_sequence=_vouchers.c.event_sequence + 1,
+        )
+        .returning(_vouchers.c.event_sequence)
     )
-    return result.first() is not None
+    row = result.first()
+    return None if row is None else int(row[0])
 
 
-async def release_use(session: AsyncSession, voucher_id: uuid.UUID) -> None:
-    await session.execute(
+async def release_use(session: AsyncSession, voucher_id: uuid.UUID) -> int:
+    """Give one use back (never below 0) and take the voucher's next event number, in one UPDATE."""
+    count = _vouchers.c.redeemed_count
+    result = await session.execute(
         update(_vouchers)
-        .where(_vouchers.c.id == voucher_id, _vouchers.c.redeemed_count > 0)
-        .values(redeemed_count=_vouchers.c.redeemed_count - 1)
+        .where(_vouchers.c.id == voucher_id)
+        .values(
+            redeemed_count=case((count > 0, count - 1), else_=count),
+            event_sequence=_vouchers.c.event_sequence + 1,
+        )
+        .returning(_vouchers.c.event_sequence)
     )
+    return int(result.scalar_one())
 
 
 async def insert_redemption(session: AsyncSession, values: dict[str, object]) -> bool:

@@ -169,20 +169,23 @@ async def rollback_redemption(
     now = clock.now()
     done = await repository.mark_rolled_back(session, redemption.id, at=now, reason=reason)
     if done:
-        await repository.release_use(session, redemption.voucher_id)
+        sequence = await repository.release_use(session, redemption.voucher_id)
         await events.record(
             session,
             principal.client_id,
             events.REDEMPTION_ROLLED_BACK,
-            {
-                "redemption_id": str(redemption.id),
-                "voucher_id": str(redemption.voucher_id),
-                "voucher_code": redemption.code,
-                "campaign_id": str(redemption.campaign_id),
-                "order_reference": redemption.order_reference,
-                "reason": reason,
-                "rolled_back_at": clock.isoformat_z(now),
-            },
+            events.numbered(
+                {
+                    "redemption_id": str(redemption.id),
+                    "voucher_code": redemption.code,
+                    "campaign_id": str(redemption.campaign_id),
+                    "order_reference": redemption.order_reference,
+                    "reason": reason,
+                    "rolled_back_at": clock.isoformat_z(now),
+                },
+                redemption.voucher_id,
+                sequence,
+            ),
         )
         await session.refresh(redemption)
     return redemption, done

@@ -75,6 +75,7 @@ async def track(
                 _recipients.c.id,
                 _recipients.c.client_id,
                 _recipients.c.campaign_id,
+                _recipients.c.voucher_id,
                 _recipients.c.email,
                 _recipients.c.opened_at,
                 _recipients.c.clicked_at,
@@ -99,6 +100,7 @@ async def track(
                 "voucher_code": row.code,
                 f"{signal.value}_at": clock.isoformat_z(now),
             },
+            voucher_id=row.voucher_id,  # the message carried this code: the event is about it
         )
     return Tracked(
         recipient_id=row.id,

@@ -105,7 +105,7 @@ async def insert_codes(
     now: datetime,
 ) -> list[str]:
     """Insert the codes that are not taken yet (per client); returns the ones inserted."""
-    inserted = await _insert(session, client_id, campaign_id, codes, job_id, None, now)
+    inserted = await _insert(session, client_id, campaign_id, codes, job_id, None, now, events=0)
     return [code for _, code in inserted]
 
 
@@ -128,8 +128,10 @@ async def insert_vouchers(
     now: datetime,
 ) -> list[tuple[uuid.UUID, str]]:
     """Insert the codes not taken yet (per client); returns (id, code) of the ones inserted.
-    Codes issued one per person use this (the id links the person)."""
-    inserted = await _insert(session, client_id, campaign_id, codes, None, offer, now)
+    Codes issued one per person use this (the id links the person). Each is inserted with
+    ``event_sequence`` 1: its ``voucher.created`` event, which the caller writes in this
+    transaction, is its first event."""
+    inserted = await _insert(session, client_id, campaign_id, codes, None, offer, now, events=1)
     return [(ids.standard(voucher_id), code) for voucher_id, code in inserted]
 
 
@@ -140,8 +142,8 @@ async def insert_vouchers(
 # that does collide is rolled back and inserted again, skipping the taken codes.
 _PG_INSERT = """
 INSERT INTO vouchers (id, client_id, campaign_id, code, redeemed_count, job_id, created_at,
-                      discount_type, discount_value, discount_description)
-SELECT id, $1, $2, code, 0, $3, $4, $5, $6, $7 FROM unnest($8::uuid[], $9::text[]) AS t(id, code)
+                      discount_type, discount_value, discount_description, event_sequence)
+SELECT id, $1, $2, code, 0, $3, $4, $5, $6, $7, $8 FROM unnest($9::uuid[], $10::text[]) AS t(id, code)
 """
 _PG_INSERT_SKIPPING = _PG_INSERT + "ON CONFLICT DO NOTHING RETURNING id, code"
 
@@ -154,8 +156,11 @@ async def _insert(
     job_id: uuid.UUID | None,
     offer: OwnOffer | None,
     now: datetime,
+    *,
+    events: int,
 ) -> list[tuple[Any, str]]:
-    """(id, code) of the codes inserted; on PostgreSQL the ids are :func:`ids.driver_ids`."""
+    """(id, code) of the codes inserted, each with ``events`` as its ``event_sequence``; on
+    PostgreSQL the ids are :func:`ids.driver_ids`."""
     discount = (
         (offer.discount_type, offer.discount_value, offer.discount_description) if offer else (None,) * 3
     )
@@ -164,7 +169,7 @@ async def _insert(
 
         driver = await driver_of(session)
         made = ids.driver_ids(len(codes))
-        arguments = (client_id, campaign_id, job_id, now, *discount, made, list(codes))
+        arguments = (client_id, campaign_id, job_id, now, *discount, events, made, list(codes))
         await driver.execute("SAVEPOINT insert_codes")
         try:
             await driver.execute(_PG_INSERT, *arguments)
@@ -183,6 +188,7 @@ async def _insert(
             "campaign_id": campaign_id,
             "code": code,
             "redeemed_count": 0,
+            "event_sequence": events,
             "job_id": job_id,
             "created_at": now,
             "discount_type": discount[0],

@@ -3,7 +3,10 @@
 
 Events store money as ``<name>_minor`` integers beside ``currency``; the body carries VoucherTrack
 decimals (``transaction_amount_minor: 4599`` -> ``transaction_amount: 45.99``). Everything else in
-``data`` passes through unchanged, so event types added later need no change here."""
+``data`` passes through unchanged, so event types added later need no change here. ``data`` also
+gets ``created_at``: when the event was written, to the microsecond (``timestamp`` is the same
+instant to the second, as the seed shows it). The top level stays exactly the documented three
+keys; an event about a voucher already carries ``voucher_id`` and ``sequence`` in its data."""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from voucherd.core.clock import isoformat_z
+from voucherd.core.clock import isoformat_z, isoformat_z_precise
 from voucherd.core.money import to_decimal
 
 MINOR_SUFFIX = "_minor"
@@ -43,7 +46,9 @@ def webhook_data(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def webhook_body(event_type: str, created_at: datetime, data: dict[str, Any]) -> dict[str, Any]:
-    return {"event": event_type, "timestamp": isoformat_z(created_at), "data": webhook_data(data)}
+    body_data = webhook_data(data)
+    body_data["created_at"] = isoformat_z_precise(created_at)
+    return {"event": event_type, "timestamp": isoformat_z(created_at), "data": body_data}
 
 
 def render(event_type: str, created_at: datetime, data: dict[str, Any]) -> str:
