@@ -4,7 +4,7 @@ The job path is ``generate_vouchers`` (what ``POST /api/campaigns/{id}/vouchers`
 ``jobs.runner.run_until_idle`` (what ``voucherd worker`` runs): ``code_chunk_size`` codes per
 transaction. The baseline makes the codes with the same generator and stores them with one
 ``copy_records_to_table`` into a scratch table made ``LIKE vouchers`` (same columns, constraints
-and indexes, without the foreign keys), with server-made ids and one ``created_at`` per chunk as
+and indexes, without the foreign key), with time-ordered ids and one ``created_at`` per chunk as
 the job writes them, so that every index sees the same keys."""
 
 from __future__ import annotations
@@ -30,12 +30,13 @@ from bench.common import (
     ratio,
 )
 from voucherd.config import get_settings
+from voucherd.core import ids
 from voucherd.core.codes import CodePattern
 from voucherd.db import Database
 
 TARGET_SECONDS = {100_000: 3.0, 1_000_000: 15.0}
 SCRATCH_TABLE = "bench_vouchers_copy"
-COPY_COLUMNS = ["client_id", "campaign_id", "code", "redeemed_count", "job_id", "created_at"]
+COPY_COLUMNS = ["id", "client_id", "campaign_id", "code", "redeemed_count", "job_id", "created_at"]
 
 
 def _label(count: int) -> str:
@@ -67,7 +68,11 @@ async def _time_copy(connection: asyncpg.Connection, tenant: Tenant, count: int)
     records: list[tuple[object, ...]] = []
     for first in range(0, count, chunk):
         now = datetime.now(UTC)
-        records += [(client_id, campaign_id, code, 0, None, now) for code in codes[first : first + chunk]]
+        part = codes[first : first + chunk]
+        made = ids.driver_ids(len(part))
+        records += [
+            (i, client_id, campaign_id, code, 0, None, now) for i, code in zip(made, part, strict=True)
+        ]
     await connection.copy_records_to_table(SCRATCH_TABLE, records=records, columns=COPY_COLUMNS)
     return time.perf_counter() - start
 
@@ -76,10 +81,7 @@ async def run(database: Database, tenant: Tenant, counts: tuple[int, ...]) -> Se
     figures: list[Figure] = []
     connection = await asyncpg.connect(dsn())
     try:
-        await connection.execute(
-            f"CREATE TABLE {SCRATCH_TABLE} (LIKE vouchers INCLUDING ALL);"
-            f"ALTER TABLE {SCRATCH_TABLE} ALTER COLUMN id SET DEFAULT gen_random_uuid()"
-        )
+        await connection.execute(f"CREATE TABLE {SCRATCH_TABLE} (LIKE vouchers INCLUDING ALL)")
         for count in counts:
             label = _label(count)
             progress(f"codegen: {count:,} codes through the job")
@@ -99,6 +101,8 @@ async def run(database: Database, tenant: Tenant, counts: tuple[int, ...]) -> Se
         f"codegen: job = generate_vouchers + jobs.runner.run_until_idle, {get_settings().code_chunk_size:,} "
         f"codes per transaction, codes of {CODE_LENGTH} symbols; copy = the same generator + one "
         "copy_records_to_table into a table LIKE vouchers INCLUDING ALL (same indexes, no foreign "
-        "keys), one created_at per chunk as the job writes",
+        "keys), with time-ordered ids as voucherd makes them and one created_at per chunk as the job "
+        "writes; the job writes on "
+        f"{get_settings().code_job_connections} connections side by side",
     ]
     return Section(notes=notes, figures=figures)

@@ -66,12 +66,15 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     worker: asyncio.Task[None] | None = None
     if settings.run_embedded_worker and app.state.embedded_worker:
         worker = asyncio.create_task(run_worker(database, stop))
+    warming = asyncio.create_task(qr.warm_up()) if app.state.warm_qr_pool else None
     try:
         yield
     finally:
         stop.set()
         if worker is not None:
             await worker
+        if warming is not None:
+            warming.cancel()
         qr.shutdown()
         await database.dispose()
 
@@ -96,7 +99,12 @@ def _document_security(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def create_app(*, embedded_worker: bool = True) -> FastAPI:
+def serve_app() -> FastAPI:
+    """The app ``voucherd serve`` runs: as :func:`create_app`, with the QR pool started at once."""
+    return create_app(warm_qr_pool=True)
+
+
+def create_app(*, embedded_worker: bool = True, warm_qr_pool: bool = False) -> FastAPI:
     configure_logging()
     app = FastAPI(
         title="voucherd",
@@ -107,6 +115,7 @@ def create_app(*, embedded_worker: bool = True) -> FastAPI:
         strict_content_type=False,
     )
     app.state.embedded_worker = embedded_worker
+    app.state.warm_qr_pool = warm_qr_pool
     errors.install(app)
     ratelimit.install(app)
     app.state.rate_limiter = ratelimit.RateLimiter(get_settings())

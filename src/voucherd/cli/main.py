@@ -41,7 +41,7 @@ def serve(
     import uvicorn
 
     uvicorn.run(
-        "voucherd.api.app:create_app",
+        "voucherd.api.app:serve_app",
         factory=True,
         host=host,
         port=port,

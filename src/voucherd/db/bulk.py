@@ -26,14 +26,16 @@ async def insert_rows(session: AsyncSession, table: Table, rows: Sequence[dict[s
     import asyncpg  # type: ignore[import-untyped]
 
     columns = list(rows[0])
-    as_json = [isinstance(table.c[name].type, JSON) for name in columns]
-    records = [
-        tuple(
-            orjson.dumps(value).decode() if json and value is not None else value
-            for value, json in zip(row.values(), as_json, strict=True)
-        )
-        for row in rows
-    ]
+    as_json = [name for name in columns if isinstance(table.c[name].type, JSON)]
+    if as_json:  # JSON goes as text; the other values as they are
+        rows = [
+            {
+                **row,
+                **{name: None if row[name] is None else orjson.dumps(row[name]).decode() for name in as_json},
+            }
+            for row in rows
+        ]
+    records = [tuple(row.values()) for row in rows]
     driver = await driver_of(session)
     try:
         await driver.copy_records_to_table(table.name, columns=columns, records=records)
