@@ -216,8 +216,8 @@ async def _bench_upload(database: Database, tenant: Tenant) -> Section:
             f"upload: one POST of {UPLOAD_COUNT:,} recipients (every field, fixed discount, code_prefix) "
             "to a fresh voucherd serve; the retry is the same request again (returns the existing codes)",
             "upload: baseline = raw COPY of the same customers, vouchers, recipients and owner rows into "
-            "temp tables with the same indexes; QR = zxing-cpp + our PNG writer for 10,000 URLs in one process "
-            "(the server spreads them over a process pool)",
+            "temp tables with the same indexes; QR = zxing-cpp + our PNG writer for 10,000 URLs in one "
+            "process (the server spreads them over a process pool)",
         ],
         figures=[
             Figure("upload 10k recipients", elapsed, "s", Target("<", UPLOAD_TARGET_SECONDS)),

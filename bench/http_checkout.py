@@ -221,15 +221,24 @@ async def _measure(
     async with http_pool(HOST, minimal_port, CONCURRENCY) as pool:
         minimal = await saturate("minimal app", call.minimal(pool))
     async with asyncpg.create_pool(dsn(), min_size=pool_size[0], max_size=pool_size[1]) as pg:
+        # The same SQL at the same offered load without HTTP: the floor the storage sets (a
+        # redemption waits for its commit to reach the disk).
+        progress(f"{call.name}: raw asyncpg at {OFFERED_RATE:g} req/s")
+        await offer("raw asyncpg warm-up", call.raw(pg), durations.warmup)
+        raw_latency = await offer("raw asyncpg open loop", call.raw(pg), durations.open_loop)
         raw = await saturate("raw asyncpg", call.raw(pg))
 
     milliseconds = [seconds * 1000 for seconds in latency.latencies]
+    raw_milliseconds = [seconds * 1000 for seconds in raw_latency.latencies]
     prefix = f"{call.name}.latency_{OFFERED_RATE:g}rps"
     throughput = f"{call.name}.throughput_{CONCURRENCY}c"
     figures = [
         Figure(f"{prefix}.p50", percentile(milliseconds, 0.50), "ms"),
         Figure(f"{prefix}.p95", percentile(milliseconds, 0.95), "ms", Target("<", call.p95_target_ms)),
         Figure(f"{prefix}.p99", percentile(milliseconds, 0.99), "ms"),
+        Figure(f"{prefix}.raw_asyncpg.p50", percentile(raw_milliseconds, 0.50), "ms"),
+        Figure(f"{prefix}.raw_asyncpg.p95", percentile(raw_milliseconds, 0.95), "ms"),
+        Figure(f"{prefix}.raw_asyncpg.p99", percentile(raw_milliseconds, 0.99), "ms"),
         Figure(f"{throughput}.voucherd", ours.rate, "req/s"),
         Figure(f"{throughput}.minimal", minimal.rate, "req/s"),
         Figure(f"{throughput}.raw_asyncpg", raw.rate, "req/s"),

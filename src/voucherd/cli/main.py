@@ -1,4 +1,8 @@
-"""The ``voucherd`` command."""
+"""The ``voucherd`` command.
+
+The database and the services are imported inside the commands that use them: a process-pool
+worker that ``voucherd serve`` spawns (QR codes) imports this module first, and so does every
+``voucherd --help``."""
 
 from __future__ import annotations
 
@@ -12,11 +16,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from voucherd.accounts import service as accounts
 from voucherd.config import get_settings
 from voucherd.core.errors import DomainError
-from voucherd.db import get_database, unit_of_work
-from voucherd.db.migrate import upgrade
 
 app = typer.Typer(help="voucherd: a self-hosted voucher platform.", no_args_is_help=True)
 clients_app = typer.Typer(help="Clients (tenants).", no_args_is_help=True)
@@ -56,6 +57,8 @@ def serve(
 @app.command()
 def migrate() -> None:
     """Upgrade the database to the newest schema."""
+    from voucherd.db.migrate import upgrade
+
     upgrade(get_settings().database_url)
     console.print("database is up to date")
 
@@ -63,6 +66,7 @@ def migrate() -> None:
 @app.command()
 def worker() -> None:
     """Run background jobs until stopped (SIGINT/SIGTERM finish the current chunk first)."""
+    from voucherd.db import get_database
     from voucherd.jobs.runner import run_worker
     from voucherd.logging import configure
 
@@ -90,6 +94,8 @@ def clients_create(
     json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
 ) -> None:
     """Create a client and its first API key (shown once)."""
+    from voucherd.accounts import service as accounts
+    from voucherd.db import get_database, unit_of_work
 
     async def main() -> dict[str, str]:
         try:
@@ -124,6 +130,8 @@ def clients_create(
 @clients_app.command("list")
 def clients_list() -> None:
     """List clients."""
+    from voucherd.accounts import service as accounts
+    from voucherd.db import get_database, unit_of_work
 
     async def main() -> list[tuple[str, str, str, str]]:
         try:
@@ -148,6 +156,8 @@ def keys_create(
     json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
 ) -> None:
     """Create an API key (the secret is shown once)."""
+    from voucherd.accounts import service as accounts
+    from voucherd.db import get_database, unit_of_work
 
     async def main() -> dict[str, str]:
         try:
@@ -172,6 +182,8 @@ def keys_create(
 @keys_app.command("list")
 def keys_list(client_id: uuid.UUID) -> None:
     """List a client's keys (prefixes only; secrets are never stored)."""
+    from voucherd.accounts import service as accounts
+    from voucherd.db import get_database, unit_of_work
 
     async def main() -> list[tuple[str, str, str, str, str]]:
         try:
@@ -198,6 +210,8 @@ def keys_list(client_id: uuid.UUID) -> None:
 @keys_app.command("revoke")
 def keys_revoke(api_key_id: uuid.UUID) -> None:
     """Revoke a key; every server stops accepting it within a second."""
+    from voucherd.accounts import service as accounts
+    from voucherd.db import get_database, unit_of_work
 
     async def main() -> None:
         try:
