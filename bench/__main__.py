@@ -48,7 +48,11 @@ class Mode:
 
 
 FULL = Mode(
-    "full", Durations(warmup=1.0, open_loop=10.0, saturation=5.0), (100_000, 1_000_000), 150_000, 1_000_000
+    "full",
+    Durations(warmup=1.0, open_loop=6.0, saturation=4.0, rounds=3),
+    (100_000, 1_000_000),
+    250_000,
+    1_000_000,
 )
 QUICK = Mode(
     "quick", Durations(warmup=0.5, open_loop=2.0, saturation=2.0), (100_000,), 40_000, 100_000, 1000, 50

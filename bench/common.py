@@ -88,6 +88,7 @@ class Figure:
     value: float
     unit: str
     target: Target | None = None
+    spread: str = ""  # e.g. the range over rounds, printed after the verdict
 
 
 @dataclass(frozen=True)
@@ -109,14 +110,15 @@ def format_report(header: Sequence[str], figures: Sequence[Figure]) -> str:
     """``#`` lines, then one fixed-width line per figure: name, value, unit, target, result."""
     width = max(len("name"), *(len(figure.name) for figure in figures))
     lines = [f"# {line}" for line in header]
-    lines.append(f"{'name':<{width}}  {'value':>10}  {'unit':<8}  {'target':<8}  result")
+    lines.append(f"{'name':<{width}}  {'value':>10}  {'unit':<8}  {'target':<8}  result  spread")
     for figure in figures:
         value = f"{figure.value:.{_DECIMALS.get(figure.unit, 2)}f}"
         target = str(figure.target) if figure.target else "-"
         verdict = "-"
         if figure.target:
             verdict = "ok" if figure.target.met(figure.value) else "MISS"
-        lines.append(f"{figure.name:<{width}}  {value:>10}  {figure.unit:<8}  {target:<8}  {verdict}")
+        line = f"{figure.name:<{width}}  {value:>10}  {figure.unit:<8}  {target:<8}  {verdict:<6}"
+        lines.append(f"{line}  {figure.spread}".rstrip())
     return "\n".join(lines) + "\n"
 
 

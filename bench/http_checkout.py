@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import statistics
 import sys
 import uuid
 from collections.abc import Callable
@@ -30,7 +31,6 @@ from bench.common import (
     generate_codes,
     percentile,
     progress,
-    ratio,
     running_server,
     settle,
     voucherd_command,
@@ -56,6 +56,10 @@ class Durations:
     warmup: float
     open_loop: float
     saturation: float
+    # Each contender runs once per round, the rounds one after another: a shared machine's speed
+    # drifts by tens of percent within minutes, so each ratio compares runs minutes apart at
+    # most, and the report gives the median round with the range.
+    rounds: int = 1
 
 
 @dataclass(frozen=True)
@@ -202,50 +206,70 @@ async def _measure(
         runs.append((label, result))
         return result
 
-    async def offer(label: str, operation: Operation, duration: float) -> LoadResult:
-        return record(label, await open_loop(operation, rate=OFFERED_RATE, duration=duration))
+    async def offer(label: str, operation: Operation) -> list[float]:
+        await open_loop(operation, rate=OFFERED_RATE, duration=durations.warmup)
+        result = record(label, await open_loop(operation, rate=OFFERED_RATE, duration=durations.open_loop))
+        return [seconds * 1000 for seconds in result.latencies]
 
-    async def saturate(contender: str, operation: Operation) -> LoadResult:
-        progress(f"{call.name}: {contender}, {CONCURRENCY} clients")
-        warmup = await closed_loop(operation, concurrency=CONCURRENCY, duration=durations.warmup)
-        record(f"{contender} warm-up", warmup)
-        measured = await closed_loop(operation, concurrency=CONCURRENCY, duration=durations.saturation)
-        return record(f"{contender} saturation", measured)
+    async def saturate(label: str, operation: Operation) -> float:
+        record(
+            f"{label} warm-up",
+            await closed_loop(operation, concurrency=CONCURRENCY, duration=durations.warmup),
+        )
+        return record(
+            label, await closed_loop(operation, concurrency=CONCURRENCY, duration=durations.saturation)
+        ).rate
 
-    async with http_pool(HOST, voucherd_port, CONCURRENCY) as pool:
-        operation = call.voucherd(pool)
-        progress(f"{call.name}: voucherd at {OFFERED_RATE:g} req/s")
-        await offer("voucherd warm-up", operation, durations.warmup)
-        latency = await offer("voucherd open loop", operation, durations.open_loop)
-        ours = await saturate("voucherd", operation)
-    async with http_pool(HOST, minimal_port, CONCURRENCY) as pool:
-        minimal = await saturate("minimal app", call.minimal(pool))
+    latency: dict[str, list[list[float]]] = {"voucherd": [], "raw": []}
+    rate: dict[str, list[float]] = {"voucherd": [], "minimal": [], "raw": []}
+    # A fresh HTTP pool per run: uvicorn closes keep-alive connections left idle for 5 s.
     async with asyncpg.create_pool(dsn(), min_size=pool_size[0], max_size=pool_size[1]) as pg:
-        # The same SQL at the same offered load without HTTP: the floor the storage sets (a
-        # redemption waits for its commit to reach the disk).
-        progress(f"{call.name}: raw asyncpg at {OFFERED_RATE:g} req/s")
-        await offer("raw asyncpg warm-up", call.raw(pg), durations.warmup)
-        raw_latency = await offer("raw asyncpg open loop", call.raw(pg), durations.open_loop)
-        raw = await saturate("raw asyncpg", call.raw(pg))
+        for round_ in range(1, durations.rounds + 1):
+            progress(f"{call.name}: round {round_} of {durations.rounds}")
+            # The same SQL at the same offered load without HTTP is the floor the machine sets (a
+            # redemption waits for its commit to reach the disk).
+            async with http_pool(HOST, voucherd_port, CONCURRENCY) as ours:
+                latency["voucherd"].append(await offer(f"voucherd open loop {round_}", call.voucherd(ours)))
+            latency["raw"].append(await offer(f"raw asyncpg open loop {round_}", call.raw(pg)))
+            async with http_pool(HOST, voucherd_port, CONCURRENCY) as ours:
+                rate["voucherd"].append(await saturate(f"voucherd saturation {round_}", call.voucherd(ours)))
+            async with http_pool(HOST, minimal_port, CONCURRENCY) as minimal:
+                rate["minimal"].append(await saturate(f"minimal saturation {round_}", call.minimal(minimal)))
+            rate["raw"].append(await saturate(f"raw asyncpg saturation {round_}", call.raw(pg)))
 
-    milliseconds = [seconds * 1000 for seconds in latency.latencies]
-    raw_milliseconds = [seconds * 1000 for seconds in raw_latency.latencies]
     prefix = f"{call.name}.latency_{OFFERED_RATE:g}rps"
     throughput = f"{call.name}.throughput_{CONCURRENCY}c"
+
+    def median_round(label: str, values: list[float], unit: str, target: Target | None = None) -> Figure:
+        spread = f"rounds {min(values):.4g} to {max(values):.4g}" if len(values) > 1 else ""
+        return Figure(label, statistics.median(values), unit, target, spread)
+
+    def percentiles(name: str, rounds: list[list[float]], target: float | None = None) -> list[Figure]:
+        return [
+            median_round(
+                f"{name}.p{int(q * 100)}",
+                [percentile(values, q) for values in rounds],
+                "ms",
+                Target("<", target) if target is not None and q == 0.95 else None,
+            )
+            for q in (0.50, 0.95, 0.99)
+        ]
+
+    pairs = zip(rate["voucherd"], rate["minimal"], rate["raw"], strict=True)
+    ratios = [(ours / minimal, ours / raw) for ours, minimal, raw in pairs]
     figures = [
-        Figure(f"{prefix}.p50", percentile(milliseconds, 0.50), "ms"),
-        Figure(f"{prefix}.p95", percentile(milliseconds, 0.95), "ms", Target("<", call.p95_target_ms)),
-        Figure(f"{prefix}.p99", percentile(milliseconds, 0.99), "ms"),
-        Figure(f"{prefix}.raw_asyncpg.p50", percentile(raw_milliseconds, 0.50), "ms"),
-        Figure(f"{prefix}.raw_asyncpg.p95", percentile(raw_milliseconds, 0.95), "ms"),
-        Figure(f"{prefix}.raw_asyncpg.p99", percentile(raw_milliseconds, 0.99), "ms"),
-        Figure(f"{throughput}.voucherd", ours.rate, "req/s"),
-        Figure(f"{throughput}.minimal", minimal.rate, "req/s"),
-        Figure(f"{throughput}.raw_asyncpg", raw.rate, "req/s"),
-        ratio(
-            f"{throughput}.voucherd/minimal", ours.rate, minimal.rate, Target(">=", call.minimal_ratio_target)
+        *percentiles(prefix, latency["voucherd"], call.p95_target_ms),
+        *percentiles(f"{prefix}.raw_asyncpg", latency["raw"]),
+        median_round(f"{throughput}.voucherd", rate["voucherd"], "req/s"),
+        median_round(f"{throughput}.minimal", rate["minimal"], "req/s"),
+        median_round(f"{throughput}.raw_asyncpg", rate["raw"], "req/s"),
+        median_round(
+            f"{throughput}.voucherd/minimal",
+            [r[0] for r in ratios],
+            "ratio",
+            Target(">=", call.minimal_ratio_target),
         ),
-        ratio(f"{throughput}.voucherd/raw_asyncpg", ours.rate, raw.rate),
+        median_round(f"{throughput}.voucherd/raw_asyncpg", [r[1] for r in ratios], "ratio"),
         Figure(f"{call.name}.failed", sum(result.failed for _, result in runs), "requests", Target("=", 0)),
     ]
     notes = [
@@ -324,7 +348,8 @@ async def run(database: Database, tenant: Tenant, durations: Durations, redeem_c
         f"checkout: latency = open loop at {OFFERED_RATE:g} req/s for {durations.open_loop:g} s, timed "
         f"from each scheduled start; throughput = {CONCURRENCY} closed-loop clients for "
         f"{durations.saturation:g} s; each after a {durations.warmup:g} s warm-up; keep-alive HTTP/1.1 "
-        "client (bench/http_client.py)",
+        f"client (bench/http_client.py); {durations.rounds} round(s) of every contender one after "
+        "another, each figure the median round (ratios within a round), with the range",
         f"checkout: validate cycles {VALIDATE_CODES:,} live codes; every redemption uses an unused "
         "single-use code and a new order_reference",
     ]
