@@ -31,7 +31,7 @@ def store(request: pytest.FixtureRequest, database: Database) -> StoreFactory:
     @asynccontextmanager
     async def open_store() -> AsyncIterator[CheckoutStore]:
         if request.param == "postgres":
-            async with database.driver() as connection:
+            async with (await database.driver()).acquire() as connection:
                 yield PostgresStore(connection)
         else:
             async with unit_of_work(database) as session:

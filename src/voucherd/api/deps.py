@@ -86,7 +86,7 @@ async def checkout(request: Request) -> AsyncIterator[Checkout]:
     database = get_database()
     write = request.method not in _READ_METHODS
     if database.is_postgres and IDEMPOTENCY_KEY not in request.headers:
-        async with database.driver() as connection:
+        async with (await database.driver()).acquire() as connection:
             yield Checkout(principal, PostgresStore(connection), None)
     else:
         async with unit_of_work(database, write=write) as session:
