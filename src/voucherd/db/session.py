@@ -26,11 +26,13 @@ async def unit_of_work(
 async def driver_of(session: AsyncSession) -> Any:
     """The session's own asyncpg connection, for what SQLAlchemy cannot send (COPY, arrays of a
     million values), inside the session's transaction. SQLAlchemy's adapter sends BEGIN with the
-    first statement that goes through it, so one statement goes through it first: a statement sent
-    straight to the driver before that would run outside the transaction, committed on its own."""
-    await session.execute(text("SELECT 1"))
+    first statement that goes through it: a statement sent straight to the driver before that would
+    run outside the transaction, committed on its own. So when BEGIN has not been sent yet, one
+    statement goes through SQLAlchemy first."""
     connection = await session.connection()
     raw = await connection.get_raw_connection()
     driver = raw.driver_connection
     assert driver is not None
+    if not driver.is_in_transaction():
+        await session.execute(text("SELECT 1"))
     return driver

@@ -120,9 +120,9 @@ async def record_export_chunk(
     if upto is None:
         return 0, None
     dialect = session.get_bind().dialect.name
-    new_id = "gen_random_uuid()" if dialect == "postgresql" else "lower(hex(randomblob(16)))"
+    random_id = "gen_random_uuid()" if dialect == "postgresql" else "lower(hex(randomblob(16)))"
     source = select(
-        literal_column(new_id),
+        literal_column(random_id),
         _recipients.c.client_id,
         _recipients.c.campaign_id,
         _recipients.c.voucher_id,

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from voucherd.core import ids
 from voucherd.db.session import driver_of
+from voucherd.events.service import FIRST_SEQUENCE
 from voucherd.models import Campaign, Client, Job, Voucher
 
 _vouchers = cast(Table, Voucher.__table__)
@@ -105,7 +106,7 @@ async def insert_codes(
     now: datetime,
 ) -> list[str]:
     """Insert the codes that are not taken yet (per client); returns the ones inserted."""
-    inserted = await _insert(session, client_id, campaign_id, codes, job_id, None, now, events=0)
+    inserted = await _insert(session, client_id, campaign_id, codes, job_id, None, now, event_sequence=0)
     return [code for _, code in inserted]
 
 
@@ -131,7 +132,9 @@ async def insert_vouchers(
     Codes issued one per person use this (the id links the person). Each is inserted with
     ``event_sequence`` 1: its ``voucher.created`` event, which the caller writes in this
     transaction, is its first event."""
-    inserted = await _insert(session, client_id, campaign_id, codes, None, offer, now, events=1)
+    inserted = await _insert(
+        session, client_id, campaign_id, codes, None, offer, now, event_sequence=FIRST_SEQUENCE
+    )
     return [(ids.standard(voucher_id), code) for voucher_id, code in inserted]
 
 
@@ -157,9 +160,9 @@ async def _insert(
     offer: OwnOffer | None,
     now: datetime,
     *,
-    events: int,
+    event_sequence: int,
 ) -> list[tuple[Any, str]]:
-    """(id, code) of the codes inserted, each with ``events`` as its ``event_sequence``; on
+    """(id, code) of the codes inserted, each inserted at ``event_sequence``; on
     PostgreSQL the ids are :func:`ids.driver_ids`."""
     discount = (
         (offer.discount_type, offer.discount_value, offer.discount_description) if offer else (None,) * 3
@@ -169,7 +172,7 @@ async def _insert(
 
         driver = await driver_of(session)
         made = ids.driver_ids(len(codes))
-        arguments = (client_id, campaign_id, job_id, now, *discount, events, made, list(codes))
+        arguments = (client_id, campaign_id, job_id, now, *discount, event_sequence, made, list(codes))
         await driver.execute("SAVEPOINT insert_codes")
         try:
             await driver.execute(_PG_INSERT, *arguments)
@@ -188,7 +191,7 @@ async def _insert(
             "campaign_id": campaign_id,
             "code": code,
             "redeemed_count": 0,
-            "event_sequence": events,
+            "event_sequence": event_sequence,
             "job_id": job_id,
             "created_at": now,
             "discount_type": discount[0],
