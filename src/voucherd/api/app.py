@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import structlog
+import uuid_utils
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from voucherd import __version__
@@ -23,6 +21,7 @@ from voucherd.config import get_settings
 from voucherd.core import qr
 from voucherd.db import get_database
 from voucherd.jobs.runner import run_worker
+from voucherd.logging import REQUEST_ID
 from voucherd.logging import configure as configure_logging
 from voucherd.web import pages as web_pages
 from voucherd.web import tracking as web_tracking
@@ -36,8 +35,9 @@ Errors are JSON: `{"error": "<what is wrong>", "error_code": "<stable code>"}`.
 
 
 class RequestIdMiddleware:
-    """Gives each request an id (``X-Request-Id``, taken from the caller when sent) for the logs
-    and the response. Plain ASGI: a ``BaseHTTPMiddleware`` costs about 0.5 ms per request."""
+    """Gives each request an id (``X-Request-Id``, taken from the caller when it sends a usable
+    one) for the logs and the response. Plain ASGI: a ``BaseHTTPMiddleware`` costs about 0.5 ms
+    per request."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -46,17 +46,34 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = Headers(scope=scope).get("x-request-id") or uuid.uuid4().hex
+        request_id = _caller_request_id(scope) or uuid_utils.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
+        header = (b"x-request-id", request_id.encode("latin-1"))
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode("latin-1"))]
+                message["headers"] = [*message.get("headers", ()), header]
             await send(message)
 
-        with structlog.contextvars.bound_contextvars(request_id=request_id):
+        token = REQUEST_ID.set(request_id)
+        try:
             await self.app(scope, receive, send_with_id)
+        finally:
+            REQUEST_ID.reset(token)
+
+
+MAX_REQUEST_ID_LENGTH = 128
+
+
+def _caller_request_id(scope: Scope) -> str | None:
+    """The caller's ``X-Request-Id``, if it is printable ASCII of at most 128 characters; other
+    values are replaced rather than copied into the logs."""
+    for name, value in scope["headers"]:
+        if name == b"x-request-id":
+            text: str = value.decode("latin-1")
+            usable = 0 < len(text) <= MAX_REQUEST_ID_LENGTH and text.isascii() and text.isprintable()
+            return text if usable else None
+    return None
 
 
 @asynccontextmanager

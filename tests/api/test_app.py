@@ -1,0 +1,93 @@
+"""The application's own middleware: every response names its request, and so does every log
+line written while serving it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+
+import httpx
+import orjson
+import pytest
+import structlog
+from fastapi import FastAPI
+
+from voucherd.api.app import MAX_REQUEST_ID_LENGTH, create_app
+
+GENERATED = re.compile(r"[0-9a-f]{32}")
+
+
+@pytest.fixture
+def app() -> FastAPI:
+    app = create_app(embedded_worker=False)
+
+    @app.get("/logs-something")
+    async def _logs_something() -> dict[str, bool]:
+        structlog.get_logger("test").info("test.served")
+        return {"ok": True}
+
+    @app.get("/fails")
+    async def _fails() -> None:
+        raise RuntimeError("boom")
+
+    return app
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://voucherd.test") as client:
+        yield client
+
+
+def _log_lines(output: str) -> list[dict[str, object]]:
+    return [orjson.loads(line) for line in output.splitlines() if line.startswith("{")]
+
+
+async def test_each_response_carries_a_new_request_id(client: httpx.AsyncClient) -> None:
+    ids = [(await client.get("/healthz")).headers["X-Request-Id"] for _ in range(3)]
+    assert all(GENERATED.fullmatch(request_id) for request_id in ids)
+    assert len(set(ids)) == 3
+
+
+async def test_the_callers_request_id_is_kept(client: httpx.AsyncClient) -> None:
+    response = await client.get("/healthz", headers={"X-Request-Id": "checkout-7f3a"})
+    assert response.headers["X-Request-Id"] == "checkout-7f3a"
+    assert response.headers.get_list("X-Request-Id") == ["checkout-7f3a"]
+
+
+@pytest.mark.parametrize(
+    "sent", ["x" * (MAX_REQUEST_ID_LENGTH + 1), "caf\u00e9", "tab\tinside"], ids=["long", "latin-1", "tab"]
+)
+async def test_an_unusable_request_id_is_replaced(client: httpx.AsyncClient, sent: str) -> None:
+    response = await client.get("/healthz", headers={"X-Request-Id": sent.encode("latin-1")})
+    assert GENERATED.fullmatch(response.headers["X-Request-Id"])
+
+
+async def test_log_lines_written_while_serving_carry_the_request_id(
+    client: httpx.AsyncClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    response = await client.get("/logs-something", headers={"X-Request-Id": "order-42"})
+    served = [line for line in _log_lines(capsys.readouterr().out) if line["event"] == "test.served"]
+    assert response.status_code == 200
+    assert [line["request_id"] for line in served] == ["order-42"]
+
+    structlog.get_logger("test").info("test.outside")
+    outside = [line for line in _log_lines(capsys.readouterr().out) if line["event"] == "test.outside"]
+    assert len(outside) == 1
+    assert "request_id" not in outside[0]
+
+
+async def test_an_unexpected_error_answers_500_naming_the_request(
+    client: httpx.AsyncClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    response = await client.get("/fails", headers={"X-Request-Id": "order-43"})
+    assert response.status_code == 500
+    assert response.json() == {
+        "error": "Internal error; it has been logged.",
+        "error_code": "internal_error",
+        "request_id": "order-43",
+    }
+    failed = [line for line in _log_lines(capsys.readouterr().out) if line["event"] == "request.failed"]
+    assert [line["request_id"] for line in failed] == ["order-43"]
