@@ -1,7 +1,7 @@
 """distribution
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 Create Date: 2026-11-22
 """
 

@@ -8,12 +8,12 @@ unique ``(campaign_id, identity)`` key makes that a database fact."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, cast
 
-from sqlalchemy import ARRAY, String, Table, bindparam, func, select
+from sqlalchemy import Table, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,7 +35,6 @@ from voucherd.vouchers import service as vouchers
 from voucherd.vouchers.repository import OwnOffer
 
 MAX_RECIPIENTS = 10_000
-_IN_CHUNK = 500  # values per IN (...) list
 _FIELD_LIMITS = {"forename": 100, "surname": 100, "postcode": 20, "external_id": 200}
 
 _customers = cast(Table, Customer.__table__)
@@ -160,11 +159,6 @@ def _pattern(data: UploadInput, campaign: Campaign) -> CodePattern | None:
     )
 
 
-def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(values), _IN_CHUNK):
-        yield values[start : start + _IN_CHUNK]
-
-
 async def upload(
     session: AsyncSession,
     principal: Principal,
@@ -207,53 +201,24 @@ async def _existing(
     session: AsyncSession, campaign_id: uuid.UUID, identities: list[str]
 ) -> dict[str, UploadedRecipient]:
     """The recipients already in the campaign, by identity, with their codes."""
-    columns = (
-        _recipients.c.id,
-        _recipients.c.identity,
-        _recipients.c.voucher_id,
-        _recipients.c.email,
-        _recipients.c.external_id,
+    query = (
+        select(
+            _recipients.c.id,
+            _recipients.c.identity,
+            _recipients.c.voucher_id,
+            _recipients.c.email,
+            _recipients.c.external_id,
+            Voucher.code,
+        )
+        .join(Voucher, Voucher.id == _recipients.c.voucher_id)
+        .where(_recipients.c.campaign_id == campaign_id)
     )
-    found: list[Any] = []
-    if session.get_bind().dialect.name == "postgresql":
-        # One join against the identities as an array. ``identity IN ($2, ..., $501)`` made the
-        # planner, whose statistics still called the table empty right after an upload, scan the
-        # campaign's rows and compare each with the 500 parameters one by one: a retried upload
-        # of 10,000 spent 3 s here instead of 0.1.
-        sent = (
-            func.unnest(bindparam("identities", identities, type_=ARRAY(String)))
-            .table_valued("identity")
-            .render_derived(name="sent")
-        )
-        found.extend(
-            await session.execute(
-                select(*columns).join_from(
-                    sent,
-                    _recipients,
-                    (_recipients.c.campaign_id == campaign_id) & (_recipients.c.identity == sent.c.identity),
-                )
-            )
-        )
-    else:
-        for chunk in _chunks(identities):
-            found.extend(
-                await session.execute(
-                    select(*columns).where(
-                        _recipients.c.campaign_id == campaign_id, _recipients.c.identity.in_(chunk)
-                    )
-                )
-            )
-    codes: dict[uuid.UUID, str] = {}
-    for chunk in _chunks([row.voucher_id for row in found]):
-        codes.update(
-            (row.id, row.code)
-            for row in await session.execute(select(Voucher.id, Voucher.code).where(Voucher.id.in_(chunk)))
-        )
+    found = await bulk.select_matching(session, query, _recipients.c.identity, identities)
     return {
         row.identity: UploadedRecipient(
             recipient_id=row.id,
             voucher_id=row.voucher_id,
-            voucher_code=codes[row.voucher_id],
+            voucher_code=row.code,
             email=row.email,
             external_id=row.external_id,
             created=False,
@@ -276,26 +241,32 @@ async def _customers_for(
     mobiles = list(
         {row.mobile_e164 for row in rows if row.mobile_e164 and not row.email and not row.external_id}
     )
-    live = _customers.c.deleted_at.is_(None)
-    for chunk in _chunks(externals):
-        query = select(_customers.c.id, _customers.c.external_id).where(
-            _customers.c.client_id == client_id, _customers.c.external_id.in_(chunk), live
+
+    def live(*columns: Any) -> Any:
+        return select(_customers.c.id, *columns).where(
+            _customers.c.client_id == client_id, _customers.c.deleted_at.is_(None)
         )
-        by_external.update({r.external_id: r.id for r in await session.execute(query)})
-    for chunk in _chunks(emails):
-        query = (
-            select(_customers.c.id, _customers.c.email_key)
-            .where(_customers.c.client_id == client_id, _customers.c.email_key.in_(chunk), live)
-            .order_by(_customers.c.created_at.desc())
+
+    by_external.update(
+        (r.external_id, r.id)
+        for r in await bulk.select_matching(
+            session, live(_customers.c.external_id), _customers.c.external_id, externals
         )
-        by_email.update({r.email_key: r.id for r in await session.execute(query)})  # oldest wins
-    for chunk in _chunks(mobiles):
-        query = (
-            select(_customers.c.id, _customers.c.mobile_e164)
-            .where(_customers.c.client_id == client_id, _customers.c.mobile_e164.in_(chunk), live)
-            .order_by(_customers.c.created_at.desc())
+    )
+    # Newest first, so that the oldest customer with an email or a mobile wins.
+    newest_first = _customers.c.created_at.desc()
+    by_email.update(
+        (r.email_key, r.id)
+        for r in await bulk.select_matching(
+            session, live(_customers.c.email_key).order_by(newest_first), _customers.c.email_key, emails
         )
-        by_mobile.update({r.mobile_e164: r.id for r in await session.execute(query)})
+    )
+    by_mobile.update(
+        (r.mobile_e164, r.id)
+        for r in await bulk.select_matching(
+            session, live(_customers.c.mobile_e164).order_by(newest_first), _customers.c.mobile_e164, mobiles
+        )
+    )
     now = clock.now()
     result: dict[str, uuid.UUID] = {}
     new_customers: list[dict[str, Any]] = []
