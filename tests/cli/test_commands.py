@@ -16,7 +16,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from voucherd.db import unit_of_work
+from voucherd.db import Database, unit_of_work
 from voucherd.db.engine import create_database
 from voucherd.models import Job, Voucher
 
@@ -136,10 +136,30 @@ def _queue_bulk_job(db_url: str, env: dict[str, str], count: int) -> None:
         server.wait(timeout=30)
 
 
-def _wait_for_codes(db_url: str, at_least: int) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and asyncio.run(_count(db_url))[0] < at_least:
-        time.sleep(0.05)
+async def _progress(database: Database) -> int:
+    async with unit_of_work(database, write=False) as session:
+        return int(await session.scalar(select(Job.progress)) or 0)
+
+
+async def _interrupt_worker(db_url: str, env: dict[str, str], sig: signal.Signals, *, after: int) -> int:
+    """Start ``voucherd worker``, wait until it has committed ``after`` more codes of the job, send
+    it ``sig`` and return its exit status. The job's progress is polled every 2 ms on one
+    connection: the worker writes tens of thousands of codes a second, and a slower poll can miss
+    the middle of the job."""
+    database = create_database(db_url)
+    try:
+        target = await _progress(database) + after
+        worker = await asyncio.create_subprocess_exec(
+            *VOUCHERD, "worker", env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + 60
+        # The database is the only signal there is: poll it.
+        while await _progress(database) < target and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.002)
+        worker.send_signal(sig)
+        return await asyncio.wait_for(worker.wait(), 60)
+    finally:
+        await database.dispose()
 
 
 @pytest.mark.crash
@@ -153,12 +173,7 @@ def test_worker_killed_mid_job_is_taken_over_without_duplicates_or_gaps(db_url: 
     _queue_bulk_job(db_url, env, 60000)
     kills = 0
     for _ in range(3):  # start a worker, let it commit some chunks, SIGKILL it
-        worker = subprocess.Popen(
-            [*VOUCHERD, "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        _wait_for_codes(db_url, asyncio.run(_count(db_url))[0] + 6000)
-        worker.send_signal(signal.SIGKILL)
-        worker.wait(timeout=30)
+        asyncio.run(_interrupt_worker(db_url, env, signal.SIGKILL, after=6000))
         kills += 1
     total, _distinct, _status = asyncio.run(_count(db_url))
     assert 0 < total < 60000, "the kills must land mid-job"
@@ -191,12 +206,7 @@ def test_worker_stopped_mid_job_hands_it_back_between_chunks(db_url: str) -> Non
     (no lease to wait out), so that another worker resumes it: no gap, no duplicate (K8)."""
     env = env_for(db_url, VOUCHERD_CODE_CHUNK_SIZE="2000", VOUCHERD_WORKER_POLL_SECONDS="0.1")
     _queue_bulk_job(db_url, env, 60000)
-    worker = subprocess.Popen(
-        [*VOUCHERD, "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    _wait_for_codes(db_url, 4000)
-    worker.send_signal(signal.SIGTERM)
-    assert worker.wait(timeout=60) == 0
+    assert asyncio.run(_interrupt_worker(db_url, env, signal.SIGTERM, after=4000)) == 0
     status, progress, lease_until = asyncio.run(_job(db_url))
     assert (status, lease_until) == ("queued", None)
     assert 0 < progress < 60000, "the stop must land mid-job"
