@@ -48,6 +48,30 @@ async def test_malformed_key_is_refused_before_any_query(database: Database, ten
             await accounts.authenticate(session, key, cache_ttl=1)
 
 
+@pytest.mark.parametrize("sent", [None, "", "   "], ids=["absent", "empty", "blank"])
+async def test_a_missing_key_is_asked_for_before_any_query(
+    database: Database, api: httpx.AsyncClient, sent: str | None
+) -> None:
+    async with unit_of_work(database, write=False) as session:
+        with pytest.raises(Unauthenticated) as refused:
+            await accounts.authenticate(session, sent, cache_ttl=1)
+    assert str(refused.value) == Unauthenticated.default_message
+    headers = {} if sent is None else {"X-API-Key": sent}
+    response = await api.get("/api/webhook/validate/ANYCODE", headers=headers)
+    assert response.status_code == 401
+    assert response.json()["error"] == Unauthenticated.default_message
+
+
+async def test_a_key_with_spaces_around_it_is_the_key(
+    database: Database, tenant: Tenant, api: httpx.AsyncClient
+) -> None:
+    async with unit_of_work(database, write=False) as session:
+        principal = await accounts.authenticate(session, f"  {tenant.api_key} ", cache_ttl=0)
+    assert principal == tenant.principal
+    response = await api.get("/api/campaigns", headers={"X-API-Key": f" {tenant.api_key}\t"})
+    assert response.status_code == 200
+
+
 async def test_only_hash_and_prefix_are_stored(database: Database, tenant: Tenant) -> None:
     async with unit_of_work(database, write=False) as session:
         values = []

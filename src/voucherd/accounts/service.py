@@ -129,25 +129,30 @@ class _PrincipalCache:
 _cache = _PrincipalCache()
 
 
+def _presented(raw_key: str | None) -> str:
+    """The key as sent, trimmed; a missing key is :class:`Unauthenticated` at once."""
+    key = (raw_key or "").strip()
+    if not key:
+        raise Unauthenticated()
+    return key
+
+
 def cached_principal(raw_key: str | None) -> Principal | None:
     """The principal of a key seen within the cache time, without a query; ``None`` when the key
     must be looked up. A missing key is :class:`Unauthenticated` at once."""
-    if not raw_key:
-        raise Unauthenticated()
-    return _cache.get(keys.digest(raw_key.strip()))
+    return _cache.get(keys.digest(_presented(raw_key)))
 
 
 async def authenticate(session: AsyncSession, raw_key: str | None, *, cache_ttl: float) -> Principal:
     """The principal for an API key, or :class:`Unauthenticated`. A malformed key is refused
     without a query."""
-    principal = cached_principal(raw_key)
+    key = _presented(raw_key)
+    key_hash = keys.digest(key)
+    principal = _cache.get(key_hash)
     if principal is not None:
         return principal
-    assert raw_key is not None  # cached_principal refuses a missing key
-    raw_key = raw_key.strip()
-    if not keys.is_well_formed(raw_key):
+    if not keys.is_well_formed(key):
         raise Unauthenticated("The API key is not valid.")
-    key_hash = keys.digest(raw_key)
     query = (
         select(ApiKey.id, ApiKey.client_id, Client.name, Client.currency, Client.timezone)
         .join(Client, Client.id == ApiKey.client_id)
