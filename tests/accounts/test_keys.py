@@ -7,6 +7,7 @@ import re
 import httpx
 import pytest
 from sqlalchemy import select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.conftest import Tenant
 from voucherd.accounts import keys
@@ -36,14 +37,17 @@ def test_checksum_rejects_every_mutated_key() -> None:
     assert rejected == 10_000
 
 
+def _forbid_queries(session: AsyncSession) -> None:
+    async def no_query(*args: object, **kwargs: object) -> None:
+        raise AssertionError("queried the database")
+
+    session.execute = no_query  # type: ignore[method-assign]
+
+
 async def test_malformed_key_is_refused_before_any_query(database: Database, tenant: Tenant) -> None:
     key = tenant.api_key[:-1] + ("x" if tenant.api_key[-1] != "x" else "y")
     async with unit_of_work(database, write=False) as session:
-
-        async def no_query(*args: object, **kwargs: object) -> None:
-            raise AssertionError("queried the database")
-
-        session.execute = no_query  # type: ignore[method-assign]
+        _forbid_queries(session)
         with pytest.raises(Unauthenticated):
             await accounts.authenticate(session, key, cache_ttl=1)
 
@@ -53,6 +57,7 @@ async def test_a_missing_key_is_asked_for_before_any_query(
     database: Database, api: httpx.AsyncClient, sent: str | None
 ) -> None:
     async with unit_of_work(database, write=False) as session:
+        _forbid_queries(session)
         with pytest.raises(Unauthenticated) as refused:
             await accounts.authenticate(session, sent, cache_ttl=1)
     assert str(refused.value) == Unauthenticated.default_message

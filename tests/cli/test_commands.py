@@ -173,7 +173,7 @@ def test_worker_killed_mid_job_is_taken_over_without_duplicates_or_gaps(db_url: 
     _queue_bulk_job(db_url, env, 60000)
     kills = 0
     for _ in range(3):  # start a worker, let it commit some chunks, SIGKILL it
-        asyncio.run(_interrupt_worker(db_url, env, signal.SIGKILL, after=6000))
+        assert asyncio.run(_interrupt_worker(db_url, env, signal.SIGKILL, after=6000)) == -signal.SIGKILL
         kills += 1
     total, _distinct, _status = asyncio.run(_count(db_url))
     assert 0 < total < 60000, "the kills must land mid-job"
