@@ -22,7 +22,7 @@ import orjson
 
 import voucherd.jobs.kinds  # noqa: F401 - registers the job handlers
 from bench.checkout_sql import DISCOUNT_PERCENT
-from voucherd.accounts.service import Principal
+from voucherd.accounts.service import Principal, api_key_principal
 from voucherd.campaigns import service as campaigns
 from voucherd.campaigns.rules import DiscountType
 from voucherd.campaigns.schemas import CampaignInput, CodeSettings
@@ -297,7 +297,7 @@ async def create_tenant() -> Tenant:
     created = orjson.loads(await run_command(command, voucherd_env()))
     return Tenant(
         api_key=created["api_key"],
-        principal=Principal(
+        principal=api_key_principal(
             client_id=uuid.UUID(created["client_id"]),
             client_name=created["name"],
             currency=created["currency"],

@@ -140,7 +140,7 @@ async def make_tenant(
     async with unit_of_work(database) as session:
         client = await accounts.create_client(session, name=name, currency=currency, timezone=timezone)
         issued = await accounts.create_api_key(session, client.id)
-    principal = Principal(client.id, client.name, client.currency, client.timezone, issued.api_key.id)
+    principal = accounts.principal_of_key(client, issued.api_key)
     return Tenant(principal=principal, api_key=issued.secret)
 
 

@@ -8,7 +8,6 @@ from typing import Any
 from sqlalchemy import func, select
 
 from voucherd.accounts import service as accounts
-from voucherd.accounts.service import Principal
 from voucherd.campaigns import service as campaigns
 from voucherd.campaigns.rules import DiscountType
 from voucherd.campaigns.schemas import CampaignInput, CodeSettings
@@ -28,7 +27,7 @@ async def seed_demo() -> dict[str, Any] | None:
                 return None
             client = await accounts.create_client(session, name="Demo Restaurant")
             issued = await accounts.create_api_key(session, client.id, name="demo")
-            principal = Principal(client.id, client.name, client.currency, client.timezone, issued.api_key.id)
+            principal = accounts.principal_of_key(client, issued.api_key)
             campaign = await campaigns.create_campaign(
                 session,
                 principal,

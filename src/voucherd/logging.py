@@ -11,7 +11,7 @@ import structlog
 
 from voucherd.config import get_settings
 
-# The id of the HTTP request being served (``api.app.RequestIdMiddleware`` sets it): every log
+# The id of the HTTP request being served (``http.request_id.RequestIdMiddleware`` sets it): every log
 # line written while serving it carries it. One variable of our own rather than structlog's
 # ``bound_contextvars``, which costs some 2.4 µs a request to bind and unbind.
 REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)

@@ -109,5 +109,5 @@ async def test_revocation_takes_effect_within_the_cache_time(
 async def test_revoking_here_is_immediate(database: Database, tenant: Tenant, api: httpx.AsyncClient) -> None:
     assert (await api.get("/api/campaigns", headers=tenant.headers)).status_code == 200
     async with unit_of_work(database) as session:
-        await accounts.revoke_api_key(session, tenant.principal.api_key_id)
+        await accounts.revoke_api_key(session, tenant.principal.subject.id)
     assert (await api.get("/api/campaigns", headers=tenant.headers)).status_code == 401

@@ -12,7 +12,8 @@ import pytest
 import structlog
 from fastapi import FastAPI
 
-from voucherd.api.app import MAX_REQUEST_ID_LENGTH, create_app
+from voucherd.api.app import create_app
+from voucherd.http.request_id import MAX_REQUEST_ID_LENGTH
 
 GENERATED = re.compile(r"[0-9a-f]{32}")
 
@@ -91,3 +92,25 @@ async def test_an_unexpected_error_answers_500_naming_the_request(
     }
     failed = [line for line in _log_lines(capsys.readouterr().out) if line["event"] == "request.failed"]
     assert [line["request_id"] for line in failed] == ["order-43"]
+
+
+async def test_the_root_document_describes_each_dialect_under_its_mount(client: httpx.AsyncClient) -> None:
+    document = (await client.get("/openapi.json")).json()
+    own = (await client.get("/api/openapi.json")).json()
+    assert own["servers"] == [{"url": "/api"}]
+    assert {f"/api{path}" for path in own["paths"]} == set(document["paths"])
+    redeem = document["paths"]["/api/webhook/redemption"]["post"]
+    assert redeem["security"] == [{"APIKeyHeader": []}, {"APIKeyQuery": []}]
+    assert set(document["components"]["securitySchemes"]) == {"APIKeyHeader", "APIKeyQuery"}
+    assert (await client.get("/docs")).status_code == 200
+    assert (await client.get("/api/docs")).status_code == 200
+
+
+async def test_each_side_answers_unknown_paths_in_its_own_format(client: httpx.AsyncClient) -> None:
+    api = await client.get("/api/no-such-thing")
+    assert api.status_code == 404
+    assert api.json()["error_code"] == "http_error"
+    page = await client.get("/no-such-page")
+    assert page.status_code == 404
+    assert page.headers["content-type"].startswith("text/html")
+    assert "Page not found" in page.text

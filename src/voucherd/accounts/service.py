@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
@@ -17,15 +18,70 @@ from voucherd.core.money import is_currency
 from voucherd.models import ApiKey, Client
 
 
-@dataclass(frozen=True)
+class SubjectKind(StrEnum):
+    API_KEY = "api_key"
+    STAFF = "staff"
+
+
+class Role(StrEnum):
+    """What a caller may do. An API key acts for its whole client (admin); staff logins carry
+    their own role."""
+
+    ADMIN = "admin"
+    OPERATOR = "operator"
+    VIEWER = "viewer"
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """The credential behind a call: an API key or a staff member, by id."""
+
+    kind: SubjectKind
+    id: uuid.UUID
+
+
+@dataclass(frozen=True, slots=True)
 class Principal:
-    """Who is calling: the tenant every query is scoped to."""
+    """Who is calling: the tenant every query is scoped to, the subject (credential) acting for
+    it and its role. Services read the client and the role, never how the caller authenticated;
+    ``rate_key`` names the caller's own rate-limit counters."""
 
     client_id: uuid.UUID
     client_name: str
     currency: str
     timezone: str
-    api_key_id: uuid.UUID
+    subject: Subject
+    role: Role = Role.ADMIN
+    rate_key: str = field(default="")
+
+    def __post_init__(self) -> None:
+        if not self.rate_key:
+            object.__setattr__(self, "rate_key", f"{self.subject.kind}:{self.subject.id}")
+
+
+def api_key_principal(
+    *, client_id: uuid.UUID, client_name: str, currency: str, timezone: str, api_key_id: uuid.UUID
+) -> Principal:
+    """The principal of an API key: it acts for its whole client."""
+    return Principal(
+        client_id=client_id,
+        client_name=client_name,
+        currency=currency,
+        timezone=timezone,
+        subject=Subject(SubjectKind.API_KEY, api_key_id),
+        role=Role.ADMIN,
+    )
+
+
+def principal_of_key(client: Client, api_key: ApiKey) -> Principal:
+    """:func:`api_key_principal` for a client and key in hand (the CLI's demo, tests)."""
+    return api_key_principal(
+        client_id=client.id,
+        client_name=client.name,
+        currency=client.currency,
+        timezone=client.timezone,
+        api_key_id=api_key.id,
+    )
 
 
 @dataclass(frozen=True)
@@ -161,7 +217,7 @@ async def authenticate(session: AsyncSession, raw_key: str | None, *, cache_ttl:
     row = (await session.execute(query)).first()
     if row is None:
         raise Unauthenticated("The API key is not valid.")
-    principal = Principal(
+    principal = api_key_principal(
         client_id=row.client_id,
         client_name=row.name,
         currency=row.currency,

@@ -1,79 +1,53 @@
-"""The application factory."""
+"""The host: one process-wide setup (logging, the database, the embedded worker, the QR pool, one
+rate limiter, request ids) that mounts each dialect as its own application and serves the public
+pages for every other path.
+
+Each dialect brings its routes, schemas, mappers, error table, authentication and OpenAPI
+document; the host only says where it lives. ``/openapi.json`` and ``/docs`` at the root describe
+every dialect in one document (each dialect also serves its own under its mount)."""
 
 from __future__ import annotations
 
 import asyncio
 import gc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
-import uuid_utils
 from fastapi import FastAPI
-from fastapi.openapi.utils import get_openapi
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from voucherd import __version__
-from voucherd.api import ratelimit
-from voucherd.api.deps import SECURITY_SCHEMES
-from voucherd.api.vouchertrack import checkout, distribution, errors, integrations, management, webhooks
+from voucherd.api.vouchertrack.app import create_vouchertrack_app
 from voucherd.config import get_settings
 from voucherd.core import qr
 from voucherd.db import get_database
+from voucherd.http.errors import internal_error
+from voucherd.http.ratelimit import RateLimiter
+from voucherd.http.request_id import RequestIdMiddleware
 from voucherd.jobs.runner import run_worker
-from voucherd.logging import REQUEST_ID
 from voucherd.logging import configure as configure_logging
-from voucherd.web import pages as web_pages
-from voucherd.web import tracking as web_tracking
+from voucherd.web.public.app import create_public_app
 
 DESCRIPTION = """
-voucherd: campaigns, unique voucher codes, and checkout validation and redemption.
+voucherd: campaigns, unique voucher codes, and checkout validation and redemption, over the APIs
+of the systems it replaces. Each API is mounted under its own path with its own authentication and
+error format:
 
-Authenticate with your API key in the `X-API-Key` header (or the `api_key` query parameter).
-Errors are JSON: `{"error": "<what is wrong>", "error_code": "<stable code>"}`.
+- `/api`: VoucherTrack (seeds 000, 001); its own document is `/api/openapi.json`.
 """
 
 
-class RequestIdMiddleware:
-    """Gives each request an id (``X-Request-Id``, taken from the caller when it sends a usable
-    one) for the logs and the response. Plain ASGI: a ``BaseHTTPMiddleware`` costs about 0.5 ms
-    per request."""
+@dataclass(frozen=True)
+class Dialect:
+    """One API mounted by the host: where, and how to build it around the shared limiter."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        request_id = _caller_request_id(scope) or uuid_utils.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = request_id
-        header = (b"x-request-id", request_id.encode("latin-1"))
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", ()), header]
-            await send(message)
-
-        token = REQUEST_ID.set(request_id)
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            REQUEST_ID.reset(token)
+    mount: str
+    create: Callable[[RateLimiter], FastAPI]
 
 
-MAX_REQUEST_ID_LENGTH = 128
-
-
-def _caller_request_id(scope: Scope) -> str | None:
-    """The caller's ``X-Request-Id``, if it is printable ASCII of at most 128 characters; other
-    values are replaced rather than copied into the logs."""
-    for name, value in scope["headers"]:
-        if name == b"x-request-id":
-            text: str = value.decode("latin-1")
-            usable = 0 < len(text) <= MAX_REQUEST_ID_LENGTH and text.isascii() and text.isprintable()
-            return text if usable else None
-    return None
+# VoucherCart (`/vouchercart/v1`) and Voucherify (`/voucherify`) take their places here.
+DIALECTS = (Dialect("/api", create_vouchertrack_app),)
 
 
 @asynccontextmanager
@@ -101,26 +75,6 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         await database.dispose()
 
 
-def _document_security(app: FastAPI) -> None:
-    """Every route under ``/api`` takes the API key; say so once in the OpenAPI schema."""
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            schema = get_openapi(
-                title=app.title, version=app.version, description=app.description, routes=app.routes
-            )
-            schema.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
-            requirement: list[dict[str, list[str]]] = [{name: []} for name in SECURITY_SCHEMES]
-            for path, operations in schema.get("paths", {}).items():
-                if path.startswith("/api/"):
-                    for operation in operations.values():
-                        operation["security"] = requirement
-            app.openapi_schema = schema
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
-
-
 def serve_app() -> FastAPI:
     """The app ``voucherd serve`` runs: as :func:`create_app`, with the QR pool started at once."""
     return create_app(warm_qr_pool=True)
@@ -128,32 +82,86 @@ def serve_app() -> FastAPI:
 
 def create_app(*, embedded_worker: bool = True, warm_qr_pool: bool = False) -> FastAPI:
     configure_logging()
-    app = FastAPI(
-        title="voucherd",
-        version=__version__,
-        description=DESCRIPTION,
-        lifespan=_lifespan,
-        # Integrations post JSON without a Content-Type too (curl -d, some PHP clients).
-        strict_content_type=False,
-    )
+    app = FastAPI(title="voucherd", version=__version__, description=DESCRIPTION, lifespan=_lifespan)
     app.state.embedded_worker = embedded_worker
     app.state.warm_qr_pool = warm_qr_pool
-    errors.install(app)
-    ratelimit.install(app)
-    app.state.rate_limiter = ratelimit.RateLimiter(get_settings())
+    # One limiter for the process: a client IP has one counter per limit across every dialect.
+    limiter = app.state.rate_limiter = RateLimiter(get_settings())
+    app.add_exception_handler(Exception, internal_error)
     app.add_middleware(RequestIdMiddleware)
-    app.include_router(checkout.router)
-    app.include_router(management.router)
-    app.include_router(distribution.router)
-    app.include_router(integrations.router)
-    app.include_router(webhooks.router)
-    app.include_router(web_tracking.router)
-    app.include_router(web_pages.router)
 
-    _document_security(app)
+    mounted: list[tuple[str, FastAPI]] = []
+    for dialect in DIALECTS:
+        sub_app = dialect.create(limiter)
+        app.mount(dialect.mount, sub_app)
+        mounted.append((dialect.mount, sub_app))
+    app.state.dialects = dict(mounted)
+    # The public pages answer every path nothing above claims (routes added to the host later,
+    # as tests do, still match first).
+    app.router.default = create_public_app(limiter)
 
     @app.get("/healthz", include_in_schema=False)
     async def _health() -> dict[str, str]:
         return {"status": "ok"}
 
+    app.openapi = lambda: _combined_openapi(app, mounted)  # type: ignore[method-assign]
     return app
+
+
+def _combined_openapi(app: FastAPI, mounted: list[tuple[str, FastAPI]]) -> dict[str, Any]:
+    """Every dialect's document in one: its paths under its mount, its components kept apart by
+    the dialect's name where two dialects use one name."""
+    if app.openapi_schema is not None:
+        return app.openapi_schema
+    paths: dict[str, Any] = {}
+    components: dict[str, dict[str, Any]] = {}
+    for mount, sub_app in mounted:
+        document = sub_app.openapi()
+        renames = _component_renames(document, components, prefix=mount.strip("/").replace("/", "_"))
+        document = _rewrite_refs(document, renames)
+        for path, operations in document.get("paths", {}).items():
+            paths[mount + path] = operations
+        for kind, entries in document.get("components", {}).items():
+            for name, entry in entries.items():
+                components.setdefault(kind, {})[renames.get((kind, name), name)] = entry
+    app.openapi_schema = {
+        "openapi": "3.1.0",
+        "info": {"title": app.title, "version": app.version, "description": app.description},
+        "paths": paths,
+        "components": components,
+    }
+    return app.openapi_schema
+
+
+def _component_renames(
+    document: dict[str, Any], taken: dict[str, dict[str, Any]], *, prefix: str
+) -> dict[tuple[str, str], str]:
+    renames: dict[tuple[str, str], str] = {}
+    for kind, entries in document.get("components", {}).items():
+        for name, entry in entries.items():
+            if name in taken.get(kind, {}) and taken[kind][name] != entry:
+                renames[(kind, name)] = f"{prefix}_{name}"
+    return renames
+
+
+def _rewrite_refs(value: Any, renames: dict[tuple[str, str], str]) -> Any:
+    if not renames:
+        return value
+    if isinstance(value, dict):
+        ref = value.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/components/"):
+            _, _, kind, name = ref.split("/", 3)
+            if (kind, name) in renames:
+                return {**value, "$ref": f"#/components/{kind}/{renames[(kind, name)]}"}
+        if isinstance(value.get("security"), list):  # requirements name their schemes bare
+            value = {
+                **value,
+                "security": [
+                    {renames.get(("securitySchemes", name), name): scopes for name, scopes in item.items()}
+                    for item in value["security"]
+                ],
+            }
+        return {key: _rewrite_refs(item, renames) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_rewrite_refs(item, renames) for item in value]
+    return value

@@ -7,19 +7,21 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
-from voucherd.api import ratelimit
-from voucherd.api.deps import Checkout, PrincipalDep, SessionDep, checkout
-from voucherd.api.idempotency import REPLAYED, idempotent
-from voucherd.api.responses import JSON
 from voucherd.api.vouchertrack import mappers
+from voucherd.api.vouchertrack.auth import PrincipalDep, checkout_principal
 from voucherd.api.vouchertrack.errors import status_for
 from voucherd.api.vouchertrack.schemas import RedemptionRequest, RollbackRequest
 from voucherd.core.codes import normalize
 from voucherd.core.money import Amount
+from voucherd.http import idempotency, ratelimit
+from voucherd.http.checkout import Checkout, checkout
+from voucherd.http.idempotency import IDEMPOTENCY_KEY, REPLAYED
+from voucherd.http.responses import JSON
+from voucherd.http.session import SessionDep
 from voucherd.redemptions import service as redemptions
 from voucherd.redemptions.schemas import Channel, RedeemInput
 
-router = APIRouter(prefix="/api/webhook", tags=["Checkout"])
+router = APIRouter(prefix="/webhook", tags=["Checkout"])
 
 
 def _mark(request: Request, **extra: object) -> None:
@@ -43,10 +45,11 @@ async def validate_voucher(request: Request, code: Annotated[str, Path(max_lengt
     _mark(request, valid=False, code=normalize(code))
     # Per IP before the key is checked, so that guessing keys is limited too.
     await ratelimit.check(request, "validation_per_ip", f"ip:{ratelimit.client_ip(request)}")
-    async with checkout(request) as unit:
-        await ratelimit.check(request, "validation_per_key", f"key:{unit.principal.api_key_id}")
-        result = await redemptions.validate(unit.store, unit.principal, code)
-    body = mappers.validation(result, unit.principal)
+    principal = await checkout_principal(request)
+    await ratelimit.check(request, "validation_per_key", principal.rate_key)
+    async with checkout(principal, write=False, keyed=False) as unit:
+        result = await redemptions.validate(unit.store, principal, code)
+    body = mappers.validation(result, principal)
     status = 200 if result.error is None else status_for(result.error)
     return JSON(body, status_code=status)
 
@@ -69,8 +72,17 @@ async def validate_voucher(request: Request, code: Annotated[str, Path(max_lengt
 async def record_redemption(request: Request, body: RedemptionRequest) -> Response:
     """Marks one use of the voucher and logs the transaction. Idempotent per order_reference."""
     _mark(request, success=False, voucher_code=normalize(body.code))
-    async with checkout(request) as unit:
-        return await idempotent(request, unit.session, unit.principal, lambda: _redeem(unit, body))
+    principal = await checkout_principal(request)
+    async with checkout(principal, write=True, keyed=IDEMPOTENCY_KEY in request.headers) as unit:
+        if unit.session is None:
+            return await _redeem(unit, body)
+        held = await idempotency.claim(request, unit.session, principal.client_id)
+        if isinstance(held, Response):
+            return held
+        response = await _redeem(unit, body)
+        if held is not None:
+            await idempotency.finish(held, response)
+        return response
 
 
 async def _redeem(unit: Checkout, body: RedemptionRequest) -> JSON:

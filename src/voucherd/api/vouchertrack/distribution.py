@@ -5,26 +5,27 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from voucherd.api.deps import PrincipalDep, SessionDep
-from voucherd.api.idempotency import idempotent
-from voucherd.api.responses import JSON
 from voucherd.api.vouchertrack import mappers
+from voucherd.api.vouchertrack.auth import PrincipalDep, authenticated
 from voucherd.api.vouchertrack.schemas import CustomerBody, PublicationCreate
 from voucherd.campaigns.errors import CampaignNotFound
 from voucherd.core.errors import InvalidInput
 from voucherd.core.pagination import PageRequest
 from voucherd.customers import service as customers
 from voucherd.customers.schemas import CustomerChanges, CustomerInput
+from voucherd.http.idempotency import IdempotentRoute, idempotent
+from voucherd.http.responses import JSON
+from voucherd.http.session import SessionDep
 from voucherd.models import Campaign
 from voucherd.publications import service as publications
 from voucherd.publications.schemas import CustomerRef, PublishInput
 from voucherd.stats import service as stats
 
-router = APIRouter(prefix="/api", tags=["Distribution"])
+router = APIRouter(tags=["Distribution"], route_class=IdempotentRoute)
 
 PageDep = Annotated[int, Query(ge=1, description="Page number, from 1")]
 LimitDep = Annotated[int, Query(ge=1, le=100, description="Items per page, 1 to 100")]
@@ -34,17 +35,16 @@ def _customer_input(body: CustomerBody) -> CustomerInput:
     return CustomerInput(**body.model_dump())
 
 
-@router.post("/customers", status_code=201, summary="Create a customer")
-async def create_customer(
-    request: Request, body: CustomerBody, session: SessionDep, principal: PrincipalDep
-) -> Response:
+@router.post(
+    "/customers",
+    status_code=201,
+    summary="Create a customer",
+    dependencies=[idempotent(authenticated)],
+)
+async def create_customer(body: CustomerBody, session: SessionDep, principal: PrincipalDep) -> Response:
     """`email`, `name` (or `forename`/`surname`), `mobile`, `postcode`, `external_id`, `metadata`."""
-
-    async def produce() -> JSON:
-        customer = await customers.create_customer(session, principal, _customer_input(body))
-        return JSON(mappers.customer(customer), status_code=201)
-
-    return await idempotent(request, session, principal, produce)
+    customer = await customers.create_customer(session, principal, _customer_input(body))
+    return JSON(mappers.customer(customer), status_code=201)
 
 
 @router.get("/customers", summary="List customers")
@@ -115,38 +115,39 @@ async def _campaign_id(
     return ids[0]
 
 
-@router.post("/publications", status_code=201, summary="Publish codes to a customer")
+@router.post(
+    "/publications",
+    status_code=201,
+    summary="Publish codes to a customer",
+    dependencies=[idempotent(authenticated)],
+)
 async def create_publication(
-    request: Request, body: PublicationCreate, session: SessionDep, principal: PrincipalDep
+    body: PublicationCreate, session: SessionDep, principal: PrincipalDep
 ) -> Response:
     """Publish a specific code (`voucher`) or `count` codes from a campaign's pool (`campaign`) to a
     customer (an id, or details: found by `external_id`/email, else created). A code is never
     published to two customers (409 `voucher_already_published`); an empty pool is a 409
     `campaign_pool_exhausted`, unless the campaign has `auto_update`, which makes new codes."""
-
-    async def produce() -> JSON:
-        if isinstance(body.customer, str):
-            try:
-                ref = CustomerRef(id=uuid.UUID(body.customer))
-            except ValueError:
-                raise InvalidInput("customer must be a customer id or an object.", field="customer") from None
-        else:
-            ref = CustomerRef(data=_customer_input(body.customer))
-        result = await publications.publish(
-            session,
-            principal,
-            PublishInput(
-                customer=ref,
-                code=body.voucher,
-                campaign_id=await _campaign_id(session, principal, body),
-                count=body.campaign.count if body.campaign else 1,
-                channel=body.channel or "API",
-                metadata=body.metadata,
-            ),
-        )
-        return JSON(mappers.publication(result), status_code=201)
-
-    return await idempotent(request, session, principal, produce)
+    if isinstance(body.customer, str):
+        try:
+            ref = CustomerRef(id=uuid.UUID(body.customer))
+        except ValueError:
+            raise InvalidInput("customer must be a customer id or an object.", field="customer") from None
+    else:
+        ref = CustomerRef(data=_customer_input(body.customer))
+    result = await publications.publish(
+        session,
+        principal,
+        PublishInput(
+            customer=ref,
+            code=body.voucher,
+            campaign_id=await _campaign_id(session, principal, body),
+            count=body.campaign.count if body.campaign else 1,
+            channel=body.channel or "API",
+            metadata=body.metadata,
+        ),
+    )
+    return JSON(mappers.publication(result), status_code=201)
 
 
 @router.get("/campaigns/{campaign_id}/publications", summary="A campaign's publication history")

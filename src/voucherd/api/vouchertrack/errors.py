@@ -8,12 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from voucherd.api.responses import JSON
 from voucherd.core.errors import (
     Conflict,
     DomainError,
@@ -24,8 +22,10 @@ from voucherd.core.errors import (
     QuotaExceeded,
     Unauthenticated,
 )
-
-log = structlog.get_logger(__name__)
+from voucherd.http.errors import internal_error
+from voucherd.http.ratelimit import MESSAGE as RATE_LIMIT_MESSAGE
+from voucherd.http.ratelimit import RateLimited
+from voucherd.http.responses import JSON
 
 STATUS: dict[type[DomainError], int] = {
     NotFound: 404,
@@ -104,21 +104,20 @@ async def _http_error(request: Request, error: Exception) -> JSON:
     )
 
 
-async def _unexpected(request: Request, error: Exception) -> JSON:
-    request_id = getattr(request.state, "request_id", None)
-    log.exception("request.failed", request_id=request_id, error=repr(error))
+async def _too_many(request: Request, error: Exception) -> JSON:
+    """429 with ``Retry-After`` and ``{"code": 429, "message": ...}``: the body the Voucherify
+    conventions document, which VoucherTrack integrations already handle (docs/decisions.md)."""
+    assert isinstance(error, RateLimited)
     return JSON(
-        {
-            "error": "Internal error; it has been logged.",
-            "error_code": "internal_error",
-            "request_id": request_id,
-        },
-        status_code=500,
+        {"code": 429, "message": RATE_LIMIT_MESSAGE},
+        status_code=429,
+        headers={"Retry-After": str(error.retry_after)},
     )
 
 
 def install(app: FastAPI) -> None:
+    app.add_exception_handler(RateLimited, _too_many)
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(Exception, _unexpected)
+    app.add_exception_handler(Exception, internal_error)

@@ -6,19 +6,20 @@ import asyncio
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import Response, StreamingResponse
 
-from voucherd.api.deps import PrincipalDep, SessionDep
-from voucherd.api.idempotency import idempotent
-from voucherd.api.ratelimit import rate_limit
-from voucherd.api.responses import JSON
+from voucherd.api.vouchertrack.auth import PrincipalDep, authenticated
 from voucherd.api.vouchertrack.schemas import RecipientUpload
 from voucherd.campaigns.service import get_campaign
 from voucherd.core import qr
 from voucherd.core.clock import isoformat_z
 from voucherd.core.money import Amount
 from voucherd.db import get_database, unit_of_work
+from voucherd.http.idempotency import IdempotentRoute, idempotent
+from voucherd.http.ratelimit import rate_limit
+from voucherd.http.responses import JSON
+from voucherd.http.session import SessionDep
 from voucherd.recipients import export
 from voucherd.recipients import service as recipients
 from voucherd.recipients.schemas import RecipientInput, UploadInput
@@ -26,7 +27,7 @@ from voucherd.tracking import links
 from voucherd.tracking import service as tracking
 from voucherd.tracking.service import Signal
 
-router = APIRouter(prefix="/api/integrations", tags=["Integrations"])
+router = APIRouter(prefix="/integrations", tags=["Integrations"], route_class=IdempotentRoute)
 
 
 @router.post(
@@ -34,10 +35,9 @@ router = APIRouter(prefix="/api/integrations", tags=["Integrations"])
     status_code=201,
     summary="Upload recipients and get a code each",
     responses={200: {"description": "Every recipient was uploaded before: their codes, nothing new"}},
-    dependencies=[rate_limit("recipient_upload", per="key")],
+    dependencies=[rate_limit("recipient_upload", per=authenticated), idempotent(authenticated)],
 )
 async def upload_recipients(
-    request: Request,
     campaign_id: uuid.UUID,
     body: RecipientUpload,
     session: SessionDep,
@@ -47,56 +47,52 @@ async def upload_recipients(
     a redemption URL and a QR code of it. A recipient uploaded before (same `external_id`, else
     same email) gets their existing code back; `total_created` counts only new ones. A request with
     any bad row creates nothing and lists every problem in `errors` (index, field, reason)."""
+    # The QR codes of new codes are encoded (in worker processes) while the upload writes
+    # its rows, not after: they are most of a large upload's time.
+    early: list[tuple[list[str], asyncio.Task[list[str]]]] = []
 
-    async def produce() -> JSON:
-        # The QR codes of new codes are encoded (in worker processes) while the upload writes
-        # its rows, not after: they are most of a large upload's time.
-        early: list[tuple[list[str], asyncio.Task[list[str]]]] = []
+    def encode_early(codes: list[str]) -> None:
+        early.append((codes, asyncio.ensure_future(_encode(codes))))
 
-        def encode_early(codes: list[str]) -> None:
-            early.append((codes, asyncio.ensure_future(_encode(codes))))
-
-        try:
-            result = await recipients.upload(
-                session,
-                principal,
-                campaign_id,
-                UploadInput(
-                    recipients=[RecipientInput(**row.model_dump()) for row in body.recipients],
-                    discount_type=body.discount_type,
-                    discount_value=None if body.discount_value is None else Amount.major(body.discount_value),
-                    discount_description=body.discount_description,
-                    code_prefix=body.code_prefix,
-                ),
-                on_issued=encode_early,
-            )
-        except BaseException:
-            for _, task in early:
-                task.cancel()
-            raise
-        qr_codes = await _qr_codes([item.voucher_code for item in result.recipients], early)
-        urls = [links.redemption_url(item.voucher_code) for item in result.recipients]
-        items: list[dict[str, Any]] = [
-            {
-                "recipient_id": str(item.recipient_id),
-                "voucher_id": str(item.voucher_id),
-                "voucher_code": item.voucher_code,
-                "redemption_url": url,
-                "qr_code_url": qr_code,
-                "email": item.email,
-                "external_id": item.external_id,
-                "created": item.created,
-                "tracking_pixel_url": links.pixel_url(item.recipient_id),
-                "click_tracking_url": links.click_url(item.recipient_id),
-            }
-            for item, url, qr_code in zip(result.recipients, urls, qr_codes, strict=True)
-        ]
-        return JSON(
-            {"success": True, "total_created": result.total_created, "recipients": items},
-            status_code=201 if result.total_created else 200,
+    try:
+        result = await recipients.upload(
+            session,
+            principal,
+            campaign_id,
+            UploadInput(
+                recipients=[RecipientInput(**row.model_dump()) for row in body.recipients],
+                discount_type=body.discount_type,
+                discount_value=None if body.discount_value is None else Amount.major(body.discount_value),
+                discount_description=body.discount_description,
+                code_prefix=body.code_prefix,
+            ),
+            on_issued=encode_early,
         )
-
-    return await idempotent(request, session, principal, produce)
+    except BaseException:
+        for _, task in early:
+            task.cancel()
+        raise
+    qr_codes = await _qr_codes([item.voucher_code for item in result.recipients], early)
+    urls = [links.redemption_url(item.voucher_code) for item in result.recipients]
+    items: list[dict[str, Any]] = [
+        {
+            "recipient_id": str(item.recipient_id),
+            "voucher_id": str(item.voucher_id),
+            "voucher_code": item.voucher_code,
+            "redemption_url": url,
+            "qr_code_url": qr_code,
+            "email": item.email,
+            "external_id": item.external_id,
+            "created": item.created,
+            "tracking_pixel_url": links.pixel_url(item.recipient_id),
+            "click_tracking_url": links.click_url(item.recipient_id),
+        }
+        for item, url, qr_code in zip(result.recipients, urls, qr_codes, strict=True)
+    ]
+    return JSON(
+        {"success": True, "total_created": result.total_created, "recipients": items},
+        status_code=201 if result.total_created else 200,
+    )
 
 
 async def _encode(codes: list[str]) -> list[str]:
@@ -117,7 +113,7 @@ async def _qr_codes(codes: list[str], early: list[tuple[list[str], asyncio.Task[
     "/campaigns/{campaign_id}/recipients/export",
     summary="Export recipients as CSV for mail merge",
     response_class=StreamingResponse,
-    dependencies=[rate_limit("export", per="key")],
+    dependencies=[rate_limit("export", per=authenticated)],
     responses={200: {"content": {"text/csv": {}}, "description": "CSV, streamed"}},
 )
 async def export_recipients(campaign_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> Response:

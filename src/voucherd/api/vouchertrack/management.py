@@ -5,13 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from voucherd.api.deps import PrincipalDep, SessionDep
-from voucherd.api.idempotency import idempotent
-from voucherd.api.responses import JSON
 from voucherd.api.vouchertrack import mappers
+from voucherd.api.vouchertrack.auth import PrincipalDep, authenticated
 from voucherd.api.vouchertrack.schemas import CampaignCreate, CampaignUpdate, GenerateRequest, ReasonRequest
 from voucherd.campaigns import service as campaigns
 from voucherd.campaigns.rules import DiscountType
@@ -19,11 +17,14 @@ from voucherd.campaigns.schemas import CampaignChanges, CampaignInput, CodeSetti
 from voucherd.core.errors import InvalidInput
 from voucherd.core.money import Amount
 from voucherd.core.pagination import PageRequest
+from voucherd.http.idempotency import IdempotentRoute, idempotent
+from voucherd.http.responses import JSON
+from voucherd.http.session import SessionDep
 from voucherd.jobs import service as jobs
 from voucherd.redemptions import service as redemptions
 from voucherd.vouchers import service as vouchers
 
-router = APIRouter(prefix="/api", tags=["Management"])
+router = APIRouter(tags=["Management"], route_class=IdempotentRoute)
 
 PageDep = Annotated[int, Query(ge=1, description="Page number, from 1")]
 LimitDep = Annotated[int, Query(ge=1, le=100, description="Items per page, 1 to 100")]
@@ -33,46 +34,45 @@ def _amount(value: object) -> Amount | None:
     return None if value is None else Amount.major(value)  # type: ignore[arg-type]
 
 
-@router.post("/campaigns", status_code=201, summary="Create a campaign")
-async def create_campaign(
-    request: Request, body: CampaignCreate, session: SessionDep, principal: PrincipalDep
-) -> Response:
+@router.post(
+    "/campaigns",
+    status_code=201,
+    summary="Create a campaign",
+    dependencies=[idempotent(authenticated)],
+)
+async def create_campaign(body: CampaignCreate, session: SessionDep, principal: PrincipalDep) -> Response:
     """Name, discount, validity and how its codes look. The description is generated when absent."""
-
-    async def produce() -> JSON:
-        if body.discount_value is None and body.discount_type is not DiscountType.FREE_ITEM:
-            raise InvalidInput(
-                f"discount_value is required for a {body.discount_type.value} discount.",
-                field="discount_value",
-            )
-        campaign = await campaigns.create_campaign(
-            session,
-            principal,
-            CampaignInput(
-                name=body.name,
-                discount_type=body.discount_type,
-                discount_value=Amount.major(body.discount_value or 0),
-                discount_description=body.discount_description,
-                minimum_spend=_amount(body.minimum_spend),
-                currency=body.currency,
-                valid_from=body.valid_from,
-                valid_until=body.valid_until,
-                uses_per_voucher=body.uses_per_voucher,
-                codes=CodeSettings(
-                    pattern=body.code_pattern,
-                    prefix=body.code_prefix,
-                    length=body.code_length,
-                    charset=body.code_charset,
-                ),
-                status=body.status,
-                auto_update=body.auto_update,
-                landing_slug=body.landing_slug,
-                terms=body.terms,
-            ),
+    if body.discount_value is None and body.discount_type is not DiscountType.FREE_ITEM:
+        raise InvalidInput(
+            f"discount_value is required for a {body.discount_type.value} discount.",
+            field="discount_value",
         )
-        return JSON(mappers.campaign(campaign), status_code=201)
-
-    return await idempotent(request, session, principal, produce)
+    campaign = await campaigns.create_campaign(
+        session,
+        principal,
+        CampaignInput(
+            name=body.name,
+            discount_type=body.discount_type,
+            discount_value=Amount.major(body.discount_value or 0),
+            discount_description=body.discount_description,
+            minimum_spend=_amount(body.minimum_spend),
+            currency=body.currency,
+            valid_from=body.valid_from,
+            valid_until=body.valid_until,
+            uses_per_voucher=body.uses_per_voucher,
+            codes=CodeSettings(
+                pattern=body.code_pattern,
+                prefix=body.code_prefix,
+                length=body.code_length,
+                charset=body.code_charset,
+            ),
+            status=body.status,
+            auto_update=body.auto_update,
+            landing_slug=body.landing_slug,
+            terms=body.terms,
+        ),
+    )
+    return JSON(mappers.campaign(campaign), status_code=201)
 
 
 @router.get("/campaigns", summary="List campaigns")
@@ -116,30 +116,26 @@ async def delete_campaign(campaign_id: uuid.UUID, session: SessionDep, principal
     status_code=201,
     summary="Generate codes",
     responses={202: {"description": "More than 1,000 codes: a job makes them; follow it at /api/jobs/{id}"}},
+    dependencies=[idempotent(authenticated)],
 )
 async def generate_vouchers(
-    request: Request,
     campaign_id: uuid.UUID,
     body: GenerateRequest,
     session: SessionDep,
     principal: PrincipalDep,
 ) -> Response:
     """Up to 1,000 codes answer at once (201, with the codes); more answer 202 with a job."""
-
-    async def produce() -> JSON:
-        result = await vouchers.generate_vouchers(session, principal, campaign_id, count=body.count)
-        if result.job is not None:
-            return JSON(
-                {"campaign_id": str(campaign_id), "count": body.count, "job": mappers.job(result.job)},
-                status_code=202,
-                headers={"Location": f"/api/jobs/{result.job.id}"},
-            )
+    result = await vouchers.generate_vouchers(session, principal, campaign_id, count=body.count)
+    if result.job is not None:
         return JSON(
-            {"campaign_id": str(campaign_id), "count": len(result.codes or []), "codes": result.codes},
-            status_code=201,
+            {"campaign_id": str(campaign_id), "count": body.count, "job": mappers.job(result.job)},
+            status_code=202,
+            headers={"Location": f"/api/jobs/{result.job.id}"},
         )
-
-    return await idempotent(request, session, principal, produce)
+    return JSON(
+        {"campaign_id": str(campaign_id), "count": len(result.codes or []), "codes": result.codes},
+        status_code=201,
+    )
 
 
 @router.get("/campaigns/{campaign_id}/vouchers", summary="List a campaign's vouchers")

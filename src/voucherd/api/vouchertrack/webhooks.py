@@ -9,19 +9,20 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import Field
 
-from voucherd.api.deps import PrincipalDep, SessionDep
-from voucherd.api.ratelimit import rate_limit
-from voucherd.api.responses import JSON
 from voucherd.api.vouchertrack import mappers
+from voucherd.api.vouchertrack.auth import PrincipalDep, authenticated
 from voucherd.api.vouchertrack.schemas import Body
 from voucherd.core.pagination import PageRequest
+from voucherd.http.ratelimit import rate_limit
+from voucherd.http.responses import JSON
+from voucherd.http.session import SessionDep
 from voucherd.webhooks import service as webhooks
 from voucherd.webhooks.schemas import EndpointChanges, EndpointInput
 
 router = APIRouter(
-    prefix="/api/integrations/webhooks",
+    prefix="/integrations/webhooks",
     tags=["Webhooks"],
-    dependencies=[rate_limit("webhooks", per="key")],
+    dependencies=[rate_limit("webhooks", per=authenticated)],
     responses={429: {"description": 'Over the limit: `{"code": 429, "message": ...}` and `Retry-After`'}},
 )
 

@@ -14,11 +14,11 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
 
-from voucherd.api.ratelimit import rate_limit
 from voucherd.core import clock, qr
 from voucherd.core.codes import normalize
 from voucherd.core.money import describe_amount
 from voucherd.db import unit_of_work
+from voucherd.http.ratelimit import rate_limit
 from voucherd.models import Client, Recipient
 from voucherd.recipients import leads
 from voucherd.redemptions.rules import VoucherState, voucher_state

@@ -1,30 +1,32 @@
-"""Rate limits with the ``limits`` library: per API key or per client IP, named and configured in
-settings (``VOUCHERD_RATE_LIMIT_<NAME>``). Counters live in this process's memory by default, and in
-Redis when ``VOUCHERD_REDIS_URL`` is set, so that every server process shares one limit.
+"""Rate limits with the ``limits`` library: per caller (whatever authenticated it: an API key, a
+staff login) or per client IP, named and configured in settings (``VOUCHERD_RATE_LIMIT_<NAME>``).
+Counters live in this process's memory by default, and in Redis when ``VOUCHERD_REDIS_URL`` is set,
+so that every server process shares one limit.
 
-Over the limit: 429 with ``Retry-After`` (seconds) and ``{"code": 429, "message": "..."}``, the body
-the Voucherify conventions document. Attach a limit to a route or router::
+Over the limit the dependency raises :class:`RateLimited` (with ``retry_after`` seconds); each
+dialect renders its own 429 from it. Attach a limit to a route or router::
 
-    @router.post(..., dependencies=[rate_limit("recipient_upload", per="key")])
+    @router.post(..., dependencies=[rate_limit("recipient_upload", per=authenticated)])
 
-where ``recipient_upload`` names the setting ``rate_limit_recipient_upload`` ("10/minute")."""
+where ``recipient_upload`` names the setting ``rate_limit_recipient_upload`` ("10/minute") and
+``principal`` is the dialect's authentication dependency (anything with a ``rate_key``), or
+``per="ip"`` to count before authentication."""
 
 from __future__ import annotations
 
 import math
 import time
-from typing import Annotated, Any, Literal, cast
+from collections.abc import Callable
+from typing import Any, Literal, Protocol, cast
 
 import structlog
 from fastapi import Depends, FastAPI, Request
+from fastapi.params import Depends as DependsParam
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, Storage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.storage import storage_from_string
 
-from voucherd.accounts.service import Principal
-from voucherd.api.deps import _principal
-from voucherd.api.responses import JSON
 from voucherd.config import Settings, get_settings
 
 log = structlog.get_logger(__name__)
@@ -33,9 +35,18 @@ MESSAGE = "Too many requests hit the API too quickly."
 
 
 class RateLimited(Exception):
+    """Over a limit; ``retry_after`` is in seconds. Each dialect renders its own 429 from it."""
+
     def __init__(self, retry_after: int) -> None:
         super().__init__(MESSAGE)
         self.retry_after = retry_after
+
+
+class RateKeyed(Protocol):
+    """Whatever a dialect's authentication returns: it names the caller's own counter."""
+
+    @property
+    def rate_key(self) -> str: ...
 
 
 class RateLimiter:
@@ -78,6 +89,8 @@ class RateLimiter:
 
 
 def limiter(app: FastAPI) -> RateLimiter:
+    """The limiter the host handed to this (sub-)application: one per process, shared by every
+    dialect and the pages, so that one client IP has one counter per limit."""
     found: RateLimiter | None = getattr(app.state, "rate_limiter", None)
     if found is None:
         found = app.state.rate_limiter = RateLimiter(get_settings())
@@ -101,34 +114,24 @@ async def check(request: Request, name: str, identity: str) -> None:
     await limiter(request.app).hit(name, _limit(name), identity)
 
 
-def rate_limit(name: str, *, per: Literal["key", "ip"]) -> Any:
-    """A dependency counting requests per API key (after authentication) or per client IP
-    (before it) against the setting ``rate_limit_<name>``."""
+def rate_limit(name: str, *, per: Literal["ip"] | Callable[..., Any]) -> DependsParam:
+    """A dependency counting requests against the setting ``rate_limit_<name>``: per client IP
+    (``per="ip"``, before authentication), or per caller, where ``per`` is the dialect's
+    authentication dependency and the caller's ``rate_key`` names the counter."""
     _limit(name)  # fail at import time for a misspelt name
 
-    if per == "key":
+    if per == "ip":
 
-        async def per_key(
-            request: Request, principal: Annotated[Principal, Depends(_principal, scope="function")]
-        ) -> None:
-            await limiter(request.app).hit(name, _limit(name), f"key:{principal.api_key_id}")
+        async def per_ip(request: Request) -> None:
+            await limiter(request.app).hit(name, _limit(name), f"ip:{client_ip(request)}")
 
-        return Depends(per_key)
+        by_ip: DependsParam = Depends(per_ip)
+        return by_ip
 
-    async def per_ip(request: Request) -> None:
-        await limiter(request.app).hit(name, _limit(name), f"ip:{client_ip(request)}")
+    # A default rather than ``Annotated``: this module's annotations are strings, and FastAPI
+    # resolves them in the module's globals, where the local ``per`` is not.
+    async def per_caller(request: Request, caller: RateKeyed = Depends(per, scope="function")) -> None:  # noqa: B008
+        await limiter(request.app).hit(name, _limit(name), caller.rate_key)
 
-    return Depends(per_ip)
-
-
-async def _too_many(request: Request, error: Exception) -> JSON:
-    assert isinstance(error, RateLimited)
-    return JSON(
-        {"code": 429, "message": MESSAGE},
-        status_code=429,
-        headers={"Retry-After": str(error.retry_after)},
-    )
-
-
-def install(app: FastAPI) -> None:
-    app.add_exception_handler(RateLimited, _too_many)
+    by_caller: DependsParam = Depends(per_caller)
+    return by_caller

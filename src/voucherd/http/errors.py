@@ -1,0 +1,28 @@
+"""The answer to an error no handler knows: one shape for the host and every JSON dialect that
+has no envelope of its own, naming the request so that support can find its log line."""
+
+from __future__ import annotations
+
+import structlog
+from fastapi import Request
+
+from voucherd.http.responses import JSON
+
+log = structlog.get_logger("voucherd.http")
+
+INTERNAL_ERROR = "Internal error; it has been logged."
+
+
+def log_failure(request: Request, error: Exception) -> str | None:
+    """Log an unexpected exception once, with the request id, and return that id."""
+    request_id: str | None = getattr(request.state, "request_id", None)
+    log.exception("request.failed", request_id=request_id, error=repr(error))
+    return request_id
+
+
+async def internal_error(request: Request, error: Exception) -> JSON:
+    request_id = log_failure(request, error)
+    return JSON(
+        {"error": INTERNAL_ERROR, "error_code": "internal_error", "request_id": request_id},
+        status_code=500,
+    )
