@@ -59,9 +59,12 @@ async def make_endpoint(
     *,
     events: list[str] | None = None,
     name: str = "Test receiver",
+    payload_format: str = "vouchertrack",
 ) -> tuple[WebhookEndpoint, str]:
     async with unit_of_work(database) as session:
         created = await webhooks.create_endpoint(
-            session, tenant.principal, EndpointInput(name=name, url=url, events=events or ["*"])
+            session,
+            tenant.principal,
+            EndpointInput(name=name, url=url, events=events or ["*"], payload_format=payload_format),
         )
     return created.endpoint, created.secret

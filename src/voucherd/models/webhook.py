@@ -23,6 +23,8 @@ class WebhookEndpoint(Base):
     url: Mapped[str] = mapped_column(String(2048))
     events: Mapped[list[str]] = mapped_column(JSONType)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Which body its receiver expects (``webhooks.payloads.FORMATS``): the dialect it was made in.
+    payload_format: Mapped[str] = mapped_column(String(32), server_default="vouchertrack")
     secret: Mapped[str] = mapped_column(String(128))
     previous_secret: Mapped[str | None] = mapped_column(String(128), nullable=True)
     previous_secret_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

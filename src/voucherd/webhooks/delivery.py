@@ -78,9 +78,9 @@ async def dispatch_once(database: Database, *, batch: int = DISPATCH_BATCH) -> i
         client_ids = {row.client_id for row in rows}
         endpoints = (
             await session.execute(
-                select(_endpoints.c.id, _endpoints.c.client_id, _endpoints.c.events).where(
-                    _endpoints.c.client_id.in_(client_ids), _endpoints.c.enabled.is_(True)
-                )
+                select(
+                    _endpoints.c.id, _endpoints.c.client_id, _endpoints.c.events, _endpoints.c.payload_format
+                ).where(_endpoints.c.client_id.in_(client_ids), _endpoints.c.enabled.is_(True))
             )
         ).all()
         by_client: dict[uuid.UUID, list[Any]] = {}
@@ -91,8 +91,13 @@ async def dispatch_once(database: Database, *, batch: int = DISPATCH_BATCH) -> i
             targets = [e for e in by_client.get(row.client_id, ()) if _subscribes(e.events, row.type)]
             if not targets:
                 continue
-            body = payloads.render(row.type, row.created_at, row.data)
+            bodies: dict[str, str] = {}  # each format rendered once per event
             for endpoint in targets:
+                body = bodies.get(endpoint.payload_format)
+                if body is None:
+                    body = bodies[endpoint.payload_format] = payloads.render(
+                        row.type, row.created_at, row.data, endpoint.payload_format
+                    )
                 values.append(
                     {
                         "id": new_id(),

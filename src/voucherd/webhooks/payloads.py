@@ -1,5 +1,9 @@
-"""The one mapper from an outbox event to the documented webhook body:
-``{"event": <type>, "timestamp": <ISO 8601 Z>, "data": {...}}``.
+"""What a webhook body looks like, per payload format: each endpoint names the format its receiver
+was written for (the dialect it was created through), and the fan-out renders each event once per
+format. A dialect whose receivers expect other bodies adds its renderer to ``FORMATS``.
+
+VoucherTrack's (``vouchertrack``, the default): ``{"event": <type>, "timestamp": <ISO 8601 Z>,
+"data": {...}}``.
 
 Events store money as ``<name>_minor`` integers beside ``currency``; the body carries VoucherTrack
 decimals (``transaction_amount_minor: 4599`` -> ``transaction_amount: 45.99``). Everything else in
@@ -10,6 +14,7 @@ keys; an event about a voucher already carries ``voucher_id`` and ``sequence`` i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -51,6 +56,17 @@ def webhook_body(event_type: str, created_at: datetime, data: dict[str, Any]) ->
     return {"event": event_type, "timestamp": isoformat_z(created_at), "data": body_data}
 
 
-def render(event_type: str, created_at: datetime, data: dict[str, Any]) -> str:
-    """The exact body every attempt of this event sends."""
+def _vouchertrack(event_type: str, created_at: datetime, data: dict[str, Any]) -> str:
     return orjson.dumps(webhook_body(event_type, created_at, data), default=_default).decode("utf-8")
+
+
+Renderer = Callable[[str, datetime, dict[str, Any]], str]
+VOUCHERTRACK = "vouchertrack"
+FORMATS: dict[str, Renderer] = {VOUCHERTRACK: _vouchertrack}
+
+
+def render(
+    event_type: str, created_at: datetime, data: dict[str, Any], payload_format: str = VOUCHERTRACK
+) -> str:
+    """The exact body every attempt of this event sends to a receiver of ``payload_format``."""
+    return FORMATS[payload_format](event_type, created_at, data)

@@ -12,6 +12,7 @@ class EndpointInput:
     url: str
     events: list[str]
     enabled: bool = True
+    payload_format: str = "vouchertrack"
 
 
 @dataclass(frozen=True)

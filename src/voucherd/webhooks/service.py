@@ -16,7 +16,7 @@ from voucherd.core.errors import InvalidInput
 from voucherd.core.pagination import Page, PageRequest
 from voucherd.events.service import EVENT_TYPES
 from voucherd.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from voucherd.webhooks import network, rules
+from voucherd.webhooks import network, payloads, rules
 from voucherd.webhooks.errors import DeliveryNotFound, EndpointNotFound
 from voucherd.webhooks.schemas import CreatedEndpoint, EndpointChanges, EndpointInput, RotatedSecret
 
@@ -64,6 +64,8 @@ async def create_endpoint(
     name = _name(data.name)
     events = event_list(data.events)
     url = await _checked_url(data.url)
+    if data.payload_format not in payloads.FORMATS:
+        raise InvalidInput(f"Unknown payload format {data.payload_format!r}.", field="payload_format")
     count = await session.scalar(
         select(func.count())
         .select_from(WebhookEndpoint)
@@ -79,6 +81,7 @@ async def create_endpoint(
         url=url,
         events=events,
         enabled=data.enabled,
+        payload_format=data.payload_format,
         secret=secret,
         created_at=now,
         updated_at=now,
