@@ -13,9 +13,9 @@ from voucherd.accounts.service import Principal
 from voucherd.core import clock
 from voucherd.core.errors import InvalidInput
 from voucherd.core.pagination import Page, PageRequest
-from voucherd.customers import rules
+from voucherd.customers import matching, rules
 from voucherd.customers.errors import CustomerNotFound, ExternalIdTaken
-from voucherd.customers.schemas import CustomerChanges, CustomerInput
+from voucherd.customers.schemas import CustomerChanges, CustomerInput, Person
 from voucherd.models import Customer
 
 _LIMITS = {"name": 200, "forename": 100, "surname": 100, "postcode": 20, "external_id": 200}
@@ -141,47 +141,36 @@ async def delete_customer(session: AsyncSession, principal: Principal, customer_
     await session.flush()
 
 
-async def find_customer(
-    session: AsyncSession, principal: Principal, *, external_id: str | None, email: str | None
-) -> Customer | None:
-    """The customer with this external id, else with this email."""
-    if external_id:
-        found = await session.scalar(
-            select(Customer).where(
-                Customer.client_id == principal.client_id,
-                Customer.external_id == external_id.strip(),
-                Customer.deleted_at.is_(None),
-            )
-        )
-        if found is not None:
-            return found
-    if email:
-        return await session.scalar(
-            select(Customer)
-            .where(
-                Customer.client_id == principal.client_id,
-                Customer.email_key == rules.email_key(email.strip()),
-                Customer.deleted_at.is_(None),
-            )
-            .order_by(Customer.created_at)
-            .limit(1)
-        )
-    return None
-
-
 async def find_or_create(session: AsyncSession, principal: Principal, data: CustomerInput) -> Customer:
-    """The existing customer (same external id, else same email), or a new one."""
+    """The customer these details name (:mod:`customers.matching`'s rule), or a new one."""
     email = data.email
     if email:
         try:
             email = rules.normalize_email(email)
         except rules.ContactError as error:
             raise InvalidInput(f"customer.email {error}.", field="customer.email") from None
-    found = await find_customer(session, principal, external_id=data.external_id, email=email)
-    if found is not None:
-        return found
-    if not (data.email or data.mobile or data.external_id or data.name or data.forename):
+    checked = Customer(client_id=principal.client_id)  # never added: _apply checks and normalises
+    _apply(checked, principal, {**data.__dict__, "email": email})
+    if not (checked.email or checked.mobile_e164 or checked.external_id or checked.name):
         raise InvalidInput(
             "customer needs at least an email, a mobile, an external_id or a name.", field="customer"
         )
-    return await create_customer(session, principal, data)
+    person = Person(
+        email=checked.email,
+        name=checked.name,
+        forename=checked.forename,
+        surname=checked.surname,
+        mobile=checked.mobile,
+        mobile_e164=checked.mobile_e164,
+        postcode=checked.postcode,
+        external_id=checked.external_id,
+        metadata=checked.metadata_,
+    )
+    try:
+        async with session.begin_nested():
+            [customer_id] = await matching.match_or_create(session, principal.client_id, [person])
+    except IntegrityError:
+        raise ExternalIdTaken() from None
+    customer = await session.get(Customer, customer_id)
+    assert customer is not None
+    return customer

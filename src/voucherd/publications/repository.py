@@ -1,4 +1,5 @@
-"""Claiming codes for customers and recording publications, as Core statements."""
+"""Claiming codes for customers and recording publications, as Core statements: the one writer
+of ``voucher_owners`` (the "never two customers" rows)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy import Table, exists, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from voucherd.db import bulk
 from voucherd.models import Publication, Voucher, VoucherOwner
 
 _owners = cast(Table, VoucherOwner.__table__)
@@ -52,10 +54,27 @@ async def claim(
     return set(result.scalars().all())
 
 
-async def claim_rows(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    """Owner rows for codes made in this transaction (nobody else can hold them)."""
-    if rows:
-        await session.execute(_owners.insert(), list(rows))
+async def give_new_codes(
+    session: AsyncSession,
+    *,
+    client_id: uuid.UUID,
+    campaign_id: uuid.UUID,
+    owners: Sequence[tuple[uuid.UUID, uuid.UUID]],
+    now: datetime,
+) -> None:
+    """Owner rows, ``(voucher_id, customer_id)``, for codes made in this transaction (nobody else
+    can hold them, so no conflict to settle): uploads, leads and auto-update publishing."""
+    rows = [
+        {
+            "voucher_id": voucher_id,
+            "client_id": client_id,
+            "campaign_id": campaign_id,
+            "customer_id": customer_id,
+            "created_at": now,
+        }
+        for voucher_id, customer_id in owners
+    ]
+    await bulk.insert_rows(session, _owners, rows)
 
 
 async def owner_of(session: AsyncSession, voucher_id: uuid.UUID) -> uuid.UUID | None:

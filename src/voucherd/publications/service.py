@@ -207,18 +207,12 @@ async def _new_codes(
     await vouchers.check_capacity(session, campaign, adding=count)
     issued = await vouchers.issue_personal_codes(session, campaign, count=count)
     now = clock.now()
-    await repository.claim_rows(
+    await repository.give_new_codes(
         session,
-        [
-            {
-                "voucher_id": voucher_id,
-                "client_id": campaign.client_id,
-                "campaign_id": campaign.id,
-                "customer_id": customer.id,
-                "created_at": now,
-            }
-            for voucher_id, _ in issued
-        ],
+        client_id=campaign.client_id,
+        campaign_id=campaign.id,
+        owners=[(voucher_id, customer.id) for voucher_id, _ in issued],
+        now=now,
     )
     await events.record_many(
         session,

@@ -18,14 +18,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from voucherd.core import clock
 from voucherd.core.errors import Conflict, InvalidInput, NotFound
 from voucherd.core.ids import new_id
-from voucherd.customers import rules
+from voucherd.customers import matching, rules
+from voucherd.customers.schemas import Person
 from voucherd.events import service as events
-from voucherd.models import Campaign, Customer, Publication, Recipient, Voucher, VoucherOwner
+from voucherd.models import Campaign, Publication, Recipient, Voucher
+from voucherd.publications import repository as ownership
 from voucherd.publications.schemas import CHANNEL_LANDING_PAGE, CHANNEL_REFERRAL
 from voucherd.vouchers import service as vouchers
 
 _recipients = cast(Table, Recipient.__table__)
-_owners = cast(Table, VoucherOwner.__table__)
 _publications = cast(Table, Publication.__table__)
 
 
@@ -116,30 +117,12 @@ async def _referrer(session: AsyncSession, campaign: Campaign, token: str | None
     ).first()
 
 
-async def _customer(session: AsyncSession, campaign: Campaign, name: str, email: str) -> Customer:
-    customer = await session.scalar(
-        select(Customer)
-        .where(
-            Customer.client_id == campaign.client_id,
-            Customer.email_key == rules.email_key(email),
-            Customer.deleted_at.is_(None),
-        )
-        .order_by(Customer.created_at)
-        .limit(1)
-    )
-    if customer is None:
-        customer = Customer(
-            client_id=campaign.client_id, email=email, email_key=rules.email_key(email), name=name
-        )
-        session.add(customer)
-        await session.flush()
-    return customer
-
-
 async def _create(
     session: AsyncSession, campaign: Campaign, name: str, email: str, identity: str, referrer: Any
 ) -> Lead:
-    customer = await _customer(session, campaign, name, email)
+    [customer_id] = await matching.match_or_create(
+        session, campaign.client_id, [Person(email=email, name=name)]
+    )
     [(voucher_id, code)] = await vouchers.issue_personal_codes(session, campaign, count=1)
     now = clock.now()
     recipient_id = uuid.uuid4()
@@ -149,7 +132,7 @@ async def _create(
             id=recipient_id,
             client_id=campaign.client_id,
             campaign_id=campaign.id,
-            customer_id=customer.id,
+            customer_id=customer_id,
             voucher_id=voucher_id,
             identity=identity,
             source="landing_page",
@@ -160,14 +143,12 @@ async def _create(
             created_at=now,
         )
     )
-    await session.execute(
-        _owners.insert().values(
-            voucher_id=voucher_id,
-            client_id=campaign.client_id,
-            campaign_id=campaign.id,
-            customer_id=customer.id,
-            created_at=now,
-        )
+    await ownership.give_new_codes(
+        session,
+        client_id=campaign.client_id,
+        campaign_id=campaign.id,
+        owners=[(voucher_id, customer_id)],
+        now=now,
     )
     channel = CHANNEL_REFERRAL if referrer else CHANNEL_LANDING_PAGE
     await session.execute(
@@ -176,7 +157,7 @@ async def _create(
             client_id=campaign.client_id,
             campaign_id=campaign.id,
             voucher_id=voucher_id,
-            customer_id=customer.id,
+            customer_id=customer_id,
             batch_id=new_id(),
             channel=channel,
             created_at=now,

@@ -24,10 +24,12 @@ from voucherd.core import clock
 from voucherd.core.codes import CodePattern
 from voucherd.core.errors import InvalidInput
 from voucherd.core.ids import new_id
-from voucherd.customers import rules
+from voucherd.customers import matching, rules
+from voucherd.customers.schemas import Person
 from voucherd.db import bulk
 from voucherd.events import service as events
-from voucherd.models import Campaign, Customer, Publication, Recipient, Voucher, VoucherOwner
+from voucherd.models import Campaign, Publication, Recipient, Voucher
+from voucherd.publications import repository as ownership
 from voucherd.publications.schemas import CHANNEL_RECIPIENT_UPLOAD
 from voucherd.recipients.errors import ConcurrentUpload, RecipientsInvalid, TooManyRecipients
 from voucherd.recipients.schemas import RecipientInput, UploadedRecipient, UploadInput, UploadResult
@@ -37,9 +39,7 @@ from voucherd.vouchers.repository import OwnOffer
 MAX_RECIPIENTS = 10_000
 _FIELD_LIMITS = {"forename": 100, "surname": 100, "postcode": 20, "external_id": 200}
 
-_customers = cast(Table, Customer.__table__)
 _recipients = cast(Table, Recipient.__table__)
-_owners = cast(Table, VoucherOwner.__table__)
 _publications = cast(Table, Publication.__table__)
 
 
@@ -227,88 +227,21 @@ async def _existing(
     }
 
 
-async def _customers_for(
-    session: AsyncSession, principal: Principal, rows: list[_Row]
-) -> dict[str, uuid.UUID]:
-    """The customer of each row (by identity): found by external id, else email, else mobile;
-    created when there is none."""
-    client_id = principal.client_id
-    by_external: dict[str, uuid.UUID] = {}
-    by_email: dict[str, uuid.UUID] = {}
-    by_mobile: dict[str, uuid.UUID] = {}
-    externals = [row.external_id for row in rows if row.external_id]
-    emails = list({rules.email_key(row.email) for row in rows if row.email and not row.external_id})
-    mobiles = list(
-        {row.mobile_e164 for row in rows if row.mobile_e164 and not row.email and not row.external_id}
-    )
-
-    def live(*columns: Any) -> Any:
-        return select(_customers.c.id, *columns).where(
-            _customers.c.client_id == client_id, _customers.c.deleted_at.is_(None)
+async def _customers_for(session: AsyncSession, client_id: uuid.UUID, rows: list[_Row]) -> list[uuid.UUID]:
+    """The customer of each row, matched or made by the customers domain."""
+    people = [
+        Person(
+            email=row.email,
+            forename=row.forename,
+            surname=row.surname,
+            mobile=row.mobile,
+            mobile_e164=row.mobile_e164,
+            postcode=row.postcode,
+            external_id=row.external_id,
         )
-
-    by_external.update(
-        (r.external_id, r.id)
-        for r in await bulk.select_matching(
-            session, live(_customers.c.external_id), _customers.c.external_id, externals
-        )
-    )
-    # Newest first, so that the oldest customer with an email or a mobile wins.
-    newest_first = _customers.c.created_at.desc()
-    by_email.update(
-        (r.email_key, r.id)
-        for r in await bulk.select_matching(
-            session, live(_customers.c.email_key).order_by(newest_first), _customers.c.email_key, emails
-        )
-    )
-    by_mobile.update(
-        (r.mobile_e164, r.id)
-        for r in await bulk.select_matching(
-            session, live(_customers.c.mobile_e164).order_by(newest_first), _customers.c.mobile_e164, mobiles
-        )
-    )
-    now = clock.now()
-    result: dict[str, uuid.UUID] = {}
-    new_customers: list[dict[str, Any]] = []
-    for row in rows:
-        if row.external_id:
-            customer_id = by_external.get(row.external_id)
-        elif row.email:
-            customer_id = by_email.get(rules.email_key(row.email))
-        else:
-            customer_id = by_mobile.get(row.mobile_e164 or "")
-        if customer_id is None:
-            customer_id = new_id()
-            name = " ".join(p for p in (row.forename, row.surname) if p) or None
-            new_customers.append(
-                {
-                    "id": customer_id,
-                    "client_id": client_id,
-                    "email": row.email,
-                    "email_key": rules.email_key(row.email) if row.email else None,
-                    "name": name,
-                    "forename": row.forename,
-                    "surname": row.surname,
-                    "mobile": row.mobile,
-                    "mobile_e164": row.mobile_e164,
-                    "postcode": row.postcode,
-                    "external_id": row.external_id,
-                    "metadata": None,
-                    "created_at": now,
-                    "updated_at": now,
-                    "deleted_at": None,
-                }
-            )
-            # Later rows of the same person (same email, no external id) share the customer.
-            if row.external_id:
-                by_external[row.external_id] = customer_id
-            elif row.email:
-                by_email[rules.email_key(row.email)] = customer_id
-            elif row.mobile_e164:
-                by_mobile[row.mobile_e164] = customer_id
-        result[row.identity] = customer_id
-    await bulk.insert_rows(session, _customers, new_customers)
-    return result
+        for row in rows
+    ]
+    return await matching.match_or_create(session, client_id, people)
 
 
 async def _create(
@@ -325,17 +258,18 @@ async def _create(
     )
     if on_issued is not None:
         on_issued([code for _, code in issued])
-    customer_ids = await _customers_for(session, principal, rows)
+    customer_ids = await _customers_for(session, campaign.client_id, rows)
     now = clock.now()
     batch_id = new_id()
     recipients: list[dict[str, Any]] = []
-    owners: list[dict[str, Any]] = []
+    owners: list[tuple[uuid.UUID, uuid.UUID]] = []
     publications: list[dict[str, Any]] = []
     created_events: list[dict[str, Any]] = []
     result: dict[str, UploadedRecipient] = {}
-    for position, (row, (voucher_id, code)) in enumerate(zip(rows, issued, strict=True)):
+    for position, (row, (voucher_id, code), customer_id) in enumerate(
+        zip(rows, issued, customer_ids, strict=True)
+    ):
         recipient_id = uuid.uuid4()
-        customer_id = customer_ids[row.identity]
         recipients.append(
             {
                 "id": recipient_id,
@@ -359,15 +293,7 @@ async def _create(
                 "created_at": now + timedelta(microseconds=position),
             }
         )
-        owners.append(
-            {
-                "voucher_id": voucher_id,
-                "client_id": campaign.client_id,
-                "campaign_id": campaign.id,
-                "customer_id": customer_id,
-                "created_at": now,
-            }
-        )
+        owners.append((voucher_id, customer_id))
         publications.append(
             {
                 "id": new_id(),
@@ -402,7 +328,9 @@ async def _create(
             created=True,
         )
     await bulk.insert_rows(session, _recipients, recipients)
-    await bulk.insert_rows(session, _owners, owners)
+    await ownership.give_new_codes(
+        session, client_id=campaign.client_id, campaign_id=campaign.id, owners=owners, now=now
+    )
     await bulk.insert_rows(session, _publications, publications)
     await events.record_many(session, campaign.client_id, events.VOUCHER_CREATED, created_events)
     return result
