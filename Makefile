@@ -8,7 +8,7 @@ CHROMIUM ?= /usr/bin/chromium
 export VOUCHERD_DATABASE_URL ?= sqlite+aiosqlite:///./voucherd.db
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test test-pg lint fmt migrate migration bench demo clean
+.PHONY: help setup run test test-fast test-pg lint fmt migrate migration bench demo clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -40,13 +40,17 @@ demo: $(STAMP) ## Add the demo client (only into an empty database)
 test: $(STAMP) $(CHROMIUM) ## Run the whole suite (PostgreSQL too when VOUCHERD_TEST_POSTGRES_URL is set); T=path for part
 	$(BIN)/pytest $(T)
 
+test-fast: $(STAMP) ## The inner loop: SQLite only, without the race, crash and browser tests (about a minute)
+	$(BIN)/pytest -q -m "not concurrency and not crash and not browser" $(T)
+
 test-pg: $(STAMP) $(CHROMIUM) ## The suite on SQLite and the local PostgreSQL
 	VOUCHERD_TEST_POSTGRES_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/test $(BIN)/pytest $(T)
 
-lint: $(STAMP) ## ruff and mypy
+lint: $(STAMP) ## ruff, mypy and the import contracts (pyproject.toml, [tool.importlinter])
 	$(BIN)/ruff check src tests bench examples
 	$(BIN)/ruff format --check src tests bench examples
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 fmt: $(STAMP) ## Format and fix what ruff can
 	$(BIN)/ruff format src tests bench examples

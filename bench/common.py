@@ -20,7 +20,7 @@ from typing import Literal
 import asyncpg  # type: ignore[import-untyped]
 import orjson
 
-import voucherd.jobs.kinds  # noqa: F401 - registers the job handlers
+import voucherd.worker  # noqa: F401 - registers the job handlers
 from bench.checkout_sql import DISCOUNT_PERCENT
 from voucherd.accounts.service import Principal, api_key_principal
 from voucherd.campaigns import service as campaigns

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-import voucherd.jobs.kinds  # noqa: F401 - registers the job handlers
+import voucherd.worker  # noqa: F401 - registers the job handlers
 from tests.conftest import Tenant
 from tests.fixtures.factories import make_campaign
 from voucherd.config import get_settings

@@ -6,7 +6,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-import voucherd.jobs.kinds  # noqa: F401  (registers the handlers)
+import voucherd.worker  # noqa: F401 - registers the job handlers
 from tests.conftest import Tenant
 from voucherd.db import Database, unit_of_work
 from voucherd.jobs import runner

@@ -21,6 +21,8 @@ from tests.fixtures.factories import make_campaign
 from voucherd.db import Database, unit_of_work
 from voucherd.models import Campaign, Event
 
+pytestmark = pytest.mark.browser
+
 CHROMIUM = os.environ.get("VOUCHERD_CHROMIUM", "/usr/bin/chromium")
 VOUCHERD = [str(Path(sys.executable).parent / "voucherd")]
 PHONE = {"width": 390, "height": 844}

@@ -45,7 +45,7 @@ WORKER = [sys.executable, "-m", "voucherd.cli.main", "worker"]
 STANDBY = [
     sys.executable,
     "-c",
-    "import sys; import voucherd.jobs.kinds, voucherd.jobs.runner, voucherd.webhooks.delivery; "
+    "import sys; import voucherd.worker, voucherd.jobs.runner, voucherd.webhooks.delivery; "
     "from voucherd.cli.main import worker; sys.stdin.readline(); worker()",
 ]
 

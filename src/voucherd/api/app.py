@@ -25,9 +25,9 @@ from voucherd.db import get_database
 from voucherd.http.errors import internal_error
 from voucherd.http.ratelimit import RateLimiter
 from voucherd.http.request_id import RequestIdMiddleware
-from voucherd.jobs.runner import run_worker
 from voucherd.logging import configure as configure_logging
 from voucherd.web.public.app import create_public_app
+from voucherd.worker import run_worker
 
 DESCRIPTION = """
 voucherd: campaigns, unique voucher codes, and checkout validation and redemption, over the APIs

@@ -67,8 +67,8 @@ def migrate() -> None:
 def worker() -> None:
     """Run background jobs until stopped (SIGINT/SIGTERM finish the current chunk first)."""
     from voucherd.db import get_database
-    from voucherd.jobs.runner import run_worker
     from voucherd.logging import configure
+    from voucherd.worker import run_worker
 
     configure()
 

@@ -1,4 +1,4 @@
-"""The job runner: claim, run, retry; the worker also runs the webhook loop (webhooks.delivery).
+"""The job runner: claim, run, retry (the worker process around it is ``voucherd.worker``).
 
 Claiming is one statement: ``UPDATE jobs ... WHERE id = (SELECT ... FOR UPDATE SKIP LOCKED)``, so
 several workers on PostgreSQL never take the same job; on SQLite the write lock (BEGIN IMMEDIATE)
@@ -245,24 +245,7 @@ async def run_until_idle(database: Database, *, max_jobs: int = 10_000) -> int:
     return done
 
 
-async def run_worker(database: Database, stop: asyncio.Event) -> None:
-    """The worker loop: run jobs while there are any, poll when idle, stop when told."""
-    import voucherd.jobs.kinds  # noqa: F401 - registers the handlers
-    from voucherd.webhooks import delivery
-
-    poll = get_settings().worker_poll_seconds
-    log.info("worker.started")
-    # Webhooks have their own loop beside the jobs: a long bulk job never holds deliveries back.
-    webhooks = asyncio.create_task(delivery.run(database, stop))
-    try:
-        await _run_jobs(database, stop, poll)
-    finally:
-        stop.set()
-        await webhooks
-    log.info("worker.stopped")
-
-
-async def _run_jobs(database: Database, stop: asyncio.Event, poll: float) -> None:
+async def run_jobs(database: Database, stop: asyncio.Event, poll: float) -> None:
     while not stop.is_set():
         try:
             ran = await run_once(database, stop)

@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from voucherd.accounts.service import Principal
 from voucherd.core import clock
+from voucherd.jobs.errors import JobNotFound
 from voucherd.models import Job
-from voucherd.vouchers.errors import JobNotFound
 
 
 async def enqueue(

@@ -20,7 +20,7 @@ from sqlalchemy import Table, literal, literal_column, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from voucherd.core import clock
+from voucherd.core import clock, links
 from voucherd.core.ids import new_id
 from voucherd.db import Database, unit_of_work
 from voucherd.db.session import driver_of
@@ -28,7 +28,6 @@ from voucherd.events import service as events
 from voucherd.jobs import service as jobs
 from voucherd.models import Publication, Recipient, Voucher
 from voucherd.publications.schemas import CHANNEL_EXPORT
-from voucherd.tracking import links
 
 # The documented columns first (seed 000), then the other recipient fields.
 COLUMNS = (

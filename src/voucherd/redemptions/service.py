@@ -15,10 +15,11 @@ from voucherd.core.ids import new_id
 from voucherd.core.money import describe_amount
 from voucherd.events import service as events
 from voucherd.models import Redemption, Voucher
+from voucherd.offers.errors import MinimumSpendNotMet
+from voucherd.offers.rules import discount_for, exhausted_error, usability_error
 from voucherd.redemptions import repository
-from voucherd.redemptions.errors import MinimumSpendNotMet, OrderReferenceConflict, RedemptionNotFound
+from voucherd.redemptions.errors import OrderReferenceConflict, RedemptionNotFound
 from voucherd.redemptions.repository import CheckoutStore, Outcome, PastRedemption
-from voucherd.redemptions.rules import discount_for, exhausted_error, usability_error
 from voucherd.redemptions.schemas import RedeemInput, RedemptionResult, Validation
 from voucherd.vouchers.errors import VoucherNotFound
 

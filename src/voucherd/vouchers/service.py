@@ -19,7 +19,7 @@ from voucherd.core.pagination import Page, PageRequest
 from voucherd.events import service as events
 from voucherd.jobs import service as jobs
 from voucherd.models import Campaign, Job, Redemption, Voucher
-from voucherd.redemptions.rules import VoucherState, voucher_state
+from voucherd.offers.rules import Discount, VoucherState, discount_of, voucher_state
 from voucherd.vouchers import repository
 from voucherd.vouchers.errors import VoucherNotFound
 
@@ -41,6 +41,7 @@ class VoucherDetails:
     voucher: Voucher
     campaign: Campaign
     state: VoucherState
+    discount: Discount
     remaining_uses: int
     redemptions: list[Redemption]
 
@@ -152,6 +153,7 @@ async def get_voucher(session: AsyncSession, principal: Principal, code: str) ->
         voucher=voucher,
         campaign=campaign,
         state=voucher_state(campaign, voucher.redeemed_count, clock.now()),
+        discount=discount_of(voucher, campaign),
         remaining_uses=max(campaign.uses_per_voucher - voucher.redeemed_count, 0),
         redemptions=list(redemptions.all()),
     )

@@ -12,7 +12,7 @@ from fastapi.responses import Response, StreamingResponse
 from voucherd.api.vouchertrack.auth import PrincipalDep, authenticated
 from voucherd.api.vouchertrack.schemas import RecipientUpload
 from voucherd.campaigns.service import get_campaign
-from voucherd.core import qr
+from voucherd.core import links, qr
 from voucherd.core.clock import isoformat_z
 from voucherd.core.money import Amount
 from voucherd.db import get_database, unit_of_work
@@ -23,7 +23,6 @@ from voucherd.http.session import SessionDep
 from voucherd.recipients import export
 from voucherd.recipients import service as recipients
 from voucherd.recipients.schemas import RecipientInput, UploadInput
-from voucherd.tracking import links
 from voucherd.tracking import service as tracking
 from voucherd.tracking.service import Signal
 

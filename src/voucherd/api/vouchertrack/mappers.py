@@ -7,6 +7,7 @@ from typing import Any
 
 from voucherd.accounts.service import Principal
 from voucherd.campaigns.rules import DiscountType
+from voucherd.core import links
 from voucherd.core.clock import isoformat_z
 from voucherd.core.money import basis_points_to_percent, to_decimal
 from voucherd.core.pagination import Page
@@ -20,11 +21,10 @@ from voucherd.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from voucherd.offers.rules import Discount, Offer
 from voucherd.publications.schemas import PublicationEntry, PublicationResult
-from voucherd.redemptions.rules import Offer
 from voucherd.redemptions.schemas import RedemptionResult, Validation
 from voucherd.stats.service import CampaignStats
-from voucherd.tracking import links
 from voucherd.vouchers.service import VoucherDetails
 
 
@@ -32,7 +32,7 @@ def _time(value: Any) -> str | None:
     return isoformat_z(value) if value is not None else None
 
 
-def discount_value(offer: Offer, currency: str) -> Decimal | int:
+def discount_value(offer: Discount | Offer, currency: str) -> Decimal | int:
     if offer.discount_type == DiscountType.PERCENTAGE:
         return basis_points_to_percent(offer.discount_value)
     if offer.discount_type == DiscountType.FIXED:
@@ -126,8 +126,7 @@ def voucher_summary(item: Voucher, owner: Campaign) -> dict[str, Any]:
 
 
 def voucher_details(details: VoucherDetails) -> dict[str, Any]:
-    # A code may carry its own offer (a recipient upload's discount); else the campaign's.
-    offer: Any = details.voucher if details.voucher.discount_type is not None else details.campaign
+    offer = details.discount
     return {
         **voucher_summary(details.voucher, details.campaign),
         "state": details.state.value,

@@ -14,15 +14,14 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
 
-from voucherd.core import clock, qr
+from voucherd.core import clock, links, qr
 from voucherd.core.codes import normalize
 from voucherd.core.money import describe_amount
 from voucherd.db import unit_of_work
 from voucherd.http.ratelimit import rate_limit
 from voucherd.models import Client, Recipient
+from voucherd.offers.rules import VoucherState, voucher_state
 from voucherd.recipients import leads
-from voucherd.redemptions.rules import VoucherState, voucher_state
-from voucherd.tracking import links
 from voucherd.tracking import service as tracking
 from voucherd.tracking.service import Signal
 from voucherd.vouchers import repository as vouchers

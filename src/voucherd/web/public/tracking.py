@@ -10,9 +10,9 @@ import uuid
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from voucherd.core import links
 from voucherd.db import unit_of_work
 from voucherd.recipients.errors import RecipientNotFound
-from voucherd.tracking import links
 from voucherd.tracking import service as tracking
 from voucherd.tracking.service import Signal
 

@@ -1,7 +1,8 @@
-"""Pure redemption rules: state, usability, discount arithmetic."""
+"""Pure rules of an offer: state, usability, discount arithmetic."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
@@ -9,7 +10,7 @@ from typing import Protocol
 from voucherd.campaigns.rules import CampaignStatus, DiscountType
 from voucherd.core.errors import NotRedeemable, QuotaExceeded
 from voucherd.core.money import percentage_of
-from voucherd.redemptions.errors import (
+from voucherd.offers.errors import (
     CampaignPaused,
     MaximumUsesReached,
     VoucherAlreadyRedeemed,
@@ -32,7 +33,37 @@ class Offer(Protocol):
     @property
     def uses_per_voucher(self) -> int: ...
     @property
+    def discount_description(self) -> str: ...
+    @property
     def status(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Discount:
+    """What a code takes off: ``discount_value`` in basis points or minor units."""
+
+    discount_type: str
+    discount_value: int
+    discount_description: str
+
+
+class OwnOffer(Protocol):
+    """A code's own offer, where it has one (a recipient upload may set it): all three or none."""
+
+    @property
+    def discount_type(self) -> str | None: ...
+    @property
+    def discount_value(self) -> int | None: ...
+    @property
+    def discount_description(self) -> str | None: ...
+
+
+def discount_of(code: OwnOffer, campaign: Offer) -> Discount:
+    """The code's own offer over its campaign's (the checkout's lookup decides the same in SQL,
+    ``coalesce(voucher.x, campaign.x)``, on its hot path)."""
+    if code.discount_type is not None and code.discount_value is not None:
+        return Discount(code.discount_type, code.discount_value, code.discount_description or "")
+    return Discount(campaign.discount_type, campaign.discount_value, campaign.discount_description)
 
 
 class VoucherState(StrEnum):
