@@ -26,7 +26,7 @@ class CodeSettings:
 class CampaignInput:
     name: str
     discount_type: DiscountType
-    discount_value: Amount
+    discount_value: Amount | None  # required unless the discount is a free item
     discount_description: str | None = None
     minimum_spend: Amount | None = None
     currency: str | None = None

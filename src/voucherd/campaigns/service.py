@@ -32,6 +32,10 @@ MAX_USES_PER_VOUCHER = 1_000_000
 
 async def create_campaign(session: AsyncSession, principal: Principal, data: CampaignInput) -> Campaign:
     """A new campaign for the caller's client; description generated when absent."""
+    if data.discount_value is None and data.discount_type is not DiscountType.FREE_ITEM:
+        raise InvalidInput(
+            f"discount_value is required for a {data.discount_type.value} discount.", field="discount_value"
+        )
     currency = (data.currency or principal.currency).upper()
     if not is_currency(currency):
         raise InvalidInput("currency must be a three-letter ISO 4217 code.", field="currency")
@@ -51,7 +55,7 @@ async def create_campaign(session: AsyncSession, principal: Principal, data: Cam
         campaign,
         principal,
         discount_type=data.discount_type,
-        discount_value=data.discount_value,
+        discount_value=Amount.minor(0) if data.discount_value is None else data.discount_value,
         description=data.discount_description,
         minimum_spend=data.minimum_spend,
         uses_per_voucher=data.uses_per_voucher,
@@ -70,6 +74,30 @@ async def get_campaign(session: AsyncSession, principal: Principal, campaign_id:
     if campaign is None or campaign.client_id != principal.client_id or campaign.deleted_at:
         raise CampaignNotFound()
     return campaign
+
+
+async def campaign_named(session: AsyncSession, principal: Principal, name: str) -> uuid.UUID:
+    """The id of the caller's one live campaign of this name (names are not unique: two answer a
+    clear 422 asking for the id)."""
+    name = name.strip()
+    if not name:
+        raise InvalidInput("campaign needs an id or a name.", field="campaign")
+    ids = list(
+        (
+            await session.scalars(
+                select(Campaign.id).where(
+                    Campaign.client_id == principal.client_id,
+                    Campaign.name == name,
+                    Campaign.deleted_at.is_(None),
+                )
+            )
+        ).all()
+    )
+    if not ids:
+        raise CampaignNotFound(f"No campaign is named {name!r}.")
+    if len(ids) > 1:
+        raise InvalidInput(f"{len(ids)} campaigns are named {name!r}; give campaign.id.", field="campaign")
+    return ids[0]
 
 
 async def list_campaigns(session: AsyncSession, principal: Principal, page: PageRequest) -> Page[Campaign]:

@@ -34,6 +34,7 @@ class UploadedRecipient:
     email: str | None
     external_id: str | None
     created: bool
+    qr_code: str = ""  # a data URI of the redemption URL's QR code, filled in by the upload
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,10 @@ unique ``(campaign_id, identity)`` key makes that a database fact."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any, cast
 
@@ -20,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from voucherd.accounts.service import Principal
 from voucherd.campaigns.rules import DiscountType, describe_discount
 from voucherd.campaigns.service import get_campaign
-from voucherd.core import clock
+from voucherd.core import clock, links, qr
 from voucherd.core.codes import CodePattern
 from voucherd.core.errors import InvalidInput
 from voucherd.core.ids import new_id
@@ -164,12 +165,9 @@ async def upload(
     principal: Principal,
     campaign_id: uuid.UUID,
     data: UploadInput,
-    *,
-    on_issued: Callable[[list[str]], None] | None = None,
 ) -> UploadResult:
     """Create a recipient, a customer (or find theirs) and a code per new recipient; return every
-    recipient's code, new or existing, in the order sent. ``on_issued`` hears the new codes as
-    soon as they are drawn, before the rest is written (the API starts their QR codes then)."""
+    recipient's code and its QR code, new or existing, in the order sent."""
     campaign = await get_campaign(session, principal, campaign_id)
     rows = check_rows(data.recipients, campaign.currency)
     offer = _offer(data, campaign)
@@ -181,20 +179,39 @@ async def upload(
         if row.identity not in existing and row.identity not in new_rows:
             new_rows[row.identity] = row
     created: dict[str, UploadedRecipient] = {}
-    if new_rows:
-        await vouchers.check_capacity(session, campaign, adding=len(new_rows), pattern=pattern)
-        try:
-            async with session.begin_nested():
-                created = await _create(
-                    session, principal, campaign, list(new_rows.values()), offer, pattern, on_issued
-                )
-        except IntegrityError:
-            raise ConcurrentUpload() from None
-    result: list[UploadedRecipient] = []
-    for row in rows:
-        found = existing.get(row.identity) or created[row.identity]
-        result.append(found)
+    # The QR codes of new codes are encoded (in worker processes) while the upload writes its
+    # rows, not after: they are most of a large upload's time.
+    early: list[tuple[list[str], asyncio.Future[list[str]]]] = []
+
+    def encode_early(codes: list[str]) -> None:
+        early.append((codes, asyncio.ensure_future(_qr_codes(codes))))
+
+    try:
+        if new_rows:
+            await vouchers.check_capacity(session, campaign, adding=len(new_rows), pattern=pattern)
+            try:
+                async with session.begin_nested():
+                    created = await _create(
+                        session, principal, campaign, list(new_rows.values()), offer, pattern, encode_early
+                    )
+            except IntegrityError:
+                raise ConcurrentUpload() from None
+        found = [existing.get(row.identity) or created[row.identity] for row in rows]
+        known: dict[str, str] = {}
+        for codes, encoding in early:
+            known.update(zip(codes, await encoding, strict=True))
+    except BaseException:
+        for _, encoding in early:
+            encoding.cancel()
+        raise
+    rest = [item.voucher_code for item in found if item.voucher_code not in known]
+    known.update(zip(rest, await _qr_codes(rest), strict=True))
+    result = [replace(item, qr_code=known[item.voucher_code]) for item in found]
     return UploadResult(total_created=len(created), recipients=result)
+
+
+async def _qr_codes(codes: list[str]) -> list[str]:
+    return await qr.data_uris_async([links.redemption_url(code) for code in codes])
 
 
 async def _existing(
@@ -251,13 +268,12 @@ async def _create(
     rows: list[_Row],
     offer: OwnOffer | None,
     pattern: CodePattern | None,
-    on_issued: Callable[[list[str]], None] | None,
+    on_issued: Callable[[list[str]], None],
 ) -> dict[str, UploadedRecipient]:
     issued = await vouchers.issue_personal_codes(
         session, campaign, count=len(rows), pattern=pattern, offer=offer
     )
-    if on_issued is not None:
-        on_issued([code for _, code in issued])
+    on_issued([code for _, code in issued])
     customer_ids = await _customers_for(session, campaign.client_id, rows)
     now = clock.now()
     batch_id = new_id()

@@ -7,11 +7,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
-from sqlalchemy import select
 
 from voucherd.api.vouchertrack import mappers
 from voucherd.api.vouchertrack.auth import PrincipalDep, authenticated
 from voucherd.api.vouchertrack.schemas import CustomerBody, PublicationCreate
+from voucherd.campaigns import service as campaigns
 from voucherd.campaigns.errors import CampaignNotFound
 from voucherd.core.errors import InvalidInput
 from voucherd.core.pagination import PageRequest
@@ -20,7 +20,6 @@ from voucherd.customers.schemas import CustomerChanges, CustomerInput
 from voucherd.http.idempotency import IdempotentRoute, idempotent
 from voucherd.http.responses import JSON
 from voucherd.http.session import SessionDep
-from voucherd.models import Campaign
 from voucherd.publications import service as publications
 from voucherd.publications.schemas import CustomerRef, PublishInput
 from voucherd.stats import service as stats
@@ -93,26 +92,7 @@ async def _campaign_id(
             return uuid.UUID(str(ref.id))
         except ValueError:
             raise CampaignNotFound() from None
-    if not ref.name:
-        raise InvalidInput("campaign needs an id or a name.", field="campaign")
-    ids = list(
-        (
-            await session.scalars(
-                select(Campaign.id).where(
-                    Campaign.client_id == principal.client_id,
-                    Campaign.name == ref.name.strip(),
-                    Campaign.deleted_at.is_(None),
-                )
-            )
-        ).all()
-    )
-    if not ids:
-        raise CampaignNotFound(f"No campaign is named {ref.name!r}.")
-    if len(ids) > 1:
-        raise InvalidInput(
-            f"{len(ids)} campaigns are named {ref.name!r}; give campaign.id.", field="campaign"
-        )
-    return ids[0]
+    return await campaigns.campaign_named(session, principal, ref.name or "")
 
 
 @router.post(

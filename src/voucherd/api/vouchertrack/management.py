@@ -12,7 +12,6 @@ from voucherd.api.vouchertrack import mappers
 from voucherd.api.vouchertrack.auth import PrincipalDep, authenticated
 from voucherd.api.vouchertrack.schemas import CampaignCreate, CampaignUpdate, GenerateRequest, ReasonRequest
 from voucherd.campaigns import service as campaigns
-from voucherd.campaigns.rules import DiscountType
 from voucherd.campaigns.schemas import CampaignChanges, CampaignInput, CodeSettings
 from voucherd.core.errors import InvalidInput
 from voucherd.core.money import Amount
@@ -42,18 +41,13 @@ def _amount(value: object) -> Amount | None:
 )
 async def create_campaign(body: CampaignCreate, session: SessionDep, principal: PrincipalDep) -> Response:
     """Name, discount, validity and how its codes look. The description is generated when absent."""
-    if body.discount_value is None and body.discount_type is not DiscountType.FREE_ITEM:
-        raise InvalidInput(
-            f"discount_value is required for a {body.discount_type.value} discount.",
-            field="discount_value",
-        )
     campaign = await campaigns.create_campaign(
         session,
         principal,
         CampaignInput(
             name=body.name,
             discount_type=body.discount_type,
-            discount_value=Amount.major(body.discount_value or 0),
+            discount_value=_amount(body.discount_value),
             discount_description=body.discount_description,
             minimum_spend=_amount(body.minimum_spend),
             currency=body.currency,

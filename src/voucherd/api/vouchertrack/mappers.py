@@ -23,6 +23,7 @@ from voucherd.models import (
 )
 from voucherd.offers.rules import Discount, Offer
 from voucherd.publications.schemas import PublicationEntry, PublicationResult
+from voucherd.recipients.schemas import UploadResult
 from voucherd.redemptions.schemas import RedemptionResult, Validation
 from voucherd.stats.service import CampaignStats
 from voucherd.vouchers.service import VoucherDetails
@@ -281,4 +282,27 @@ def webhook_attempt(attempt: WebhookAttempt, delivery: WebhookDelivery) -> dict[
         "duration_ms": attempt.duration_ms,
         "error": attempt.error,
         "created_at": _time(attempt.created_at),
+    }
+
+
+def upload(result: UploadResult) -> dict[str, Any]:
+    """Seed 000's upload answer: each recipient's code, links and QR code, in the order sent."""
+    return {
+        "success": True,
+        "total_created": result.total_created,
+        "recipients": [
+            {
+                "recipient_id": str(item.recipient_id),
+                "voucher_id": str(item.voucher_id),
+                "voucher_code": item.voucher_code,
+                "redemption_url": links.redemption_url(item.voucher_code),
+                "qr_code_url": item.qr_code,
+                "email": item.email,
+                "external_id": item.external_id,
+                "created": item.created,
+                "tracking_pixel_url": links.pixel_url(item.recipient_id),
+                "click_tracking_url": links.click_url(item.recipient_id),
+            }
+            for item in result.recipients
+        ],
     }

@@ -13,12 +13,13 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from voucherd.core import clock, links, qr
 from voucherd.core.codes import normalize
 from voucherd.core.money import describe_amount
-from voucherd.db import unit_of_work
 from voucherd.http.ratelimit import rate_limit
+from voucherd.http.session import SessionDep, writes
 from voucherd.models import Client, Recipient
 from voucherd.offers.rules import VoucherState, voucher_state
 from voucherd.recipients import leads
@@ -83,22 +84,19 @@ async def stylesheet() -> FileResponse:
 
 
 @router.get("/redeem/{code}")
-async def voucher_page(code: str) -> Response:
-    async with unit_of_work(write=False) as session:
-        voucher = await vouchers.lookup_public(session, normalize(code)) if code.strip() else None
-        recipient = None
-        if voucher is not None:
-            recipient = (
-                await session.execute(
-                    select(Recipient.id, Recipient.clicked_at).where(Recipient.voucher_id == voucher.id)
-                )
-            ).first()
+@writes  # opening the page counts as the recipient's click
+async def voucher_page(code: str, session: SessionDep) -> Response:
+    voucher = await vouchers.lookup_public(session, normalize(code)) if code.strip() else None
     if voucher is None:
         return not_found()
+    recipient = (
+        await session.execute(
+            select(Recipient.id, Recipient.clicked_at).where(Recipient.voucher_id == voucher.id)
+        )
+    ).first()
     if recipient is not None and recipient.clicked_at is None:
         # Opening the voucher page counts as a click (whatever link led here).
-        async with unit_of_work() as session:
-            await tracking.track(session, recipient.id, Signal.CLICKED, client_id=None)
+        await tracking.track(session, recipient.id, Signal.CLICKED, client_id=None)
     state = voucher_state(voucher, voucher.redeemed_count, clock.now())
     share_url = None
     if voucher.landing_slug and recipient is not None:
@@ -120,15 +118,14 @@ async def voucher_page(code: str) -> Response:
     )
 
 
-async def _landing(slug: str) -> tuple[Any, str, str] | None:
-    async with unit_of_work(write=False) as session:
-        try:
-            campaign = await leads.landing_campaign(session, slug)
-        except leads.LandingPageNotFound:
-            return None
-        client = await session.get(Client, campaign.client_id)
-        assert client is not None
-        return campaign, client.name, client.timezone
+async def _landing(session: AsyncSession, slug: str) -> tuple[Any, str, str] | None:
+    try:
+        campaign = await leads.landing_campaign(session, slug)
+    except leads.LandingPageNotFound:
+        return None
+    client = await session.get(Client, campaign.client_id)
+    assert client is not None
+    return campaign, client.name, client.timezone
 
 
 def _landing_page(
@@ -154,8 +151,8 @@ def _landing_page(
 
 
 @router.get("/c/{slug}")
-async def landing_page(slug: str, ref: str = "") -> Response:
-    found = await _landing(slug)
+async def landing_page(slug: str, session: SessionDep, ref: str = "") -> Response:
+    found = await _landing(session, slug)
     if found is None:
         return render("message.html", 404, heading="Offer not found", message="This offer is not available.")
     campaign, client_name, timezone = found
@@ -168,6 +165,7 @@ async def landing_page(slug: str, ref: str = "") -> Response:
 async def claim_offer(
     request: Request,
     slug: str,
+    session: SessionDep,
     name: Annotated[str, Form(max_length=500)] = "",
     email: Annotated[str, Form(max_length=500)] = "",
     consent: Annotated[str, Form(max_length=10)] = "",
@@ -175,36 +173,22 @@ async def claim_offer(
     ref: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     """A visitor claims the offer; they are sent on to their voucher page."""
-    form = {"name": name, "email": email}
-    async with unit_of_work() as session:
-        try:
-            campaign = await leads.landing_campaign(session, slug)
-        except leads.LandingPageNotFound:
-            return render(
-                "message.html", 404, heading="Offer not found", message="This offer is not available."
-            )
-        try:
-            lead = await leads.claim(
-                session,
-                campaign,
-                leads.Claim(
-                    name=name, email=email, consent=consent == "yes", honeypot=website, referral=ref or None
-                ),
-            )
-        except (leads.ClaimRefused, leads.AlreadyClaimed) as error:
-            failure: tuple[str, int] = (
-                error.message,
-                409 if isinstance(error, leads.AlreadyClaimed) else 422,
-            )
-            lead = None
-    if lead is None:
-        found = await _landing(slug)
-        if found is None:
-            return render(
-                "message.html", 404, heading="Offer not found", message="This offer is not available."
-            )
-        campaign, client_name, timezone = found
+    found = await _landing(session, slug)
+    if found is None:
+        return render("message.html", 404, heading="Offer not found", message="This offer is not available.")
+    campaign, client_name, timezone = found
+    try:
+        lead = await leads.claim(
+            session,
+            campaign,
+            leads.Claim(
+                name=name, email=email, consent=consent == "yes", honeypot=website, referral=ref or None
+            ),
+        )
+    except (leads.ClaimRefused, leads.AlreadyClaimed) as error:
+        status = 409 if isinstance(error, leads.AlreadyClaimed) else 422
+        form = {"name": name, "email": email}
         return _landing_page(
-            campaign, client_name, timezone, ref=ref, form=form, error=failure[0], status=failure[1]
+            campaign, client_name, timezone, ref=ref, form=form, error=error.message, status=status
         )
     return RedirectResponse(f"/redeem/{lead.voucher_code}", status_code=303, headers=HEADERS)

@@ -5,13 +5,14 @@ the credential, and an unknown id gets the same pixel (the pixel reveals nothing
 from __future__ import annotations
 
 import base64
+import contextlib
 import uuid
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from voucherd.core import links
-from voucherd.db import unit_of_work
+from voucherd.http.session import SessionDep, writes
 from voucherd.recipients.errors import RecipientNotFound
 from voucherd.tracking import service as tracking
 from voucherd.tracking.service import Signal
@@ -36,24 +37,22 @@ def _recipient_id(value: str) -> uuid.UUID | None:
 
 
 @router.get("/t/o/{pixel}")
-async def open_pixel(pixel: str) -> Response:
+@writes
+async def open_pixel(pixel: str, session: SessionDep) -> Response:
     recipient_id = _recipient_id(pixel)
     if recipient_id is not None:
-        try:
-            async with unit_of_work() as session:
-                await tracking.track(session, recipient_id, Signal.OPENED, client_id=None)
-        except RecipientNotFound:
-            pass
+        with contextlib.suppress(RecipientNotFound):  # the same pixel for every unknown id
+            await tracking.track(session, recipient_id, Signal.OPENED, client_id=None)
     return Response(PIXEL, media_type="image/gif", headers=_NO_STORE)
 
 
 @router.get("/t/c/{recipient}")
-async def click(recipient: str) -> Response:
+@writes
+async def click(recipient: str, session: SessionDep) -> Response:
     recipient_id = _recipient_id(recipient)
     if recipient_id is not None:
         try:
-            async with unit_of_work() as session:
-                tracked = await tracking.track(session, recipient_id, Signal.CLICKED, client_id=None)
+            tracked = await tracking.track(session, recipient_id, Signal.CLICKED, client_id=None)
         except RecipientNotFound:
             pass
         else:
