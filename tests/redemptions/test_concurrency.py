@@ -159,7 +159,7 @@ async def test_c9_the_race_test_catches_read_then_write(
         )
         return sequence + 1
 
-    async def read_then_write_pg(self, redemption, event, *, limit):  # type: ignore[no-untyped-def]
+    async def read_then_write_pg(self, redemption, event, *, limit, customer_limit=None):  # type: ignore[no-untyped-def]
         async with self.connection.transaction():
             voucher_id = redemption["voucher_id"]
             used = await self.connection.fetchval(

@@ -1,5 +1,6 @@
 """The checkout store contract, for each store on each backend where it runs: SessionStore on
-SQLite and PostgreSQL, PostgresStore (asyncpg, one statement per redemption) on PostgreSQL."""
+SQLite and PostgreSQL, PostgresStore (asyncpg, one statement per redemption) on PostgreSQL, both
+on a connection of its own pool and on a session's connection inside the session's transaction."""
 
 from __future__ import annotations
 
@@ -14,7 +15,10 @@ from sqlalchemy import func, select
 from tests.conftest import Tenant
 from tests.fixtures.factories import make_campaign, make_codes
 from voucherd.core import clock
+from voucherd.customers import matching
+from voucherd.customers.schemas import Person
 from voucherd.db import Database, unit_of_work
+from voucherd.db.session import driver_of
 from voucherd.events import service as events
 from voucherd.models import Event, Redemption, Voucher
 from voucherd.redemptions.repository import CheckoutStore, Outcome, PostgresStore, SessionStore
@@ -22,10 +26,10 @@ from voucherd.redemptions.repository import CheckoutStore, Outcome, PostgresStor
 StoreFactory = Callable[[], AbstractAsyncContextManager[CheckoutStore]]
 
 
-@pytest.fixture(params=["session", "postgres"])
+@pytest.fixture(params=["session", "postgres", "postgres-in-session"])
 def store(request: pytest.FixtureRequest, database: Database) -> StoreFactory:
     """Opens one unit of work with the store, committing at the end as a request does."""
-    if request.param == "postgres" and not database.is_postgres:
+    if request.param.startswith("postgres") and not database.is_postgres:
         pytest.skip("PostgresStore runs on PostgreSQL only")
 
     @asynccontextmanager
@@ -33,6 +37,9 @@ def store(request: pytest.FixtureRequest, database: Database) -> StoreFactory:
         if request.param == "postgres":
             async with (await database.driver()).acquire() as connection:
                 yield PostgresStore(connection)
+        elif request.param == "postgres-in-session":
+            async with unit_of_work(database) as session:
+                yield PostgresStore(await driver_of(session), session)
         else:
             async with unit_of_work(database) as session:
                 yield SessionStore(session)
@@ -41,10 +48,15 @@ def store(request: pytest.FixtureRequest, database: Database) -> StoreFactory:
 
 
 def _redemption(
-    tenant: Tenant, offer: Any, order_reference: str | None, amount: int = 1000
+    tenant: Tenant,
+    offer: Any,
+    order_reference: str | None,
+    amount: int = 1000,
+    customer_id: uuid.UUID | None = None,
 ) -> dict[str, Any]:
     now = clock.now()
     return {
+        "customer_id": customer_id,
         "id": uuid.uuid4(),
         "client_id": tenant.client_id,
         "campaign_id": offer.campaign_id,
@@ -190,3 +202,45 @@ async def test_redeem_numbers_its_event_after_the_vouchers_last(
         3,
         [("voucher.published", 1), ("voucher.redeemed", 2), ("voucher.redeemed", 3)],
     )
+
+
+async def test_customer_limit_counts_the_customers_live_redemptions_of_the_campaign(
+    database: Database, store: StoreFactory, tenant: Tenant, request: pytest.FixtureRequest
+) -> None:
+    if request.node.callspec.params["store"] == "postgres":
+        pytest.skip("the customer's lock needs a transaction: the checkout opens one for a named customer")
+    # given a campaign's three codes, a customer, and another customer
+    campaign = await make_campaign(database, tenant, uses_per_voucher=5, uses_per_customer=2)
+    codes = await make_codes(database, tenant, campaign, 3)
+    async with unit_of_work(database) as session:
+        alice, bob = await matching.match_or_create(
+            session, tenant.client_id, [Person(email="alice@example.com"), Person(email="bob@example.com")]
+        )
+    async with store() as checkout:
+        offers = [await checkout.lookup(tenant.client_id, code) for code in codes]
+
+    async def redeem(offer: Any, order: str, customer: uuid.UUID) -> Outcome:
+        event = events.new_event(tenant.client_id, events.VOUCHER_REDEEMED, {"voucher_code": offer.code})
+        async with store() as checkout:
+            return await checkout.redeem(
+                _redemption(tenant, offer, order, customer_id=customer), event, limit=5, customer_limit=2
+            )
+
+    # when she redeems across codes, her limit counts the campaign, not the code
+    assert await redeem(offers[0], "a-1", alice) is Outcome.REDEEMED
+    assert await redeem(offers[1], "a-2", alice) is Outcome.REDEEMED
+    assert await redeem(offers[2], "a-3", alice) is Outcome.CUSTOMER_LIMIT
+    # the same order again takes nothing either (the service then finds it and replays it)
+    assert await redeem(offers[1], "a-2", alice) is Outcome.CUSTOMER_LIMIT
+    # another customer has a limit of their own
+    assert await redeem(offers[2], "b-1", bob) is Outcome.REDEEMED
+    # a refused redemption wrote nothing
+    assert [(await _counts(database, offer.id))[:2] for offer in offers] == [(1, 1), (1, 1), (1, 1)]
+    # and a rolled-back redemption no longer counts
+    async with unit_of_work(database) as session:
+        await session.execute(
+            Redemption.__table__.update()
+            .where(Redemption.order_reference == "a-1")
+            .values(rolled_back_at=clock.now(), rollback_reason="refunded")
+        )
+    assert await redeem(offers[2], "a-3", alice) is Outcome.REDEEMED

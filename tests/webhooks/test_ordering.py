@@ -109,8 +109,8 @@ async def make_history(
     key = tenant.headers
 
     def redeem(code: str, order: str, *, keyed: bool = False) -> Awaitable[httpx.Response]:
-        # With an Idempotency-Key the PostgreSQL checkout runs in a session (SessionStore),
-        # without one as a single asyncpg statement (PostgresStore).
+        # With an Idempotency-Key the PostgreSQL checkout runs in a session's transaction, without
+        # one on a connection of the checkout's pool (PostgresStore both times).
         headers = {**key, "Idempotency-Key": f"key-{order}"} if keyed else key
         body = {"code": code, "transaction_amount": "20.00", "order_reference": order}
         return api.post("/api/webhook/redemption", json=body, headers=headers)
@@ -447,7 +447,12 @@ async def test_the_watcher_catches_numbers_taken_apart_from_the_change(
         pytest.skip("SQLite runs one writer at a time: its commits cannot overtake each other")
 
     async def numbered_apart(  # type: ignore[no-untyped-def]
-        self, redemption: dict[str, Any], event: dict[str, Any], *, limit: int
+        self,
+        redemption: dict[str, Any],
+        event: dict[str, Any],
+        *,
+        limit: int,
+        customer_limit: int | None = None,
     ):
         r = redemption
         number = await self.connection.fetchval(

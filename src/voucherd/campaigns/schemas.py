@@ -33,6 +33,8 @@ class CampaignInput:
     valid_from: Moment | None = None
     valid_until: Moment | None = None
     uses_per_voucher: int = 1
+    uses_per_customer: int | None = None  # how often one customer may redeem it (None: no limit)
+    require_customer: bool = False  # refuse redemptions that name no customer (with a limit)
     codes: CodeSettings = field(default_factory=CodeSettings)
     status: CampaignStatus = CampaignStatus.ACTIVE
     auto_update: bool = False
@@ -56,6 +58,8 @@ class CampaignChanges:
             "valid_from",
             "valid_until",
             "uses_per_voucher",
+            "uses_per_customer",
+            "require_customer",
             "status",
             "auto_update",
             "landing_slug",

@@ -63,6 +63,7 @@ async def create_campaign(session: AsyncSession, principal: Principal, data: Cam
     campaign.valid_from = _moment(data.valid_from, principal.timezone, end=False)
     campaign.valid_until = _moment(data.valid_until, principal.timezone, end=True)
     _check_window(campaign)
+    _apply_customer_limit(campaign, data.uses_per_customer, data.require_customer)
     session.add(campaign)
     await _flush(session)
     return campaign
@@ -153,6 +154,12 @@ async def update_campaign(
     if "valid_until" in changes:
         campaign.valid_until = _moment(changes["valid_until"], principal.timezone, end=True)
     _check_window(campaign)
+    if {"uses_per_customer", "require_customer"} & changes.keys():
+        _apply_customer_limit(
+            campaign,
+            changes.get("uses_per_customer", campaign.uses_per_customer),
+            bool(changes.get("require_customer", campaign.require_customer)),
+        )
     if "status" in changes:
         campaign.status = CampaignStatus(changes["status"]).value
     if "auto_update" in changes:
@@ -187,6 +194,22 @@ async def delete_campaign(session: AsyncSession, principal: Principal, campaign_
     campaign = await get_campaign(session, principal, campaign_id)
     campaign.deleted_at = clock.now()
     await session.flush()
+
+
+def _apply_customer_limit(campaign: Campaign, uses_per_customer: int | None, require_customer: bool) -> None:
+    if uses_per_customer is not None and not 1 <= uses_per_customer <= MAX_USES_PER_VOUCHER:
+        raise InvalidInput(
+            f"uses_per_customer must be between 1 and {MAX_USES_PER_VOUCHER}, or null for no limit.",
+            field="uses_per_customer",
+        )
+    if require_customer and uses_per_customer is None:
+        raise InvalidInput(
+            "require_customer needs a uses_per_customer limit: it refuses redemptions that name no "
+            "customer because the limit could not apply to them.",
+            field="require_customer",
+        )
+    campaign.uses_per_customer = uses_per_customer
+    campaign.require_customer = require_customer
 
 
 class _Keep:

@@ -12,12 +12,14 @@ import uuid
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voucherd.core import clock
+from voucherd.core.errors import InvalidInput
 from voucherd.core.ids import new_id
 from voucherd.customers import rules
+from voucherd.customers.errors import CustomerNotFound
 from voucherd.customers.schemas import Person
 from voucherd.db import bulk
 from voucherd.models import Customer
@@ -101,3 +103,38 @@ def _row(client_id: uuid.UUID, customer_id: uuid.UUID, person: Person, now: Any)
         "updated_at": now,
         "deleted_at": None,
     }
+
+
+async def for_redemption(session: AsyncSession, client_id: uuid.UUID, reference: str) -> uuid.UUID:
+    """The customer a redemption names, by our customer id or by email (as Voucherify's
+    redemptions do): an id must be the client's live customer; an email is matched by the rule
+    above, and a new customer made when none matches. Two first redemptions by one new email at
+    once make one customer: on PostgreSQL a transaction lock on the email serializes them (on
+    SQLite the write transaction already does)."""
+    reference = reference.strip()
+    try:
+        customer_id = uuid.UUID(reference)
+    except ValueError:
+        pass
+    else:
+        found = await session.scalar(
+            select(_customers.c.id).where(
+                _customers.c.id == customer_id,
+                _customers.c.client_id == client_id,
+                _customers.c.deleted_at.is_(None),
+            )
+        )
+        if found is None:
+            raise CustomerNotFound("No customer of yours has this id; name the customer by email instead.")
+        return customer_id
+    try:
+        email = rules.normalize_email(reference)
+    except rules.ContactError as error:
+        raise InvalidInput(
+            f"customer must be an email or a customer id: {reference[:100]!r} {error}.", field="customer"
+        ) from None
+    if session.get_bind().dialect.name == "postgresql":
+        lock_key = f"customer:{client_id}:{rules.email_key(email)}"
+        await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(lock_key, 0))))
+    [customer_id] = await match_or_create(session, client_id, [Person(email=email)])
+    return customer_id

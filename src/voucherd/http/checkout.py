@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from voucherd.accounts.service import Principal
 from voucherd.db import get_database, unit_of_work
+from voucherd.db.session import driver_of
 from voucherd.http.session import after_commit
 from voucherd.redemptions.repository import CheckoutStore, PostgresStore, SessionStore
 
@@ -23,16 +24,23 @@ class Checkout:
 
 
 @asynccontextmanager
-async def checkout(principal: Principal, *, write: bool, keyed: bool) -> AsyncIterator[Checkout]:
+async def checkout(principal: Principal, *, write: bool, transaction: bool) -> AsyncIterator[Checkout]:
     """On PostgreSQL the checkout runs on a connection straight from asyncpg
-    (:class:`PostgresStore`), unless the request carries an ``Idempotency-Key`` (``keyed``), whose
-    record must commit with the write; then, and on SQLite, it is one SQLAlchemy session
-    (:class:`SessionStore`), as every other route."""
+    (:class:`PostgresStore`): one of the checkout's own pool, where each statement is atomic by
+    itself, or, when a second write must commit with the redemption (``transaction``: an
+    idempotency record, a customer the redemption names), the connection of a session, in its
+    transaction. On SQLite it is one SQLAlchemy session (:class:`SessionStore`), as every other
+    route."""
     database = get_database()
-    if database.is_postgres and not keyed:
+    if database.is_postgres and not transaction:
         async with (await database.driver()).acquire() as connection:
             yield Checkout(principal, PostgresStore(connection), None)
     else:
         async with unit_of_work(database, write=write) as session:
-            yield Checkout(principal, SessionStore(session), session)
+            store: CheckoutStore = (
+                PostgresStore(await driver_of(session), session)
+                if database.is_postgres
+                else SessionStore(session)
+            )
+            yield Checkout(principal, store, session)
     after_commit(write)

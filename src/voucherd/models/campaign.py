@@ -27,6 +27,9 @@ class Campaign(Base):
     __tablename__ = "campaigns"
     __table_args__ = (
         CheckConstraint("uses_per_voucher >= 1", name="uses_positive"),
+        CheckConstraint(
+            "uses_per_customer IS NULL OR uses_per_customer >= 1", name="uses_per_customer_positive"
+        ),
         CheckConstraint("discount_value >= 0", name="discount_not_negative"),
         Index("ix_campaigns_client_created", "client_id", "created_at"),
         # What a voucher's one foreign key refers to: its campaign and that campaign's client.
@@ -45,6 +48,11 @@ class Campaign(Base):
     valid_from: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     uses_per_voucher: Mapped[int] = mapped_column(Integer, default=1)
+    # How often one customer may redeem the campaign's codes (None: no limit). A redemption names
+    # its customer or not; without one the limit cannot apply, and ``require_customer`` says
+    # whether such a redemption is refused.
+    uses_per_customer: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    require_customer: Mapped[bool] = mapped_column(default=False, server_default=false())
     code_pattern: Mapped[str] = mapped_column(String(64))
     code_charset: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default="active")

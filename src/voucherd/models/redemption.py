@@ -19,6 +19,7 @@ class Redemption(Base):
         UniqueConstraint("client_id", "voucher_id", "order_reference"),
         Index("ix_redemptions_voucher_created", "voucher_id", "created_at"),
         Index("ix_redemptions_campaign_created", "campaign_id", "created_at"),
+        Index("ix_redemptions_customer_campaign", "customer_id", "campaign_id"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -26,6 +27,9 @@ class Redemption(Base):
     campaign_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("campaigns.id", ondelete="CASCADE"))
     voucher_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("vouchers.id", ondelete="CASCADE"))
     code: Mapped[str] = mapped_column(String(64))
+    customer_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("customers.id", ondelete="SET NULL"), nullable=True
+    )
     order_reference: Mapped[str | None] = mapped_column(String(200), nullable=True)
     currency: Mapped[str] = mapped_column(String(3))
     transaction_amount: Mapped[int] = mapped_column(BigInteger)

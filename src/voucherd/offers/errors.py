@@ -1,6 +1,6 @@
 """Why a voucher cannot be used. Messages are VoucherTrack's documented strings."""
 
-from voucherd.core.errors import NotRedeemable, QuotaExceeded
+from voucherd.core.errors import InvalidInput, NotRedeemable, QuotaExceeded
 
 
 class VoucherExpired(NotRedeemable):
@@ -33,3 +33,15 @@ class MaximumUsesReached(QuotaExceeded):
 
 class MinimumSpendNotMet(NotRedeemable):
     reason = "minimum_spend_not_met"
+
+
+class CustomerLimitReached(QuotaExceeded):
+    """The redemption's customer has redeemed the campaign as often as it allows."""
+
+    code = "customer_limit_reached"
+
+
+class CustomerRequired(InvalidInput):
+    """The campaign limits uses per customer and refuses redemptions that name none."""
+
+    code = "customer_required"

@@ -1,10 +1,16 @@
 """Redemption statements. The use counter only ever moves through guarded UPDATEs.
 
-The checkout (validate, redeem) runs through a :class:`CheckoutStore`: :class:`SessionStore` is
-SQLAlchemy Core in the request's session (SQLite, and PostgreSQL requests that carry an
-``Idempotency-Key``, whose record must share the transaction); :class:`PostgresStore` runs the
-same statements on an asyncpg connection, the redemption as one statement. The tests run every
-checkout call against both on PostgreSQL and the first on SQLite."""
+The checkout (validate, redeem) runs through a :class:`CheckoutStore`: :class:`PostgresStore` on
+PostgreSQL, :class:`SessionStore` on SQLite (and, in tests and tools, anywhere a session is at
+hand). The redemption's rules are written once, as the Core expressions below (a use left on the
+voucher, the customer under the campaign's limit), and the write once, as one Core statement
+(:func:`_redeem_statement`) that asyncpg runs compiled (:mod:`voucherd.db.driver`): atomic by
+itself, so it needs no transaction unless a second write must commit with it (an idempotency
+record, a customer made for the redemption), when it runs on the connection of the request's
+session, inside its transaction. SQLite cannot run data-modifying CTEs: :class:`SessionStore`
+runs the statement's steps in order, built from the same expressions, in a transaction whose
+BEGIN IMMEDIATE already serializes the writers. The tests run every checkout call against both
+stores on PostgreSQL and the second on SQLite."""
 
 from __future__ import annotations
 
@@ -16,24 +22,30 @@ from typing import Any, Protocol, cast
 
 import asyncpg  # type: ignore[import-untyped]
 import orjson
-from sqlalchemy import Table, bindparam, case, insert, select, update
+from sqlalchemy import Table, Text, and_, bindparam, case, exists, func, insert, literal, select, update
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from voucherd.customers import matching as customers
+from voucherd.db.driver import for_driver
 from voucherd.events.service import SEQUENCE
-from voucherd.models import Event, Redemption, Voucher
-from voucherd.vouchers import repository as vouchers
-from voucherd.vouchers.repository import Offer
+from voucherd.models import Customer, Event, Redemption, Voucher
+from voucherd.offers import repository as offers
+from voucherd.offers.repository import Offer
 
 _vouchers = cast(Table, Voucher.__table__)
 _redemptions = cast(Table, Redemption.__table__)
 _events = cast(Table, Event.__table__)
+_customers = cast(Table, Customer.__table__)
 
 
 class Outcome(enum.Enum):
     REDEEMED = "redeemed"
     DUPLICATE = "duplicate"  # the order was redeemed before: the caller replays the answer
     EXHAUSTED = "exhausted"  # no use left: nothing was written
+    CUSTOMER_LIMIT = "customer_limit"  # the customer used the campaign's limit: nothing was written
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,16 +70,46 @@ PAST_COLUMNS = (
     _redemptions.c.discount_applied,
     _redemptions.c.rolled_back_at,
 )
+# The columns a redemption is written with, each the bound parameter of its name.
+REDEMPTION_FIELDS = (
+    "id",
+    "client_id",
+    "campaign_id",
+    "voucher_id",
+    "code",
+    "customer_id",
+    "order_reference",
+    "currency",
+    "transaction_amount",
+    "discount_applied",
+    "channel",
+    "redeemed_at",
+    "created_at",
+)
 
 
 class CheckoutStore(Protocol):
     async def lookup(self, client_id: uuid.UUID, code: str) -> Offer | None: ...
 
-    async def redeem(self, redemption: dict[str, Any], event: dict[str, Any], *, limit: int) -> Outcome:
+    async def customer(self, client_id: uuid.UUID, reference: str) -> uuid.UUID:
+        """The customer a redemption names (an email or a customer id): see
+        :func:`voucherd.customers.service.for_redemption`."""
+        ...
+
+    async def redeem(
+        self,
+        redemption: dict[str, Any],
+        event: dict[str, Any],
+        *,
+        limit: int,
+        customer_limit: int | None = None,
+    ) -> Outcome:
         """Record the redemption, take one use and append the event, all or nothing: DUPLICATE
-        when the order's key is taken, EXHAUSTED when no use is left (the caller then checks
-        whether the order itself took the last one). The UPDATE that takes the use also takes
-        the voucher's next event number, which the event's data carries as ``sequence``."""
+        when the order's key is taken, EXHAUSTED when no use is left, CUSTOMER_LIMIT when
+        ``customer_limit`` is given and the redemption's customer has used the campaign that
+        often (the caller then checks whether the order itself was one of them). The UPDATE that
+        takes the use also takes the voucher's next event number, which the event's data
+        carries as ``sequence``."""
         ...
 
     async def past(
@@ -75,21 +117,133 @@ class CheckoutStore(Protocol):
     ) -> PastRedemption | None: ...
 
 
+# The rules, once. A use is left on the voucher:
+_use_left = and_(_vouchers.c.id == bindparam("voucher_id"), _vouchers.c.redeemed_count < bindparam("limit"))
+# The customer has redeemed the campaign fewer times than its limit (rolled back ones do not count).
+# Exact only while the customer's row is locked (:data:`_LOCK_CUSTOMER`): a count cannot be
+# guarded like the voucher's counter, so the lock serializes one customer's redemptions.
+_customer_under_limit = select(func.count()).select_from(_redemptions).where(
+    _redemptions.c.customer_id == bindparam("customer_id"),
+    _redemptions.c.campaign_id == bindparam("campaign_id"),
+    _redemptions.c.rolled_back_at.is_(None),
+).scalar_subquery() < bindparam("customer_limit")
+_LOCK_CUSTOMER = select(_customers.c.id).where(_customers.c.id == bindparam("customer_id")).with_for_update()
+
+
+def _redeem_statement(*, per_customer: bool) -> Any:
+    """The redemption as one statement, so one round trip and no BEGIN/COMMIT. It locks the
+    voucher row if a use is left (a concurrent redemption waits here, then re-checks the count on
+    the row as committed), checks the customer's limit when there is one, inserts the redemption
+    (skipped if the order's key is taken: a duplicate) and only then takes the use with the
+    voucher's next event number, and appends the event carrying that number. So a refused
+    redemption writes nothing, and numbers follow commit order. It answers (use left, available,
+    claimed)."""
+    usable = select(_vouchers.c.id).where(_use_left).with_for_update().cte("usable")
+    available = select(usable.c.id)
+    if per_customer:
+        available = available.where(_customer_under_limit)
+    available_cte = available.cte("available")
+    values = select(*(bindparam(name, type_=_redemptions.c[name].type) for name in REDEMPTION_FIELDS))
+    inserted = (
+        postgresql.insert(_redemptions)
+        .from_select(list(REDEMPTION_FIELDS), values.select_from(available_cte))
+        .on_conflict_do_nothing()
+        .returning(_redemptions.c.voucher_id)
+        .cte("inserted")
+    )
+    claimed = (
+        update(_vouchers)
+        .where(
+            _vouchers.c.id.in_(select(inserted.c.voucher_id)), _vouchers.c.redeemed_count < bindparam("limit")
+        )
+        .values(
+            redeemed_count=_vouchers.c.redeemed_count + 1,
+            event_sequence=_vouchers.c.event_sequence + 1,
+        )
+        .returning(_vouchers.c.id, _vouchers.c.event_sequence)
+        .cte("claimed")
+    )
+    data = sql_cast(bindparam("event_data", type_=Text), JSONB).op("||", return_type=JSONB)(
+        func.jsonb_build_object(literal(SEQUENCE, Text), claimed.c.event_sequence)
+    )
+    event = (
+        insert(_events)
+        .from_select(
+            ["id", "client_id", "type", "data", "created_at"],
+            select(
+                bindparam("event_id", type_=_events.c.id.type),
+                bindparam("client_id"),
+                bindparam("event_type", type_=_events.c.type.type),
+                data,
+                bindparam("created_at"),
+            ).select_from(claimed),
+        )
+        .cte("event")
+    )
+    return select(
+        exists(select(usable.c.id)), exists(select(available_cte.c.id)), exists(select(claimed.c.id))
+    ).add_cte(event)
+
+
+_REDEEM = {
+    per_customer: for_driver(_redeem_statement(per_customer=per_customer)) for per_customer in (False, True)
+}
+_LOCK_CUSTOMER_FOR_DRIVER = for_driver(_LOCK_CUSTOMER)
+_past = select(*PAST_COLUMNS).where(
+    _redemptions.c.client_id == bindparam("client_id"),
+    _redemptions.c.voucher_id == bindparam("voucher_id"),
+    _redemptions.c.order_reference == bindparam("order_reference"),
+)
+_PAST = for_driver(_past)
+
+
+def _outcome(use_left: bool, available: bool, claimed: bool) -> Outcome:
+    if claimed:
+        return Outcome.REDEEMED
+    if available:
+        return Outcome.DUPLICATE
+    return Outcome.CUSTOMER_LIMIT if use_left else Outcome.EXHAUSTED
+
+
+def _parameters(redemption: dict[str, Any], limit: int, customer_limit: int | None) -> dict[str, Any]:
+    return {**redemption, "limit": limit, "customer_limit": customer_limit}
+
+
+def _per_customer(redemption: dict[str, Any], customer_limit: int | None) -> bool:
+    return customer_limit is not None and redemption.get("customer_id") is not None
+
+
 class SessionStore:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
     async def lookup(self, client_id: uuid.UUID, code: str) -> Offer | None:
-        return await vouchers.lookup(self.session, client_id, code)
+        return await offers.lookup(self.session, client_id, code)
 
-    async def redeem(self, redemption: dict[str, Any], event: dict[str, Any], *, limit: int) -> Outcome:
-        """The steps of :data:`_PG_REDEEM` as separate statements in the session's transaction."""
-        voucher_id = redemption["voucher_id"]
-        if await self.session.scalar(_available, {"voucher_id": voucher_id, "limit": limit}) is None:
+    async def customer(self, client_id: uuid.UUID, reference: str) -> uuid.UUID:
+        return await customers.for_redemption(self.session, client_id, reference)
+
+    async def redeem(
+        self,
+        redemption: dict[str, Any],
+        event: dict[str, Any],
+        *,
+        limit: int,
+        customer_limit: int | None = None,
+    ) -> Outcome:
+        """The steps of :func:`_redeem_statement`, in the session's transaction."""
+        redemption = {"customer_id": None, **redemption}
+        parameters = _parameters(redemption, limit, customer_limit)
+        per_customer = _per_customer(redemption, customer_limit)
+        if per_customer:
+            await self.session.execute(_LOCK_CUSTOMER, parameters)
+        if await self.session.scalar(_usable, parameters) is None:
             return Outcome.EXHAUSTED
+        if per_customer and not await self.session.scalar(select(_customer_under_limit), parameters):
+            return Outcome.CUSTOMER_LIMIT
         if not await insert_redemption(self.session, redemption):
             return Outcome.DUPLICATE
-        sequence = await claim_use(self.session, voucher_id, limit=limit)
+        sequence = await claim_use(self.session, redemption["voucher_id"], limit=limit)
         if sequence is None:  # pragma: no cover - locked
             raise RuntimeError("the use was taken under the row lock")
         await self.session.execute(
@@ -110,76 +264,64 @@ class SessionStore:
 
 # The voucher row, locked, if a use is left (SQLite has no row locks: BEGIN IMMEDIATE already
 # serializes its writers).
-_available = (
-    select(_vouchers.c.id)
-    .where(_vouchers.c.id == bindparam("voucher_id"), _vouchers.c.redeemed_count < bindparam("limit"))
-    .with_for_update()
-)
-
-_past = select(*PAST_COLUMNS).where(
-    _redemptions.c.client_id == bindparam("client_id"),
-    _redemptions.c.voucher_id == bindparam("voucher_id"),
-    _redemptions.c.order_reference == bindparam("order_reference"),
-)
-
-# One statement, so one round trip and no BEGIN/COMMIT: atomic by itself. It locks the voucher row
-# if a use is left (a concurrent redemption waits here, then re-checks the count on the row as
-# committed), inserts the redemption (skipped if the order's key is taken: a duplicate) and only
-# then takes the use with the voucher's next event number, and appends the event carrying that
-# number. So a refused redemption writes nothing, and numbers follow commit order.
-_PG_REDEEM = """
-WITH available AS (
-    SELECT id FROM vouchers WHERE id = $4 AND redeemed_count < $13 FOR UPDATE
-), inserted AS (
-    INSERT INTO redemptions (id, client_id, campaign_id, voucher_id, code, order_reference, currency,
-                             transaction_amount, discount_applied, channel, redeemed_at, created_at)
-    SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM available
-    ON CONFLICT DO NOTHING
-    RETURNING voucher_id
-), claimed AS (
-    UPDATE vouchers SET redeemed_count = redeemed_count + 1, event_sequence = event_sequence + 1
-    WHERE id IN (SELECT voucher_id FROM inserted) AND redeemed_count < $13
-    RETURNING id, event_sequence
-), event AS (
-    INSERT INTO events (id, client_id, type, data, created_at)
-    SELECT $14, $2, $15, $16::jsonb || jsonb_build_object('sequence', claimed.event_sequence), $12
-    FROM claimed
-)
-SELECT EXISTS (SELECT FROM available) AS available, EXISTS (SELECT FROM claimed) AS claimed
-"""
-
-_PG_PAST = """
-SELECT id, code, order_reference, currency, transaction_amount, discount_applied, rolled_back_at
-FROM redemptions WHERE client_id = $1 AND voucher_id = $2 AND order_reference = $3
-"""
+_usable = select(_vouchers.c.id).where(_use_left).with_for_update()
 
 
 class PostgresStore:
-    def __init__(self, connection: asyncpg.Connection) -> None:
+    """The checkout on an asyncpg connection: one from the checkout's own pool (no transaction:
+    each statement is atomic by itself), or the connection of ``session`` inside its transaction,
+    when a second write must commit with the redemption."""
+
+    def __init__(self, connection: asyncpg.Connection, session: AsyncSession | None = None) -> None:
         self.connection = connection
+        self.session = session
 
     async def lookup(self, client_id: uuid.UUID, code: str) -> Offer | None:
-        record = await self.connection.fetchrow(vouchers.LOOKUP_SQL, client_id, code)
+        statement = offers.LOOKUP_FOR_DRIVER
+        record = await self.connection.fetchrow(
+            statement.sql, *statement.arguments({"client_id": client_id, "code": code})
+        )
         return None if record is None else Offer(*record)
 
-    async def redeem(self, redemption: dict[str, Any], event: dict[str, Any], *, limit: int) -> Outcome:
-        r = redemption
-        available, claimed = await self.connection.fetchrow(
-            _PG_REDEEM,
-            r["id"], r["client_id"], r["campaign_id"], r["voucher_id"], r["code"],
-            r["order_reference"], r["currency"], r["transaction_amount"], r["discount_applied"],
-            r["channel"], r["redeemed_at"], r["created_at"],
-            limit,
-            event["id"], event["type"], orjson.dumps(event["data"]).decode(),
-        )  # fmt: skip
-        if claimed:
-            return Outcome.REDEEMED
-        return Outcome.DUPLICATE if available else Outcome.EXHAUSTED
+    async def customer(self, client_id: uuid.UUID, reference: str) -> uuid.UUID:
+        if self.session is None:
+            raise RuntimeError("a redemption that names its customer runs in the request's session")
+        return await customers.for_redemption(self.session, client_id, reference)
+
+    async def redeem(
+        self,
+        redemption: dict[str, Any],
+        event: dict[str, Any],
+        *,
+        limit: int,
+        customer_limit: int | None = None,
+    ) -> Outcome:
+        redemption = {"customer_id": None, **redemption}
+        per_customer = _per_customer(redemption, customer_limit)
+        if per_customer:
+            # The customer's row stays locked until the transaction ends; the statement after
+            # it (a new snapshot) counts every redemption committed before.
+            assert self.connection.is_in_transaction(), "the customer's lock needs a transaction"
+            await self.connection.execute(_LOCK_CUSTOMER_FOR_DRIVER.sql, redemption["customer_id"])
+        statement = _REDEEM[per_customer]
+        parameters = {
+            **_parameters(redemption, limit, customer_limit),
+            "event_id": event["id"],
+            "event_type": event["type"],
+            "event_data": orjson.dumps(event["data"]).decode(),
+        }
+        record = await self.connection.fetchrow(statement.sql, *statement.arguments(parameters))
+        return _outcome(*record)
 
     async def past(
         self, client_id: uuid.UUID, voucher_id: uuid.UUID, order_reference: str
     ) -> PastRedemption | None:
-        record = await self.connection.fetchrow(_PG_PAST, client_id, voucher_id, order_reference)
+        record = await self.connection.fetchrow(
+            _PAST.sql,
+            *_PAST.arguments(
+                {"client_id": client_id, "voucher_id": voucher_id, "order_reference": order_reference}
+            ),
+        )
         return None if record is None else PastRedemption(*record)
 
 

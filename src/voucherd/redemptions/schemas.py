@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from voucherd.core.errors import DomainError
 from voucherd.core.money import Amount
-from voucherd.vouchers.repository import Offer
+from voucherd.offers.repository import Offer
 
 
 class Channel(StrEnum):
@@ -32,6 +32,7 @@ class RedeemInput:
     order_reference: str | None = None
     redeemed_at: datetime | None = None
     channel: Channel = Channel.ONLINE
+    customer: str | None = None  # an email or our customer id
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from voucherd.core.ids import new_id
 from voucherd.core.money import describe_amount
 from voucherd.events import service as events
 from voucherd.models import Redemption, Voucher
-from voucherd.offers.errors import MinimumSpendNotMet
+from voucherd.offers.errors import CustomerLimitReached, CustomerRequired, MinimumSpendNotMet
 from voucherd.offers.rules import discount_for, exhausted_error, usability_error
 from voucherd.redemptions import repository
 from voucherd.redemptions.errors import OrderReferenceConflict, RedemptionNotFound
@@ -65,6 +65,15 @@ async def redeem(store: CheckoutStore, principal: Principal, data: RedeemInput) 
             f"Minimum spend is {describe_amount(offer.minimum_spend, offer.currency)}; this "
             f"transaction is {describe_amount(amount, offer.currency)}."
         )
+    customer_id = await store.customer(principal.client_id, data.customer) if data.customer else None
+    if offer.uses_per_customer is not None and customer_id is None and offer.require_customer:
+        raise CustomerRequired(
+            f"This campaign allows {_times(offer.uses_per_customer)} per customer: name the customer "
+            "(an email or a customer id) in customer.",
+            field="customer",
+        )
+    # Without a customer the limit cannot apply (the campaign allows that, or it refused above).
+    customer_limit = offer.uses_per_customer if customer_id is not None else None
     discount = discount_for(offer, amount)
     redemption_id = new_id()
     redeemed_at = data.redeemed_at or now
@@ -75,6 +84,7 @@ async def redeem(store: CheckoutStore, principal: Principal, data: RedeemInput) 
             "campaign_id": offer.campaign_id,
             "voucher_id": offer.id,
             "code": offer.code,
+            "customer_id": customer_id,
             "order_reference": order_reference,
             "currency": offer.currency,
             "transaction_amount": amount,
@@ -101,6 +111,7 @@ async def redeem(store: CheckoutStore, principal: Principal, data: RedeemInput) 
             },
         ),
         limit=offer.uses_per_voucher,
+        customer_limit=customer_limit,
     )
     if outcome is not Outcome.REDEEMED:
         # This order was redeemed before (a retry), or meanwhile by a concurrent retry (which
@@ -110,6 +121,11 @@ async def redeem(store: CheckoutStore, principal: Principal, data: RedeemInput) 
             return _replay(past, amount)
         if outcome is Outcome.DUPLICATE:  # pragma: no cover - the unique key guarantees a row
             raise RuntimeError("redemption conflict without a row")
+        if outcome is Outcome.CUSTOMER_LIMIT:
+            raise CustomerLimitReached(
+                f"This customer has redeemed this campaign {_times(offer.uses_per_customer or 0)}, "
+                "as often as it allows."
+            )
         raise exhausted_error(offer.uses_per_voucher)
     return RedemptionResult(
         redemption_id=redemption_id,
@@ -213,6 +229,10 @@ async def _find_redemption(
     if redemption is None:
         raise RedemptionNotFound("No redemption of this voucher for that order_reference.")
     return redemption
+
+
+def _times(count: int) -> str:
+    return "once" if count == 1 else f"{count} times"
 
 
 def _reference(value: str | None) -> str | None:

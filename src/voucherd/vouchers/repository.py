@@ -1,4 +1,5 @@
-"""Voucher queries on the hot paths, as Core statements (no ORM object loading)."""
+"""Voucher writes on the hot paths (codes by the million), as Core statements; what a code offers is
+read in :mod:`voucherd.offers.repository`."""
 
 from __future__ import annotations
 
@@ -8,92 +9,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, bindparam, func, or_, select
+from sqlalchemy import Table
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voucherd.core import ids
 from voucherd.db.session import driver_of
 from voucherd.events.service import FIRST_SEQUENCE
-from voucherd.models import Campaign, Client, Job, Voucher
+from voucherd.models import Voucher
 
 _vouchers = cast(Table, Voucher.__table__)
-
-
-@dataclass(frozen=True, slots=True)
-class Offer:
-    """A voucher with its campaign's offer: everything validation and redemption read, from one
-    indexed lookup on ``(client_id, code)``. Fields in the order of ``LOOKUP_COLUMNS``."""
-
-    id: uuid.UUID
-    code: str
-    campaign_id: uuid.UUID
-    redeemed_count: int
-    created_at: datetime
-    campaign_name: str
-    discount_type: str
-    discount_value: int
-    discount_description: str
-    minimum_spend: int | None
-    currency: str
-    valid_from: datetime | None
-    valid_until: datetime | None
-    uses_per_voucher: int
-    status: str
-
-
-LOOKUP_COLUMNS = (
-    Voucher.id,
-    Voucher.code,
-    Voucher.campaign_id,
-    Voucher.redeemed_count,
-    Voucher.created_at,
-    Campaign.name.label("campaign_name"),
-    func.coalesce(Voucher.discount_type, Campaign.discount_type).label("discount_type"),
-    func.coalesce(Voucher.discount_value, Campaign.discount_value).label("discount_value"),
-    func.coalesce(Voucher.discount_description, Campaign.discount_description).label("discount_description"),
-    Campaign.minimum_spend,
-    Campaign.currency,
-    Campaign.valid_from,
-    Campaign.valid_until,
-    Campaign.uses_per_voucher,
-    Campaign.status,
-)
-# Built once with bound parameters: building the WHERE clause per call cost more than running it.
-# A code's own offer (recipient uploads may set one) takes precedence over its campaign's.
-# A code made by a bulk job is issued when the job has made them all: until then it does not exist
-# for the checkout or its public page (RELIABILITY K2), so a half-made batch can never be handed
-# out and redeemed.
-_issued = or_(Voucher.job_id.is_(None), Job.status == "succeeded")
-_lookup = (
-    select(*LOOKUP_COLUMNS)
-    .join(Campaign, Campaign.id == Voucher.campaign_id)
-    .outerjoin(Job, Job.id == Voucher.job_id)
-    .where(
-        Campaign.deleted_at.is_(None),
-        _issued,
-        Voucher.client_id == bindparam("client_id"),
-        Voucher.code == bindparam("code"),
-    )
-)
-
-# The same query for asyncpg (``Database.driver``); tests run both on PostgreSQL.
-LOOKUP_SQL = """
-SELECT v.id, v.code, v.campaign_id, v.redeemed_count, v.created_at, c.name AS campaign_name,
-       coalesce(v.discount_type, c.discount_type) AS discount_type,
-       coalesce(v.discount_value, c.discount_value) AS discount_value,
-       coalesce(v.discount_description, c.discount_description) AS discount_description,
-       c.minimum_spend, c.currency, c.valid_from, c.valid_until, c.uses_per_voucher, c.status
-FROM vouchers AS v JOIN campaigns AS c ON c.id = v.campaign_id LEFT JOIN jobs AS j ON j.id = v.job_id
-WHERE c.deleted_at IS NULL AND (v.job_id IS NULL OR j.status = 'succeeded')
-  AND v.client_id = $1 AND v.code = $2
-"""
-
-
-async def lookup(session: AsyncSession, client_id: uuid.UUID, code: str) -> Offer | None:
-    """The voucher with its campaign's offer, or ``None`` (also for another client's code)."""
-    row = (await session.execute(_lookup, {"client_id": client_id, "code": code})).first()
-    return None if row is None else Offer(*row)  # type: ignore[call-arg]
 
 
 async def insert_codes(
@@ -203,25 +128,3 @@ async def _insert(
     statement = sqlite.insert(_vouchers).on_conflict_do_nothing().returning(_vouchers.c.id, _vouchers.c.code)
     result = await session.execute(statement, rows)
     return [(row[0], row[1]) for row in result.all()]
-
-
-async def lookup_public(session: AsyncSession, code: str) -> Row[Any] | None:
-    """The voucher behind a public link, whoever's it is: ``None`` for an unknown code, and for a
-    code that two clients happen to share (the page must not pick one)."""
-    query = (
-        select(
-            *LOOKUP_COLUMNS,
-            Voucher.client_id,
-            Campaign.terms,
-            Campaign.landing_slug,
-            Client.name.label("client_name"),
-            Client.timezone,
-        )
-        .join(Campaign, Campaign.id == Voucher.campaign_id)
-        .join(Client, Client.id == Voucher.client_id)
-        .outerjoin(Job, Job.id == Voucher.job_id)
-        .where(Voucher.code == code, Campaign.deleted_at.is_(None), _issued)
-        .limit(2)
-    )
-    rows = (await session.execute(query)).all()
-    return cast("Row[Any]", rows[0]) if len(rows) == 1 else None

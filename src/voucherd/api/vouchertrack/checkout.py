@@ -47,7 +47,7 @@ async def validate_voucher(request: Request, code: Annotated[str, Path(max_lengt
     await ratelimit.check(request, "validation_per_ip", f"ip:{ratelimit.client_ip(request)}")
     principal = await checkout_principal(request)
     await ratelimit.check(request, "validation_per_key", principal.rate_key)
-    async with checkout(principal, write=False, keyed=False) as unit:
+    async with checkout(principal, write=False, transaction=False) as unit:
         result = await redemptions.validate(unit.store, principal, code)
     body = mappers.validation(result, principal)
     status = 200 if result.error is None else status_for(result.error)
@@ -61,19 +61,21 @@ async def validate_voucher(request: Request, code: Annotated[str, Path(max_lengt
     responses={
         201: {"description": "Redemption recorded (also for a retry of the same order_reference)"},
         401: {"description": "Missing or wrong API key"},
-        404: {"description": "Voucher not found"},
+        404: {"description": "Voucher not found, or no customer with the id given in customer"},
         409: {
-            "description": "Voucher used up, expired or not active; minimum spend not met; "
-            "or order_reference reused for another amount"
+            "description": "Voucher used up, expired or not active; minimum spend not met; the "
+            "customer used the campaign's uses_per_customer; or order_reference reused for another amount"
         },
-        422: {"description": "Invalid body"},
+        422: {"description": "Invalid body, or no customer where the campaign requires one"},
     },
 )
 async def record_redemption(request: Request, body: RedemptionRequest) -> Response:
     """Marks one use of the voucher and logs the transaction. Idempotent per order_reference."""
     _mark(request, success=False, voucher_code=normalize(body.code))
     principal = await checkout_principal(request)
-    async with checkout(principal, write=True, keyed=IDEMPOTENCY_KEY in request.headers) as unit:
+    # A second write commits with the redemption: the idempotency record, the customer it names.
+    transaction = IDEMPOTENCY_KEY in request.headers or body.customer is not None
+    async with checkout(principal, write=True, transaction=transaction) as unit:
         if unit.session is None:
             return await _redeem(unit, body)
         held = await idempotency.claim(request, unit.session, principal.client_id)
@@ -95,6 +97,7 @@ async def _redeem(unit: Checkout, body: RedemptionRequest) -> JSON:
             order_reference=body.order_reference,
             redeemed_at=body.redeemed_at,
             channel=Channel.ONLINE,
+            customer=body.customer,
         ),
     )
     headers = {REPLAYED: "true"} if result.replayed else None

@@ -54,6 +54,8 @@ async def create_campaign(body: CampaignCreate, session: SessionDep, principal: 
             valid_from=body.valid_from,
             valid_until=body.valid_until,
             uses_per_voucher=body.uses_per_voucher,
+            uses_per_customer=body.uses_per_customer,
+            require_customer=body.require_customer,
             codes=CodeSettings(
                 pattern=body.code_pattern,
                 prefix=body.code_prefix,
@@ -91,7 +93,7 @@ async def update_campaign(
     for field in ("discount_value", "minimum_spend"):
         if field in changes:
             changes[field] = _amount(changes[field])
-    for field in ("name", "discount_type", "uses_per_voucher", "status", "auto_update"):
+    for field in ("name", "discount_type", "uses_per_voucher", "require_customer", "status", "auto_update"):
         if field in changes and changes[field] is None:
             raise InvalidInput(f"{field} cannot be null.", field=field)
     campaign = await campaigns.update_campaign(session, principal, campaign_id, CampaignChanges(changes))

@@ -103,6 +103,8 @@ def campaign(item: Campaign) -> dict[str, Any]:
         "valid_from": _time(item.valid_from),
         "valid_until": _time(item.valid_until),
         "uses_per_voucher": item.uses_per_voucher,
+        "uses_per_customer": item.uses_per_customer,
+        "require_customer": item.require_customer,
         "code_pattern": item.code_pattern,
         "code_charset": item.code_charset,
         "auto_update": item.auto_update,

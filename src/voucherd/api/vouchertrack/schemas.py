@@ -33,6 +33,11 @@ class RedemptionRequest(Body):
         default=None, description="Your order number; a retry with the same one never redeems twice"
     )
     redeemed_at: datetime | None = None
+    customer: Annotated[str, Field(min_length=1, max_length=320)] | None = Field(
+        default=None,
+        description="Who redeems: an email or a customer id. Counts toward a campaign's "
+        "uses_per_customer; a campaign with require_customer refuses redemptions without it",
+    )
 
 
 class RollbackRequest(Body):
@@ -62,6 +67,14 @@ class CampaignCreate(Body):
         default=None, description="A date alone means the end of that day in your timezone"
     )
     uses_per_voucher: Annotated[int, Field(ge=1, le=1_000_000)] = 1
+    uses_per_customer: Annotated[int, Field(ge=1, le=1_000_000)] | None = Field(
+        default=None, description="How often one customer may redeem this campaign's codes; null: no limit"
+    )
+    require_customer: bool = Field(
+        default=False,
+        description="With uses_per_customer: refuse redemptions that name no customer "
+        "(without it they are accepted, and the limit cannot apply to them)",
+    )
     code_prefix: Annotated[str, Field(max_length=32)] | None = None
     code_length: Annotated[int, Field(ge=1, le=32)] | None = None
     code_pattern: Annotated[str, Field(max_length=64)] | None = Field(
@@ -87,6 +100,8 @@ class CampaignUpdate(Body):
     valid_from: date | datetime | None = None
     valid_until: date | datetime | None = None
     uses_per_voucher: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
+    uses_per_customer: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
+    require_customer: bool | None = None
     status: CampaignStatus | None = None
     auto_update: bool | None = None
     landing_slug: Annotated[str, Field(max_length=100)] | None = None

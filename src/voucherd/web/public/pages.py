@@ -21,11 +21,11 @@ from voucherd.core.money import describe_amount
 from voucherd.http.ratelimit import rate_limit
 from voucherd.http.session import SessionDep, writes
 from voucherd.models import Client, Recipient
+from voucherd.offers import repository as offers
 from voucherd.offers.rules import VoucherState, voucher_state
 from voucherd.recipients import leads
 from voucherd.tracking import service as tracking
 from voucherd.tracking.service import Signal
-from voucherd.vouchers import repository as vouchers
 
 HERE = Path(__file__).parent
 templates = Environment(
@@ -86,7 +86,7 @@ async def stylesheet() -> FileResponse:
 @router.get("/redeem/{code}")
 @writes  # opening the page counts as the recipient's click
 async def voucher_page(code: str, session: SessionDep) -> Response:
-    voucher = await vouchers.lookup_public(session, normalize(code)) if code.strip() else None
+    voucher = await offers.lookup_public(session, normalize(code)) if code.strip() else None
     if voucher is None:
         return not_found()
     recipient = (
