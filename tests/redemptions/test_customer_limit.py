@@ -73,6 +73,7 @@ async def test_the_limit_counts_a_customer_across_the_campaigns_codes(
         headers=tenant.headers,
     )
     assert rollback.status_code == 200
+    assert rollback.json()["redemption"]["customer_id"] == str(alice)
     assert (await _redeem(api, tenant, three, "o-6", str(alice))).status_code == 201
 
 

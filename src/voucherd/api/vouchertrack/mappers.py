@@ -82,6 +82,7 @@ def redemption_record(item: Redemption) -> dict[str, Any]:
         "discount_applied": to_decimal(item.discount_applied, item.currency),
         "currency": item.currency,
         "channel": item.channel,
+        "customer_id": None if item.customer_id is None else str(item.customer_id),
         "redeemed_at": _time(item.redeemed_at),
         "recorded_at": _time(item.created_at),
         "rolled_back": item.rolled_back_at is not None,
