@@ -22,6 +22,7 @@ from typing import Any, Literal, Protocol, cast
 import structlog
 from fastapi import Depends, FastAPI, Request
 from fastapi.params import Depends as DependsParam
+from fastapi.routing import APIRoute
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, Storage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
@@ -114,6 +115,14 @@ async def check(request: Request, name: str, identity: str) -> None:
     await limiter(request.app).hit(name, _limit(name), identity)
 
 
+_LIMITERS: set[Callable[..., Any]] = set()  # the dependencies rate_limit() made
+
+
+def is_rate_limited(route: APIRoute) -> bool:
+    """Whether a :func:`rate_limit` dependency guards the route (for its OpenAPI document)."""
+    return any(getattr(d, "dependency", None) in _LIMITERS for d in route.dependencies)
+
+
 def rate_limit(name: str, *, per: Literal["ip"] | Callable[..., Any]) -> DependsParam:
     """A dependency counting requests against the setting ``rate_limit_<name>``: per client IP
     (``per="ip"``, before authentication), or per caller, where ``per`` is the dialect's
@@ -126,6 +135,7 @@ def rate_limit(name: str, *, per: Literal["ip"] | Callable[..., Any]) -> Depends
             await limiter(request.app).hit(name, _limit(name), f"ip:{client_ip(request)}")
 
         by_ip: DependsParam = Depends(per_ip)
+        _LIMITERS.add(per_ip)
         return by_ip
 
     # A default rather than ``Annotated``: this module's annotations are strings, and FastAPI
@@ -134,4 +144,5 @@ def rate_limit(name: str, *, per: Literal["ip"] | Callable[..., Any]) -> Depends
         await limiter(request.app).hit(name, _limit(name), caller.rate_key)
 
     by_caller: DependsParam = Depends(per_caller)
+    _LIMITERS.add(per_caller)
     return by_caller

@@ -12,6 +12,7 @@ from fastapi.openapi.utils import get_openapi
 from voucherd import __version__
 from voucherd.api.vouchertrack import checkout, distribution, errors, integrations, management, webhooks
 from voucherd.api.vouchertrack.auth import SECURITY_SCHEMES
+from voucherd.http.openapi import add_error_responses
 from voucherd.http.ratelimit import RateLimiter
 
 MOUNT = "/api"
@@ -36,12 +37,41 @@ def create_vouchertrack_app(limiter: RateLimiter) -> FastAPI:
     errors.install(app)
     for module in (checkout, management, distribution, integrations, webhooks):
         app.include_router(module.router)
-    _document_security(app)
+    _document(app)
     return app
 
 
-def _document_security(app: FastAPI) -> None:
-    """Every route takes the API key; say so once in the OpenAPI schema."""
+_ERROR = {
+    "type": "object",
+    "properties": {
+        "error": {"type": "string", "description": "What is wrong, for a person to act on"},
+        "error_code": {"type": "string", "description": "A stable code for programs"},
+        "field": {"type": ["string", "null"], "description": "The input at fault, for bad input"},
+    },
+    "required": ["error", "error_code"],
+}
+_TOO_MANY = {
+    "type": "object",
+    "properties": {"code": {"const": 429}, "message": {"type": "string"}},
+    "required": ["code", "message"],
+}
+_DESCRIPTIONS = {
+    401: "Missing or wrong API key",
+    404: "Not found (another client's object is not found either)",
+    413: "The request body is over the size limit",
+    422: "Invalid input: `error` says what to fix, `field` where",
+    429: "Over the rate limit: wait `Retry-After` seconds",
+}
+
+
+def _error_response(status: int) -> dict[str, Any]:
+    body = {"$ref": "#/components/schemas/TooManyRequests" if status == 429 else "#/components/schemas/Error"}
+    return {"description": _DESCRIPTIONS[status], "content": {"application/json": {"schema": body}}}
+
+
+def _document(app: FastAPI) -> None:
+    """Every route takes the API key, and can answer the shared layer's errors: say so once in the
+    OpenAPI schema."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -52,7 +82,10 @@ def _document_security(app: FastAPI) -> None:
                 routes=app.routes,
                 servers=[{"url": MOUNT}],
             )
-            schema.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+            components = schema.setdefault("components", {})
+            components["securitySchemes"] = SECURITY_SCHEMES
+            components.setdefault("schemas", {}).update(Error=_ERROR, TooManyRequests=_TOO_MANY)
+            add_error_responses(schema, app.routes, _error_response, authenticated=lambda _route: True)
             requirement: list[dict[str, list[str]]] = [{name: []} for name in SECURITY_SCHEMES]
             for operations in schema.get("paths", {}).values():
                 for operation in operations.values():

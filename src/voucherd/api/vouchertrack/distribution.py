@@ -100,6 +100,10 @@ async def _campaign_id(
     status_code=201,
     summary="Publish codes to a customer",
     dependencies=[idempotent(authenticated)],
+    responses={
+        404: {"description": "No such code or campaign of yours"},
+        409: {"description": "The code went to another customer, or the pool is empty"},
+    },
 )
 async def create_publication(
     body: PublicationCreate, session: SessionDep, principal: PrincipalDep

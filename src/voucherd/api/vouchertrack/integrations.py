@@ -102,18 +102,25 @@ async def _track(
 RecipientId = Annotated[uuid.UUID, Query(description="The recipient_id returned by the upload")]
 
 
-@router.post("/tracking/email-opened", summary="An email was opened")
+_UNKNOWN_RECIPIENT: dict[int | str, dict[str, object]] = {
+    404: {"description": "No recipient of yours has this id"}
+}
+
+
+@router.post("/tracking/email-opened", summary="An email was opened", responses=_UNKNOWN_RECIPIENT)
 async def email_opened(recipient_id: RecipientId, session: SessionDep, principal: PrincipalDep) -> JSON:
     """Records the first open; repeats change nothing (`recorded: false`)."""
     return await _track(session, principal, recipient_id, Signal.OPENED)
 
 
-@router.post("/tracking/email-clicked", summary="A link in an email was clicked")
+@router.post(
+    "/tracking/email-clicked", summary="A link in an email was clicked", responses=_UNKNOWN_RECIPIENT
+)
 async def email_clicked(recipient_id: RecipientId, session: SessionDep, principal: PrincipalDep) -> JSON:
     """Records the first click (and an open, if none was recorded)."""
     return await _track(session, principal, recipient_id, Signal.CLICKED)
 
 
-@router.post("/tracking/email-bounced", summary="An email bounced")
+@router.post("/tracking/email-bounced", summary="An email bounced", responses=_UNKNOWN_RECIPIENT)
 async def email_bounced(recipient_id: RecipientId, session: SessionDep, principal: PrincipalDep) -> JSON:
     return await _track(session, principal, recipient_id, Signal.BOUNCED)
