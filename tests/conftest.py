@@ -21,6 +21,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from voucherd.accounts import service as accounts
+from voucherd.accounts import tokens
 from voucherd.accounts.service import Principal
 from voucherd.api.app import create_app
 from voucherd.config import get_settings
@@ -44,11 +45,15 @@ def _settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name in list(os.environ):
         if name.startswith("VOUCHERD_") and name != "VOUCHERD_TEST_POSTGRES_URL":
             monkeypatch.delenv(name)
+    # Staff tokens are signed with this, never with a key file left in the working tree.
+    monkeypatch.setenv("VOUCHERD_SECRET_KEY", "test-secret-key-of-at-least-thirty-two-bytes")
     get_settings.cache_clear()
     accounts._cache.clear()
+    tokens.secret_key.cache_clear()
     yield
     get_settings.cache_clear()
     accounts._cache.clear()
+    tokens.secret_key.cache_clear()
 
 
 @pytest.fixture(scope="session")

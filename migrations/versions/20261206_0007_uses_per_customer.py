@@ -26,7 +26,8 @@ def upgrade() -> None:
             sa.Column("require_customer", sa.Boolean(), server_default=sa.false(), nullable=False)
         )
         batch_op.create_check_constraint(
-            op.f("ck_campaigns_uses_per_customer_positive"), "uses_per_customer IS NULL OR uses_per_customer >= 1"
+            op.f("ck_campaigns_uses_per_customer_positive"),
+            "uses_per_customer IS NULL OR uses_per_customer >= 1",
         )
     with op.batch_alter_table("redemptions", schema=None) as batch_op:
         batch_op.add_column(sa.Column("customer_id", sa.Uuid(), nullable=True))

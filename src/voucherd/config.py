@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -81,6 +82,16 @@ class Settings(BaseSettings):
     rate_limit_validation_per_key: str = "1200/minute"
     rate_limit_validation_per_ip: str = "1200/minute"
     rate_limit_public_per_ip: str = "120/minute"
+    # Logins: per client IP and per email, so that neither many emails from one place nor one
+    # email from many places can guess passwords quickly; registrations per IP.
+    rate_limit_login_per_ip: str = "30/minute"
+    rate_limit_login_per_account: str = "10/minute"
+    rate_limit_register_per_ip: str = "20/hour"
+    # Signs staff access tokens (HS256). When unset, one is generated into data_dir on first use
+    # and kept there (secret_key, mode 0600), so tokens survive restarts.
+    secret_key: str | None = None
+    data_dir: Path = Path(".")
+    access_token_seconds: int = Field(default=86400, ge=60)  # VoucherCart documents one day
     log_level: str = "INFO"
     # Test-only fault points, such as "after_commit_before_response". Never set in production.
     fault: str | None = None

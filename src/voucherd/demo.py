@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 
 from voucherd.accounts import service as accounts
+from voucherd.accounts import staff
+from voucherd.accounts.service import Role
 from voucherd.campaigns import service as campaigns
 from voucherd.campaigns.rules import DiscountType
 from voucherd.campaigns.schemas import CampaignInput, CodeSettings
@@ -17,10 +20,13 @@ from voucherd.db import get_database, unit_of_work
 from voucherd.models import Client
 from voucherd.vouchers import service as vouchers
 
+DEMO_LOGIN = "owner@demo-restaurant.example"
+
 
 async def seed_demo() -> dict[str, Any] | None:
-    """Demo Restaurant, a "Summer Sale" campaign (20% off, minimum spend £25) and 5 codes;
-    ``None`` when the database already has a client."""
+    """Demo Restaurant, a "Summer Sale" campaign (20% off, minimum spend £25) and 5 codes, a sales
+    page and its owner's login (password generated, shown once); ``None`` when the database
+    already has a client."""
     try:
         async with unit_of_work() as session:
             if await session.scalar(select(func.count()).select_from(Client)):
@@ -41,12 +47,28 @@ async def seed_demo() -> dict[str, Any] | None:
                 ),
             )
             generation = await vouchers.generate_vouchers(session, principal, campaign.id, count=5)
+            page = await staff.create_sales_page(session, client.id, "demo-restaurant")
+            password = secrets.token_urlsafe(12)
+            owner = await staff.create_staff(
+                session,
+                client.id,
+                staff.StaffInput(
+                    email=DEMO_LOGIN,
+                    password=password,
+                    full_name="Demo Owner",
+                    role=Role.OWNER,
+                    pages=[page.name],
+                ),
+            )
         return {
             "client_id": str(client.id),
             "client_name": client.name,
             "api_key": issued.secret,
             "campaign_id": str(campaign.id),
             "codes": generation.codes,
+            "staff_email": owner.email,
+            "staff_password": password,
+            "sales_page": page.name,
         }
     finally:
         await get_database().dispose()

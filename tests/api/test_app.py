@@ -97,13 +97,20 @@ async def test_an_unexpected_error_answers_500_naming_the_request(
 async def test_the_root_document_describes_each_dialect_under_its_mount(client: httpx.AsyncClient) -> None:
     document = (await client.get("/openapi.json")).json()
     own = (await client.get("/api/openapi.json")).json()
+    cart = (await client.get("/vouchercart/v1/openapi.json")).json()
     assert own["servers"] == [{"url": "/api"}]
-    assert {f"/api{path}" for path in own["paths"]} == set(document["paths"])
+    assert cart["servers"] == [{"url": "/vouchercart/v1"}]
+    assert {f"/api{path}" for path in own["paths"]} | {
+        f"/vouchercart/v1{path}" for path in cart["paths"]
+    } == set(document["paths"])
     redeem = document["paths"]["/api/webhook/redemption"]["post"]
     assert redeem["security"] == [{"APIKeyHeader": []}, {"APIKeyQuery": []}]
-    assert set(document["components"]["securitySchemes"]) == {"APIKeyHeader", "APIKeyQuery"}
+    assert document["paths"]["/vouchercart/v1/domains"]["get"]["security"] == [{"Bearer": []}]
+    assert document["paths"]["/vouchercart/v1/register"]["post"]["security"] == []
+    assert set(document["components"]["securitySchemes"]) == {"APIKeyHeader", "APIKeyQuery", "Bearer"}
     assert (await client.get("/docs")).status_code == 200
     assert (await client.get("/api/docs")).status_code == 200
+    assert (await client.get("/vouchercart/v1/docs")).status_code == 200
 
 
 async def test_each_side_answers_unknown_paths_in_its_own_format(client: httpx.AsyncClient) -> None:

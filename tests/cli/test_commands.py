@@ -61,6 +61,31 @@ def test_clients_and_keys_commands(db_url: str) -> None:
     assert "Unknown timezone" in refused.stderr
 
 
+def test_staff_create_and_the_demo_login(db_url: str) -> None:
+    env = env_for(db_url)
+    demo = json.loads(run(["demo", "--json"], env).stdout)
+    assert demo["staff_email"] == "owner@demo-restaurant.example"
+    assert len(demo["staff_password"]) >= 10
+    made = subprocess.run(
+        [*VOUCHERD, "staff", "create", demo["client_id"], "waiter@example.com", "--domain", "demo-restaurant",
+         "--password-stdin", "--json"],
+        env=env, input="a long waiter password\n", capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    member = json.loads(made.stdout)
+    assert (member["email"], member["role"]) == ("waiter@example.com", "staff")
+    assert "password" not in member
+    generated = json.loads(run(["staff", "create", demo["client_id"], "boss@example.com", "--role", "manager",
+                                "--json"], env).stdout)  # fmt: skip
+    assert len(generated["password"]) >= 10
+    taken = run(["staff", "create", demo["client_id"], "WAITER@example.com"], env)
+    assert taken.returncode == 2
+    assert "already has a login" in taken.stderr
+    unknown_page = run(["staff", "create", demo["client_id"], "x@example.com", "--domain", "nope"], env)
+    assert unknown_page.returncode == 2
+    assert "No sales page" in unknown_page.stderr
+
+
 def test_serve_answers_the_documented_curl(db_url: str, tmp_path: Path) -> None:
     env = env_for(db_url)
     demo = json.loads(run(["demo", "--json"], env).stdout)

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voucherd.accounts import keys
+from voucherd.accounts.numbers import next_number
 from voucherd.core import clock
 from voucherd.core.errors import InvalidInput, NotFound, Unauthenticated
 from voucherd.core.money import is_currency
@@ -24,12 +25,13 @@ class SubjectKind(StrEnum):
 
 
 class Role(StrEnum):
-    """What a caller may do. An API key acts for its whole client (admin); staff logins carry
-    their own role."""
+    """What a caller may do. An API key acts for its whole client (admin); a staff login carries
+    its member's role: the owner, a manager, counter staff."""
 
     ADMIN = "admin"
-    OPERATOR = "operator"
-    VIEWER = "viewer"
+    OWNER = "owner"
+    MANAGER = "manager"
+    STAFF = "staff"
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +104,7 @@ async def create_client(
     if not is_currency(currency):
         raise InvalidInput("currency must be a three-letter ISO 4217 code.", field="currency")
     check_timezone(timezone)
-    client = Client(name=name, currency=currency, timezone=timezone)
+    client = Client(name=name, currency=currency, timezone=timezone, number=await next_number(session))
     session.add(client)
     await session.flush()
     return client

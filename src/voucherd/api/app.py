@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
 from voucherd import __version__
+from voucherd.api.vouchercart.app import create_vouchercart_app
 from voucherd.api.vouchertrack.app import create_vouchertrack_app
 from voucherd.config import get_settings
 from voucherd.core import qr
@@ -36,6 +37,8 @@ of the systems it replaces. Each API is mounted under its own path with its own 
 error format:
 
 - `/api`: VoucherTrack (seeds 000, 001); its own document is `/api/openapi.json`.
+- `/vouchercart/v1`: VoucherCart (seed 003): staff logins, clients, sales pages; its own document
+  is `/vouchercart/v1/openapi.json`.
 """
 
 
@@ -47,8 +50,11 @@ class Dialect:
     create: Callable[[RateLimiter], FastAPI]
 
 
-# VoucherCart (`/vouchercart/v1`) and Voucherify (`/voucherify`) take their places here.
-DIALECTS = (Dialect("/api", create_vouchertrack_app),)
+# Voucherify (`/voucherify`) takes its place here.
+DIALECTS = (
+    Dialect("/api", create_vouchertrack_app),
+    Dialect("/vouchercart/v1", create_vouchercart_app),
+)
 
 
 class Host(FastAPI):

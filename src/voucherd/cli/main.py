@@ -22,8 +22,10 @@ from voucherd.core.errors import DomainError
 app = typer.Typer(help="voucherd: a self-hosted voucher platform.", no_args_is_help=True)
 clients_app = typer.Typer(help="Clients (tenants).", no_args_is_help=True)
 keys_app = typer.Typer(help="A client's API keys.", no_args_is_help=True)
+staff_app = typer.Typer(help="A client's staff logins.", no_args_is_help=True)
 app.add_typer(clients_app, name="clients")
 app.add_typer(keys_app, name="keys")
+app.add_typer(staff_app, name="staff")
 console = Console(stderr=True)
 
 
@@ -227,6 +229,69 @@ def keys_revoke(api_key_id: uuid.UUID) -> None:
     console.print("revoked")
 
 
+@staff_app.command("create")
+def staff_create(
+    client_id: uuid.UUID,
+    email: str,
+    role: Annotated[str, typer.Option(help="owner, manager or staff")] = "staff",
+    domain: Annotated[list[str] | None, typer.Option(help="A sales page they log in on (repeat)")] = None,
+    full_name: Annotated[str | None, typer.Option(help="Their name (default: the email's name)")] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from stdin")
+    ] = False,
+    json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+) -> None:
+    """Create a staff login. Without --password-stdin a password is generated and shown once."""
+    import secrets
+    import sys
+
+    from voucherd.accounts import staff
+    from voucherd.accounts.service import Role
+    from voucherd.db import get_database, unit_of_work
+
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else secrets.token_urlsafe(12)
+    if role not in {r.value for r in staff.STAFF_ROLES}:
+        console.print("[red]error:[/red] role must be owner, manager or staff.")
+        raise typer.Exit(2)
+
+    async def main() -> dict[str, object]:
+        try:
+            async with unit_of_work() as session:
+                member = await staff.create_staff(
+                    session,
+                    client_id,
+                    staff.StaffInput(
+                        email=email,
+                        password=password,
+                        full_name=full_name or email.partition("@")[0],
+                        role=Role(role),
+                        pages=domain or [],
+                    ),
+                )
+            return {
+                "staff_id": str(member.id),
+                "id": member.number,
+                "email": member.email,
+                "role": member.role,
+            }
+        finally:
+            await get_database().dispose()
+
+    try:
+        result = asyncio.run(main())
+    except DomainError as error:
+        _fail(error)
+        return
+    if not password_stdin:
+        result["password"] = password
+    if json:
+        typer.echo(orjson.dumps(result).decode())
+    else:
+        typer.echo(f"staff {result['email']} ({result['role']}): {result['staff_id']}")
+        if not password_stdin:
+            typer.echo(f"password (shown once): {password}")
+
+
 @app.command()
 def demo(
     json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
@@ -245,6 +310,10 @@ def demo(
     base = get_settings().public_url.rstrip("/")
     typer.echo(f"Demo client: {result['client_name']}  API key (shown once): {result['api_key']}")
     typer.echo(f"Demo codes: {', '.join(result['codes'])}")
+    typer.echo(
+        f"Demo login: {result['staff_email']}  password (shown once): {result['staff_password']}"
+        f"  sales page: {result['sales_page']}"
+    )
     typer.echo("Try:")
     typer.echo(
         f"  curl -s -H 'X-API-Key: {result['api_key']}' {base}/api/webhook/validate/{result['codes'][0]}"

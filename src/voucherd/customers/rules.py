@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import phonenumbers
-from email_validator import EmailNotValidError, validate_email
+
+from voucherd.core.emails import ContactError, email_key, normalize_email
+
+__all__ = ["ContactError", "email_key", "identity", "normalize_email", "normalize_mobile"]
 
 # The region a mobile without a country prefix is read in, from the client's currency.
 _REGION_BY_CURRENCY = {
@@ -22,26 +25,6 @@ _REGION_BY_CURRENCY = {
     "INR": "IN",
     "ZAR": "ZA",
 }
-
-
-class ContactError(ValueError):
-    """A contact field that cannot be accepted; the message says how to fix it."""
-
-
-def normalize_email(value: str) -> str:
-    """The email as the person would type it again (domain lower-cased), or :class:`ContactError`."""
-    value = value.strip()
-    if len(value) > 320:
-        raise ContactError("is longer than 320 characters")
-    try:
-        return validate_email(value, check_deliverability=False).normalized
-    except EmailNotValidError as error:
-        raise ContactError(f"is not a valid email address ({error})") from None
-
-
-def email_key(email: str) -> str:
-    """Emails are matched case-insensitively."""
-    return email.lower()
 
 
 def normalize_mobile(value: str, currency: str) -> str:

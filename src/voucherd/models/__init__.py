@@ -8,6 +8,7 @@ from voucherd.models.job import Job
 from voucherd.models.publication import Publication, VoucherOwner
 from voucherd.models.recipient import Recipient
 from voucherd.models.redemption import Redemption
+from voucherd.models.staff import NumberGrant, RefreshToken, SalesPage, Staff, StaffSalesPage
 from voucherd.models.voucher import Voucher
 from voucherd.models.webhook import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
@@ -20,9 +21,14 @@ __all__ = [
     "Event",
     "IdempotencyRecord",
     "Job",
+    "NumberGrant",
     "Publication",
     "Recipient",
     "Redemption",
+    "RefreshToken",
+    "SalesPage",
+    "Staff",
+    "StaffSalesPage",
     "Voucher",
     "VoucherOwner",
     "WebhookAttempt",

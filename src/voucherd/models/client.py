@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Uuid
+from sqlalchemy import ForeignKey, Integer, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from voucherd.db.types import UTCDateTime
@@ -16,6 +16,8 @@ class Client(Base):
     __tablename__ = "clients"
 
     id: Mapped[uuid.UUID] = uuid_pk()
+    # The short id people and VoucherCart integrations see (``clientId``): see NumberGrant.
+    number: Mapped[int | None] = mapped_column(Integer, unique=True, nullable=True)
     name: Mapped[str] = mapped_column(String(200))
     currency: Mapped[str] = mapped_column(String(3))
     timezone: Mapped[str] = mapped_column(String(64))

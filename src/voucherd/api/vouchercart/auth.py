@@ -1,0 +1,58 @@
+"""How VoucherCart callers authenticate: ``Authorization: Bearer <token>``, where the token is a
+staff member's access token (from ``/authorize``) or one of our API keys (``vd_live_...``), as
+the seed says either works ("the API key (or JWT token)")."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from voucherd.accounts import keys
+from voucherd.accounts.errors import LoginRefused
+from voucherd.accounts.service import Principal, authenticate
+from voucherd.accounts.staff import principal_for_access_token
+from voucherd.config import get_settings
+from voucherd.core.errors import Unauthenticated
+from voucherd.http.session import SessionDep
+
+SECURITY_SCHEMES = {
+    "Bearer": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A staff access token from /authorize, or an API key (vd_live_...)",
+    }
+}
+
+
+def bearer(request: Request) -> str:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("Send Authorization: Bearer <access token or API key>.")
+    return token.strip()
+
+
+async def authenticated(request: Request, session: SessionDep) -> Principal:
+    token = bearer(request)
+    if token.startswith((keys.LIVE, keys.TEST)):
+        return await authenticate(session, token, cache_ttl=get_settings().api_key_cache_seconds)
+    return await principal_for_access_token(session, token)
+
+
+def basic_credentials(request: Request) -> tuple[str, str]:
+    """``Authorization: Basic base64(email:password)``, as ``curl -u`` sends it."""
+    scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        raise LoginRefused("Send the staff member's email and password as Basic authorization.")
+    try:
+        email, colon, password = base64.b64decode(encoded.strip(), validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        raise LoginRefused("The Basic authorization is not base64 of email:password.") from None
+    if not colon or not email:
+        raise LoginRefused("The Basic authorization is not base64 of email:password.")
+    return email, password
+
+
+PrincipalDep = Annotated[Principal, Depends(authenticated, scope="function")]

@@ -1,0 +1,44 @@
+"""VoucherCart's wire shapes: integer ids (our objects' numbers), camelCase names."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from voucherd.accounts.staff import Login, Registered
+from voucherd.core import links
+from voucherd.models import SalesPage, Staff
+
+
+def domain(page: SalesPage) -> dict[str, Any]:
+    return {"id": page.number, "name": page.name, "url": f"{links.base_url()}/shop/{page.name}/"}
+
+
+def domains(pages: list[SalesPage]) -> dict[str, Any]:
+    return {"status": "success", "domains": [domain(page) for page in pages]}
+
+
+def registered(result: Registered) -> dict[str, Any]:
+    return {"status": "created", "clientId": result.client.number, "domainId": result.sales_page.number}
+
+
+def profile(staff: Staff) -> dict[str, Any]:
+    return {"email": staff.email, "fullName": staff.full_name, "id": staff.number, "locale": staff.locale}
+
+
+def authenticated(login: Login) -> dict[str, Any]:
+    return {
+        "accessToken": login.access_token,
+        "identifiedBy": str(login.token_id),
+        "profile": profile(login.staff),
+        "refreshToken": login.refresh_token,
+        "status": "authenticated",
+    }
+
+
+def refreshed(login: Login) -> dict[str, Any]:
+    return {
+        "accessToken": login.access_token,
+        "identifiedBy": str(login.token_id),
+        "refreshToken": login.refresh_token,
+        "status": "refreshed",
+    }
