@@ -90,8 +90,21 @@ async def test_an_unexpected_error_answers_500_naming_the_request(
         "error_code": "internal_error",
         "request_id": "order-43",
     }
-    failed = [line for line in _log_lines(capsys.readouterr().out) if line["event"] == "request.failed"]
+    output = capsys.readouterr().out
+    failed = [line for line in _log_lines(output) if line["event"] == "request.failed"]
     assert [line["request_id"] for line in failed] == ["order-43"]
+    # one line of JSON says what failed; the traceback is for debug level only
+    assert failed[0]["error_type"] == "RuntimeError"
+    assert failed[0]["error"] == "boom"
+    assert failed[0]["path"] == "GET /fails"
+    assert "Traceback" not in output
+
+
+async def test_api_answers_are_neither_sniffed_nor_stored(client: httpx.AsyncClient) -> None:
+    for path in ("/api/campaigns", "/api/webhook/validate/X", "/vouchercart/v1/domains", "/api/openapi.json"):
+        response = await client.get(path)
+        assert response.headers["x-content-type-options"] == "nosniff", path
+        assert response.headers["cache-control"] == "no-store", path
 
 
 async def test_the_root_document_describes_each_dialect_under_its_mount(client: httpx.AsyncClient) -> None:

@@ -105,6 +105,7 @@ def test_serve_answers_the_documented_curl(db_url: str, tmp_path: Path) -> None:
             f"{base}/api/webhook/validate/{demo['codes'][0]}", headers={"X-API-Key": demo["api_key"]}
         )
         assert response.status_code == 200
+        assert "server" not in response.headers  # no "Server: uvicorn"
         assert response.json()["client_name"] == "Demo Restaurant"
         assert response.json()["discount_description"] == "20% off your order"
         assert httpx.get(f"{base}/docs").status_code == 200

@@ -25,6 +25,7 @@ from voucherd.config import get_settings
 from voucherd.core import qr
 from voucherd.db import get_database
 from voucherd.http.errors import internal_error
+from voucherd.http.headers import with_api_headers
 from voucherd.http.ratelimit import RateLimiter
 from voucherd.http.request_id import RequestIdMiddleware
 from voucherd.logging import configure as configure_logging
@@ -84,7 +85,7 @@ class Host(FastAPI):
                     root_path = scope.get("root_path", "")
                     scope["app_root_path"] = scope.get("app_root_path", root_path)
                     scope["root_path"] = root_path + prefix
-                    await app(scope, receive, send)
+                    await app(scope, receive, with_api_headers(send))
                     return
         await super().__call__(scope, receive, send)
 

@@ -52,6 +52,7 @@ def serve(
         loop="uvloop",
         http="httptools",
         access_log=False,
+        server_header=False,  # no "Server: uvicorn": what we run is nobody's business
         log_level=get_settings().log_level.lower(),
     )
 

@@ -14,9 +14,18 @@ INTERNAL_ERROR = "Internal error; it has been logged."
 
 
 def log_failure(request: Request, error: Exception) -> str | None:
-    """Log an unexpected exception once, with the request id, and return that id."""
+    """Log an unexpected exception as one line of JSON (the request id, where, the exception's
+    type and message), and its traceback at debug level only; return the request id."""
     request_id: str | None = getattr(request.state, "request_id", None)
-    log.exception("request.failed", request_id=request_id, error=repr(error))
+    where = f"{request.method} {request.url.path}"
+    log.error(
+        "request.failed",
+        request_id=request_id,
+        path=where,
+        error_type=type(error).__name__,
+        error=str(error)[:500],
+    )
+    log.debug("request.failed.traceback", request_id=request_id, exc_info=error)
     return request_id
 
 
