@@ -134,3 +134,21 @@ async def test_each_side_answers_unknown_paths_in_its_own_format(client: httpx.A
     assert page.status_code == 404
     assert page.headers["content-type"].startswith("text/html")
     assert "Page not found" in page.text
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("OPTIONS", "/api/campaigns", "GET, POST"),
+        ("PUT", "/api/campaigns", "GET, POST"),
+        ("PUT", "/api/campaigns/0190f1d2-0000-7000-8000-000000000000", "DELETE, GET, PATCH"),
+        ("DELETE", "/api/webhook/redemption", "POST"),
+        ("POST", "/vouchercart/v1/domains", "GET"),
+    ],
+)
+async def test_a_wrong_method_lists_every_method_of_the_path(
+    client: httpx.AsyncClient, method: str, path: str, allowed: str
+) -> None:
+    response = await client.request(method, path)
+    assert response.status_code == 405
+    assert response.headers["allow"] == allowed

@@ -18,6 +18,7 @@ from voucherd.core.errors import (
     Unauthenticated,
 )
 from voucherd.http.errors import log_failure
+from voucherd.http.methods import allowed_methods
 from voucherd.http.ratelimit import MESSAGE as RATE_LIMIT_MESSAGE
 from voucherd.http.ratelimit import RateLimited
 from voucherd.http.responses import JSON
@@ -68,7 +69,10 @@ async def _validation_error(request: Request, error: Exception) -> JSON:
 
 async def _http_error(request: Request, error: Exception) -> JSON:
     assert isinstance(error, StarletteHTTPException)
-    return failed(str(error.detail), "http_error", error.status_code, getattr(error, "headers", None))
+    headers = dict(getattr(error, "headers", None) or {})
+    if error.status_code == 405:
+        headers["Allow"] = allowed_methods(request)
+    return failed(str(error.detail), "http_error", error.status_code, headers)
 
 
 async def _too_many(request: Request, error: Exception) -> JSON:

@@ -23,6 +23,7 @@ from voucherd.core.errors import (
     Unauthenticated,
 )
 from voucherd.http.errors import internal_error
+from voucherd.http.methods import allowed_methods
 from voucherd.http.ratelimit import MESSAGE as RATE_LIMIT_MESSAGE
 from voucherd.http.ratelimit import RateLimited
 from voucherd.http.responses import JSON
@@ -97,10 +98,11 @@ async def _validation_error(request: Request, error: Exception) -> JSON:
 
 async def _http_error(request: Request, error: Exception) -> JSON:
     assert isinstance(error, StarletteHTTPException)
+    headers = dict(getattr(error, "headers", None) or {})
+    if error.status_code == 405:
+        headers["Allow"] = allowed_methods(request)
     return JSON(
-        error_body(request, str(error.detail), "http_error"),
-        status_code=error.status_code,
-        headers=getattr(error, "headers", None),
+        error_body(request, str(error.detail), "http_error"), status_code=error.status_code, headers=headers
     )
 
 
