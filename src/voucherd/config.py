@@ -82,6 +82,7 @@ class Settings(BaseSettings):
     rate_limit_validation_per_key: str = "1200/minute"
     rate_limit_validation_per_ip: str = "1200/minute"
     rate_limit_public_per_ip: str = "120/minute"
+    rate_limit_tracking_per_ip: str = "600/minute"
     # Logins: per client IP and per email, so that neither many emails from one place nor one
     # email from many places can guess passwords quickly; registrations per IP.
     rate_limit_login_per_ip: str = "30/minute"

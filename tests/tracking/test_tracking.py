@@ -123,3 +123,15 @@ async def test_click_link_records_and_leads_to_the_voucher_page(
     _, clicked, _, events = await state(database, recipient["recipient_id"])
     assert clicked is not None
     assert events == {"email.clicked": 1}
+
+
+async def test_tracking_links_are_rate_limited_per_ip(
+    api: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from voucherd.config import get_settings
+
+    monkeypatch.setenv("VOUCHERD_RATE_LIMIT_TRACKING_PER_IP", "3/minute")
+    get_settings.cache_clear()
+    answers = [(await api.get(f"/t/o/{uuid.uuid4()}.gif")).status_code for _ in range(3)]
+    answers.append((await api.get(f"/t/c/{uuid.uuid4()}")).status_code)
+    assert answers == [200, 200, 200, 429]

@@ -12,12 +12,15 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from voucherd.core import links
+from voucherd.http.ratelimit import rate_limit
 from voucherd.http.session import SessionDep, writes
 from voucherd.recipients.errors import RecipientNotFound
 from voucherd.tracking import service as tracking
 from voucherd.tracking.service import Signal
 
-router = APIRouter(include_in_schema=False)
+# Per client IP: every open and click writes a row, so a script must not be able to flood them.
+# Generous, since a mail provider's image proxy fetches the pixels of many readers from few IPs.
+router = APIRouter(include_in_schema=False, dependencies=[rate_limit("tracking_per_ip", per="ip")])
 
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")  # 1x1 transparent GIF
 _NO_STORE = {"Cache-Control": "no-store, private", "Referrer-Policy": "no-referrer"}
