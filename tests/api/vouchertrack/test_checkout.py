@@ -333,14 +333,22 @@ class TestRedemption:
         assert response.json()["field"] == field
         assert response.json()["error"].startswith(f"{field}: ")
 
-    async def test_malformed_json_is_422(self, api: httpx.AsyncClient, tenant: Tenant) -> None:
+    @pytest.mark.parametrize("raw", [b'{"code": ', b'{"code": "\xff\xfe"}'], ids=["syntax", "not-utf-8"])
+    async def test_malformed_json_is_one_422(
+        self, api: httpx.AsyncClient, tenant: Tenant, raw: bytes
+    ) -> None:
         response = await api.post(
             "/api/webhook/redemption",
-            content=b'{"code": ',
+            content=raw,
             headers={**tenant.headers, "Content-Type": "application/json"},
         )
         assert response.status_code == 422
-        assert response.json()["error"] == "The request body is not valid JSON."
+        assert response.json() == {
+            "error": "The request body is not valid JSON.",
+            "error_code": "invalid_input",
+            "field": None,
+            "problems": ["The request body is not valid JSON."],
+        }
 
 
 class TestIdempotency:

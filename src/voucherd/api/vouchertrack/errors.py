@@ -74,13 +74,24 @@ def _describe(error: dict[str, Any]) -> str:
     location = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path")]
     where = ".".join(location)
     message = str(error.get("msg", "is not valid"))
-    if error.get("type") == "json_invalid":
-        return "The request body is not valid JSON."
     return f"{where}: {message}" if where else message
+
+
+_NOT_JSON = "The request body is not valid JSON."
+
+
+def _unreadable_body(request: Request) -> JSON:
+    """One answer for a body that cannot be read as JSON, whatever the cause (bad syntax, bytes
+    that are not UTF-8): FastAPI answers the first 422 and the second 400."""
+    return JSON(
+        error_body(request, _NOT_JSON, "invalid_input", field=None, problems=[_NOT_JSON]), status_code=422
+    )
 
 
 async def _validation_error(request: Request, error: Exception) -> JSON:
     assert isinstance(error, RequestValidationError)
+    if any(item.get("type") == "json_invalid" for item in error.errors()):
+        return _unreadable_body(request)
     problems = [_describe(dict(item)) for item in error.errors()]
     first = error.errors()[0] if error.errors() else {}
     field = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path"))
@@ -98,6 +109,8 @@ async def _validation_error(request: Request, error: Exception) -> JSON:
 
 async def _http_error(request: Request, error: Exception) -> JSON:
     assert isinstance(error, StarletteHTTPException)
+    if error.status_code == 400:  # "There was an error parsing the body"
+        return _unreadable_body(request)
     headers = dict(getattr(error, "headers", None) or {})
     if error.status_code == 405:
         headers["Allow"] = allowed_methods(request)
