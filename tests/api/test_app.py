@@ -152,3 +152,21 @@ async def test_a_wrong_method_lists_every_method_of_the_path(
     response = await client.request(method, path)
     assert response.status_code == 405
     assert response.headers["allow"] == allowed
+
+
+async def test_401_comes_before_422_on_every_authenticated_operation(client: httpx.AsyncClient) -> None:
+    document = (await client.get("/openapi.json")).json()
+    checked = 0
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            if not operation.get("security"):
+                continue  # an open operation (VoucherCart's register, authorize...)
+            url = re.sub(r"\{[^}]+\}", "0190f1d2-0000-7000-8000-000000000000", path) + "?page=nope&limit=-1"
+            response = await client.request(
+                method, url, content=b'{"broken', headers={"Content-Type": "application/json"}
+            )
+            assert response.status_code == 401, (
+                f"{method.upper()} {path}: {response.status_code} {response.text}"
+            )
+            checked += 1
+    assert checked > 30

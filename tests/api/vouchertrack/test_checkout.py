@@ -344,6 +344,8 @@ class TestRedemption:
         )
         assert response.status_code == 422
         assert response.json() == {
+            "success": False,
+            "voucher_code": None,
             "error": "The request body is not valid JSON.",
             "error_code": "invalid_input",
             "field": None,

@@ -12,6 +12,7 @@ from fastapi.openapi.utils import get_openapi
 from voucherd import __version__
 from voucherd.api.vouchertrack import checkout, distribution, errors, integrations, management, webhooks
 from voucherd.api.vouchertrack.auth import SECURITY_SCHEMES
+from voucherd.api.vouchertrack.schemas import RedemptionRequest
 from voucherd.http.openapi import add_error_responses
 from voucherd.http.ratelimit import RateLimiter
 
@@ -84,7 +85,14 @@ def _document(app: FastAPI) -> None:
             )
             components = schema.setdefault("components", {})
             components["securitySchemes"] = SECURITY_SCHEMES
-            components.setdefault("schemas", {}).update(Error=_ERROR, TooManyRequests=_TOO_MANY)
+            components.setdefault("schemas", {}).update(
+                Error=_ERROR,
+                TooManyRequests=_TOO_MANY,
+                # Read by its route itself (after the key is checked), so FastAPI does not list it.
+                RedemptionRequest=RedemptionRequest.model_json_schema(
+                    ref_template="#/components/schemas/{model}"
+                ),
+            )
             add_error_responses(schema, app.routes, _error_response, authenticated=lambda _route: True)
             requirement: list[dict[str, list[str]]] = [{name: []} for name in SECURITY_SCHEMES]
             for operations in schema.get("paths", {}).values():

@@ -8,12 +8,12 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
 from voucherd.api.vouchertrack import mappers
-from voucherd.api.vouchertrack.auth import PrincipalDep, checkout_principal
+from voucherd.api.vouchertrack.auth import AuthenticatedRoute, PrincipalDep, checkout_principal
 from voucherd.api.vouchertrack.errors import status_for
 from voucherd.api.vouchertrack.schemas import RedemptionRequest, RollbackRequest
 from voucherd.core.codes import normalize
 from voucherd.core.money import Amount
-from voucherd.http import idempotency, ratelimit
+from voucherd.http import bodies, idempotency, ratelimit
 from voucherd.http.checkout import Checkout, checkout
 from voucherd.http.idempotency import IDEMPOTENCY_KEY, REPLAYED
 from voucherd.http.responses import JSON
@@ -68,11 +68,16 @@ async def validate_voucher(request: Request, code: Annotated[str, Path(max_lengt
         },
         422: {"description": "Invalid body, or no customer where the campaign requires one"},
     },
+    openapi_extra=bodies.request_body(RedemptionRequest),
 )
-async def record_redemption(request: Request, body: RedemptionRequest) -> Response:
+async def record_redemption(request: Request) -> Response:
     """Marks one use of the voucher and logs the transaction. Idempotent per order_reference."""
-    _mark(request, success=False, voucher_code=normalize(body.code))
+    # The body is read here, after the key is checked: a caller without a key learns that first.
+    data = bodies.loads(await request.body())
+    code = data.get("code") if isinstance(data, dict) else None
+    _mark(request, success=False, voucher_code=normalize(code) if isinstance(code, str) else None)
     principal = await checkout_principal(request)
+    body = bodies.validate(RedemptionRequest, data)
     # A second write commits with the redemption: the idempotency record, the customer it names.
     transaction = IDEMPOTENCY_KEY in request.headers or body.customer is not None
     async with checkout(principal, write=True, transaction=transaction) as unit:
@@ -104,14 +109,6 @@ async def _redeem(unit: Checkout, body: RedemptionRequest) -> JSON:
     return JSON(mappers.redemption(result), status_code=201, headers=headers)
 
 
-@router.post(
-    "/redemption/rollback",
-    summary="Roll back a redemption (order cancelled or refunded)",
-    responses={
-        200: {"description": "Rolled back (also when it already was)"},
-        404: {"description": "No redemption of that code for that order_reference"},
-    },
-)
 async def rollback_redemption(
     request: Request, body: RollbackRequest, session: SessionDep, principal: PrincipalDep
 ) -> JSON:
@@ -127,3 +124,18 @@ async def rollback_redemption(
             "redemption": mappers.redemption_record(redemption),
         }
     )
+
+
+# Checked before its body is read (401 before 422); the validate and redeem routes check first
+# themselves, so their errors keep their documented extra fields.
+router.add_api_route(
+    "/redemption/rollback",
+    rollback_redemption,
+    methods=["POST"],
+    route_class_override=AuthenticatedRoute,
+    summary="Roll back a redemption (order cancelled or refunded)",
+    responses={
+        200: {"description": "Rolled back (also when it already was)"},
+        404: {"description": "No redemption of that code for that order_reference"},
+    },
+)

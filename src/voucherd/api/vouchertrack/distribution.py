@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from voucherd.api.vouchertrack import mappers
-from voucherd.api.vouchertrack.auth import PrincipalDep, authenticated
+from voucherd.api.vouchertrack.auth import AuthenticatedRoute, PrincipalDep, authenticated
 from voucherd.api.vouchertrack.schemas import CustomerBody, PublicationCreate
 from voucherd.campaigns import service as campaigns
 from voucherd.campaigns.errors import CampaignNotFound
@@ -17,14 +17,14 @@ from voucherd.core.errors import InvalidInput
 from voucherd.core.pagination import PageRequest
 from voucherd.customers import service as customers
 from voucherd.customers.schemas import CustomerChanges, CustomerInput
-from voucherd.http.idempotency import IdempotentRoute, idempotent
+from voucherd.http.idempotency import idempotent
 from voucherd.http.responses import JSON
 from voucherd.http.session import SessionDep
 from voucherd.publications import service as publications
 from voucherd.publications.schemas import CustomerRef, PublishInput
 from voucherd.stats import service as stats
 
-router = APIRouter(tags=["Distribution"], route_class=IdempotentRoute)
+router = APIRouter(tags=["Distribution"], route_class=AuthenticatedRoute)
 
 PageDep = Annotated[int, Query(ge=1, description="Page number, from 1")]
 LimitDep = Annotated[int, Query(ge=1, le=100, description="Items per page, 1 to 100")]

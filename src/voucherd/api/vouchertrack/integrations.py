@@ -9,13 +9,13 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response, StreamingResponse
 
 from voucherd.api.vouchertrack import mappers
-from voucherd.api.vouchertrack.auth import PrincipalDep, authenticated
+from voucherd.api.vouchertrack.auth import AuthenticatedRoute, PrincipalDep, authenticated
 from voucherd.api.vouchertrack.schemas import RecipientUpload
 from voucherd.campaigns.service import get_campaign
 from voucherd.core.clock import isoformat_z
 from voucherd.core.money import Amount
 from voucherd.db import get_database
-from voucherd.http.idempotency import IdempotentRoute, idempotent
+from voucherd.http.idempotency import idempotent
 from voucherd.http.ratelimit import rate_limit
 from voucherd.http.responses import JSON
 from voucherd.http.session import SessionDep, writes
@@ -25,7 +25,7 @@ from voucherd.recipients.schemas import RecipientInput, UploadInput
 from voucherd.tracking import service as tracking
 from voucherd.tracking.service import Signal
 
-router = APIRouter(prefix="/integrations", tags=["Integrations"], route_class=IdempotentRoute)
+router = APIRouter(prefix="/integrations", tags=["Integrations"], route_class=AuthenticatedRoute)
 
 
 @router.post(

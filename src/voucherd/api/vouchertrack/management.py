@@ -9,21 +9,21 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from voucherd.api.vouchertrack import mappers
-from voucherd.api.vouchertrack.auth import PrincipalDep, authenticated
+from voucherd.api.vouchertrack.auth import AuthenticatedRoute, PrincipalDep, authenticated
 from voucherd.api.vouchertrack.schemas import CampaignCreate, CampaignUpdate, GenerateRequest, ReasonRequest
 from voucherd.campaigns import service as campaigns
 from voucherd.campaigns.schemas import CampaignChanges, CampaignInput, CodeSettings
 from voucherd.core.errors import InvalidInput
 from voucherd.core.money import Amount
 from voucherd.core.pagination import PageRequest
-from voucherd.http.idempotency import IdempotentRoute, idempotent
+from voucherd.http.idempotency import idempotent
 from voucherd.http.responses import JSON
 from voucherd.http.session import SessionDep
 from voucherd.jobs import service as jobs
 from voucherd.redemptions import service as redemptions
 from voucherd.vouchers import service as vouchers
 
-router = APIRouter(tags=["Management"], route_class=IdempotentRoute)
+router = APIRouter(tags=["Management"], route_class=AuthenticatedRoute)
 
 PageDep = Annotated[int, Query(ge=1, description="Page number, from 1")]
 LimitDep = Annotated[int, Query(ge=1, le=100, description="Items per page, 1 to 100")]
