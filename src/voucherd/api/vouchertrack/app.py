@@ -12,6 +12,7 @@ from fastapi.openapi.utils import get_openapi
 from voucherd import __version__
 from voucherd.api.vouchertrack import checkout, distribution, errors, integrations, management, webhooks
 from voucherd.api.vouchertrack.auth import SECURITY_SCHEMES
+from voucherd.http import boundary
 from voucherd.http.ratelimit import RateLimiter
 
 MOUNT = "/api"
@@ -34,6 +35,7 @@ def create_vouchertrack_app(limiter: RateLimiter) -> FastAPI:
     )
     app.state.rate_limiter = limiter
     errors.install(app)
+    boundary.install(app)
     for module in (checkout, management, distribution, integrations, webhooks):
         app.include_router(module.router)
     _document_security(app)

@@ -98,7 +98,7 @@ async def _validation_error(request: Request, error: Exception) -> JSON:
 async def _http_error(request: Request, error: Exception) -> JSON:
     assert isinstance(error, StarletteHTTPException)
     return JSON(
-        error_body(request, str(error.detail), "http_error"),
+        error_body(request, str(error.detail), getattr(error, "code", "http_error")),
         status_code=error.status_code,
         headers=getattr(error, "headers", None),
     )

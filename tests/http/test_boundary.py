@@ -1,0 +1,85 @@
+"""The edge every application shares (``http/boundary.py``): what it refuses before a route runs,
+the same on SQLite and PostgreSQL, each application answering in its own format."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from starlette.types import Message
+
+from tests.conftest import Tenant
+from tests.web.test_pages import landing
+from voucherd.db import Database
+from voucherd.http.boundary import Refused, _checked_body
+
+JSON_HEADERS = {"Content-Type": "application/json"}
+
+
+class TestNul:
+    @pytest.mark.parametrize("path", ["/redeem/A%00", "/c/a%00", "/redeem/A?ref=%00"])
+    async def test_public_pages_answer_their_404(self, api: httpx.AsyncClient, path: str) -> None:
+        response = await api.get(path)
+        assert response.status_code == 404
+        assert "Page not found" in response.text
+
+    @pytest.mark.parametrize("path", ["/api/vouchers/A%00", "/api/campaigns?limit=1%00"])
+    async def test_api_paths_and_queries_answer_422(
+        self, api: httpx.AsyncClient, tenant: Tenant, path: str
+    ) -> None:
+        response = await api.get(path, headers=tenant.headers)
+        assert response.status_code == 422
+        assert response.json() == {
+            "error": "Text must not contain the NUL character (U+0000).",
+            "error_code": "invalid_input",
+        }
+
+    @pytest.mark.parametrize(
+        ("path", "body"),
+        [
+            (
+                "/api/campaigns",
+                b'{"name": "Sale\\u0000", "discount_type": "percentage", "discount_value": 5}',
+            ),
+            ("/api/customers", b'{"email": "a@example.com", "metadata": {"note\\u0000": 1}}'),
+            ("/api/customers", b'{"email": "a@example.com", "metadata": {"note": ["\\\\\\u0000"]}}'),
+        ],
+    )
+    async def test_json_bodies_answer_422_and_change_nothing(
+        self, api: httpx.AsyncClient, tenant: Tenant, path: str, body: bytes
+    ) -> None:
+        response = await api.post(path, content=body, headers={**tenant.headers, **JSON_HEADERS})
+        assert response.status_code == 422
+        assert response.json()["error_code"] == "invalid_input"
+        listed = await api.get(path, headers=tenant.headers)
+        assert listed.json()["total"] == 0
+
+    async def test_an_escaped_backslash_before_u0000_is_text(
+        self, api: httpx.AsyncClient, tenant: Tenant
+    ) -> None:
+        body = b'{"name": "C:\\\\u0000", "discount_type": "percentage", "discount_value": 5}'
+        response = await api.post("/api/campaigns", content=body, headers={**tenant.headers, **JSON_HEADERS})
+        assert response.status_code == 201
+        assert response.json()["name"] == "C:\\u0000"
+
+    async def test_a_form_answers_the_pages_422(
+        self, api: httpx.AsyncClient, database: Database, tenant: Tenant
+    ) -> None:
+        await landing(database, tenant)
+        response = await api.post(
+            "/c/summer",
+            content=b"name=Ann%00&email=ann%40example.com&consent=yes",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        assert response.status_code == 422
+        assert "NUL character" in response.text
+
+    async def test_an_escape_split_across_chunks_is_found(self) -> None:
+        chunks = [b'{"name": "ab\\u00', b'00"}']
+
+        async def receive() -> Message:
+            return {"type": "http.request", "body": chunks.pop(0), "more_body": bool(chunks)}
+
+        checked = _checked_body({"type": "http", "headers": []}, receive)
+        await checked()
+        with pytest.raises(Refused):
+            await checked()
