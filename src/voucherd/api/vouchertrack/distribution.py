@@ -14,7 +14,7 @@ from voucherd.api.vouchertrack.schemas import CustomerBody, PublicationCreate
 from voucherd.campaigns import service as campaigns
 from voucherd.campaigns.errors import CampaignNotFound
 from voucherd.core.errors import InvalidInput
-from voucherd.core.pagination import PageRequest
+from voucherd.core.pagination import MAX_PAGE, PageRequest
 from voucherd.customers import service as customers
 from voucherd.customers.schemas import CustomerChanges, CustomerInput
 from voucherd.http.idempotency import IdempotentRoute, idempotent
@@ -26,7 +26,7 @@ from voucherd.stats import service as stats
 
 router = APIRouter(tags=["Distribution"], route_class=IdempotentRoute)
 
-PageDep = Annotated[int, Query(ge=1, description="Page number, from 1")]
+PageDep = Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page number, from 1 to 1,000,000,000")]
 LimitDep = Annotated[int, Query(ge=1, le=100, description="Items per page, 1 to 100")]
 
 

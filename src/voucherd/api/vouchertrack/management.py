@@ -15,7 +15,7 @@ from voucherd.campaigns import service as campaigns
 from voucherd.campaigns.schemas import CampaignChanges, CampaignInput, CodeSettings
 from voucherd.core.errors import InvalidInput
 from voucherd.core.money import Amount
-from voucherd.core.pagination import PageRequest
+from voucherd.core.pagination import MAX_PAGE, PageRequest
 from voucherd.http.idempotency import IdempotentRoute, idempotent
 from voucherd.http.responses import JSON
 from voucherd.http.session import SessionDep
@@ -25,7 +25,7 @@ from voucherd.vouchers import service as vouchers
 
 router = APIRouter(tags=["Management"], route_class=IdempotentRoute)
 
-PageDep = Annotated[int, Query(ge=1, description="Page number, from 1")]
+PageDep = Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page number, from 1 to 1,000,000,000")]
 LimitDep = Annotated[int, Query(ge=1, le=100, description="Items per page, 1 to 100")]
 
 
