@@ -3,12 +3,21 @@ the same on SQLite and PostgreSQL, each application answering in its own format.
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
 import httpx
 import pytest
+import uvicorn
+from fastapi import FastAPI
 from starlette.types import Message
 
+from tests.cli.test_commands import free_port
 from tests.conftest import Tenant
 from tests.web.test_pages import landing
+from voucherd.api.app import create_app
 from voucherd.db import Database
 from voucherd.http.boundary import Refused, _checked_body
 
@@ -83,3 +92,54 @@ class TestNul:
         await checked()
         with pytest.raises(Refused):
             await checked()
+
+
+def _failing_app() -> FastAPI:
+    """The host with a route that raises on each side: the host's own, VoucherTrack's, the pages'."""
+    app = create_app(embedded_worker=False)
+
+    async def fails() -> None:
+        raise RuntimeError("boom")
+
+    app.add_api_route("/fails", fails)
+    [(_, vouchertrack)] = app.dialects
+    vouchertrack.add_api_route("/fails", fails)
+    pages = app.router.default
+    assert isinstance(pages, FastAPI)
+    pages.add_api_route("/page-fails", fails)
+    return app
+
+
+@pytest.fixture
+def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A real uvicorn (httptools, as ``voucherd serve``) on a free port, in a thread."""
+    monkeypatch.setenv("VOUCHERD_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'unused.db'}")
+    port = free_port()
+    config = uvicorn.Config(
+        _failing_app(), host="127.0.0.1", port=port, http="httptools", log_level="critical"
+    )
+    running = uvicorn.Server(config)
+    thread = threading.Thread(target=running.run, daemon=True)
+    thread.start()
+    while not running.started:
+        time.sleep(0.01)
+    yield f"http://127.0.0.1:{port}"
+    running.should_exit = True
+    thread.join()
+
+
+def _local_port(response: httpx.Response) -> int:
+    address: tuple[str, int] = response.extensions["network_stream"].get_extra_info("client_addr")
+    return address[1]
+
+
+class TestKeepAliveAfter500:
+    @pytest.mark.parametrize("path", ["/fails", "/api/fails", "/page-fails"])
+    def test_the_next_request_is_answered_on_the_same_connection(self, server: str, path: str) -> None:
+        with httpx.Client(base_url=server) as client:
+            failed = client.get(path)
+            assert failed.status_code == 500
+            assert failed.headers.get("connection") != "close"
+            after = client.get("/healthz")
+            assert after.status_code == 200
+            assert _local_port(after) == _local_port(failed)

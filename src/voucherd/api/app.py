@@ -23,6 +23,7 @@ from voucherd.api.vouchertrack.app import create_vouchertrack_app
 from voucherd.config import get_settings
 from voucherd.core import qr
 from voucherd.db import get_database
+from voucherd.http import boundary
 from voucherd.http.errors import internal_error
 from voucherd.http.ratelimit import RateLimiter
 from voucherd.http.request_id import RequestIdMiddleware
@@ -121,6 +122,8 @@ def create_app(*, embedded_worker: bool = True, warm_qr_pool: bool = False) -> F
     # One limiter for the process: a client IP has one counter per limit across every dialect.
     limiter = app.state.rate_limiter = RateLimiter(get_settings())
     app.add_exception_handler(Exception, internal_error)
+    # The host's own paths keep the connection after a 500 too; NULs are the pages' to refuse.
+    boundary.install(app, nul_in_path_status=None)
     for dialect in DIALECTS:
         app.mount_dialect(dialect.mount, dialect.create(limiter))
     # The public pages answer every path nothing above claims (routes added to the host later,

@@ -1,6 +1,7 @@
 """What every application (each dialect, the pages) refuses at its edge, before any route sees the
 request, the same on SQLite and PostgreSQL.
 
+- An unexpected exception is answered (the application's 500) and the connection kept.
 - A NUL character: PostgreSQL cannot store one in text or JSONB (asyncpg raises, a 500), while
   SQLite keeps it; so it is refused in the path and the query (before routing) and in request bodies
   (``\\u0000`` in JSON, ``%00`` in a form), while the body streams in.
@@ -38,7 +39,7 @@ class Refused(HTTPException):
 
 
 class Boundary:
-    def __init__(self, app: ASGIApp, *, owner: FastAPI, nul_in_path_status: int) -> None:
+    def __init__(self, app: ASGIApp, *, owner: FastAPI, nul_in_path_status: int | None) -> None:
         self.app = app
         self.owner = owner
         self.nul_in_path_status = nul_in_path_status
@@ -47,11 +48,30 @@ class Boundary:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if "\x00" in scope["path"] or _FORM_NUL in scope["query_string"]:
-            status = self.nul_in_path_status
-            await self._render(scope, receive, send, Refused(status, NUL_MESSAGE, code="invalid_input"))
-            return
-        await self.app(scope, _checked_body(scope, receive), send)
+        inner_receive = receive
+        if self.nul_in_path_status is not None:
+            if "\x00" in scope["path"] or _FORM_NUL in scope["query_string"]:
+                status = self.nul_in_path_status
+                await self._render(scope, receive, send, Refused(status, NUL_MESSAGE, code="invalid_input"))
+                return
+            inner_receive = _checked_body(scope, receive)
+        started = False
+
+        async def send_tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, inner_receive, send_tracked)
+        except Exception as error:
+            # The application's own 500, rendered here rather than by Starlette's
+            # ServerErrorMiddleware, which re-raises after answering, so that uvicorn then drops
+            # the keep-alive connection (a pooled client's next request gets no answer). A reply
+            # already under way cannot be mended: then the connection must go.
+            if started:
+                raise
+            await self._render(scope, receive, send, error)
 
     async def _render(self, scope: Scope, receive: Receive, send: Send, error: Exception) -> None:
         handlers: Any = self.owner.exception_handlers
@@ -90,7 +110,8 @@ def _checked_body(scope: Scope, receive: Receive) -> Receive:
     return checked
 
 
-def install(app: FastAPI, *, nul_in_path_status: int = 422) -> None:
+def install(app: FastAPI, *, nul_in_path_status: int | None = 422) -> None:
     """Put the boundary inside ``app``'s error layers. ``nul_in_path_status``: what a NUL in the
-    path or query answers (the pages answer 404: no page has such an address)."""
+    path or query answers (the pages answer 404: no page has such an address); ``None`` leaves
+    NULs to the applications the host hands them to."""
     app.add_middleware(Boundary, owner=app, nul_in_path_status=nul_in_path_status)
