@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -18,8 +19,9 @@ from tests.cli.test_commands import free_port
 from tests.conftest import Tenant
 from tests.web.test_pages import landing
 from voucherd.api.app import create_app
+from voucherd.api.vouchertrack.integrations import UPLOAD_BODY_LIMIT
 from voucherd.db import Database
-from voucherd.http.boundary import Refused, _checked_body
+from voucherd.http.boundary import DEFAULT_BODY_LIMIT, Refused, _checked_body
 
 JSON_HEADERS = {"Content-Type": "application/json"}
 
@@ -92,6 +94,59 @@ class TestNul:
         await checked()
         with pytest.raises(Refused):
             await checked()
+
+
+class TestBodyLimit:
+    async def test_a_declared_length_over_the_limit_is_413_in_the_envelope(
+        self, api: httpx.AsyncClient, tenant: Tenant
+    ) -> None:
+        body = b'{"name": "' + b"x" * DEFAULT_BODY_LIMIT + b'"}'
+        response = await api.post("/api/campaigns", content=body, headers={**tenant.headers, **JSON_HEADERS})
+        assert response.status_code == 413
+        assert response.json() == {
+            "error": "The request body is larger than this route takes (1,000,000 bytes).",
+            "error_code": "body_too_large",
+        }
+
+    async def test_a_chunked_body_is_cut_off_once_past_the_limit(
+        self, api: httpx.AsyncClient, tenant: Tenant
+    ) -> None:
+        sent = 0
+
+        async def chunks() -> AsyncIterator[bytes]:
+            nonlocal sent
+            for _ in range(50):  # 5 MB in all, never declared
+                sent += 1
+                yield b" " * 100_000
+
+        response = await api.post(
+            "/api/campaigns", content=chunks(), headers={**tenant.headers, **JSON_HEADERS}
+        )
+        assert response.status_code == 413
+        assert response.json()["error_code"] == "body_too_large"
+        assert sent <= DEFAULT_BODY_LIMIT // 100_000 + 1  # the rest was never read
+
+    async def test_the_recipient_upload_takes_more(self, api: httpx.AsyncClient, tenant: Tenant) -> None:
+        path = f"/api/integrations/campaigns/{uuid.uuid4()}/recipients"
+        padded = b'{"recipients": [], "note": "' + b"x" * 2 * DEFAULT_BODY_LIMIT + b'"}'
+        response = await api.post(path, content=padded, headers={**tenant.headers, **JSON_HEADERS})
+        assert response.status_code == 404  # read whole and answered: no such campaign
+        over = b'{"recipients": [], "note": "' + b"x" * UPLOAD_BODY_LIMIT + b'"}'
+        response = await api.post(path, content=over, headers={**tenant.headers, **JSON_HEADERS})
+        assert response.status_code == 413
+        assert response.json()["error_code"] == "body_too_large"
+
+    async def test_a_page_form_answers_the_pages_413(
+        self, api: httpx.AsyncClient, database: Database, tenant: Tenant
+    ) -> None:
+        await landing(database, tenant)
+        response = await api.post(
+            "/c/summer",
+            content=b"name=" + b"A" * DEFAULT_BODY_LIMIT,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        assert response.status_code == 413
+        assert "<html" in response.text.lower()
 
 
 def _failing_app() -> FastAPI:

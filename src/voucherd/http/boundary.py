@@ -2,6 +2,8 @@
 request, the same on SQLite and PostgreSQL.
 
 - An unexpected exception is answered (the application's 500) and the connection kept.
+- A body larger than its route takes (:data:`DEFAULT_BODY_LIMIT`, 1 MB, unless the route says
+  :func:`body_limit`): 413, before it is read whole.
 - A NUL character: PostgreSQL cannot store one in text or JSONB (asyncpg raises, a 500), while
   SQLite keeps it; so it is refused in the path and the query (before routing) and in request bodies
   (``\\u0000`` in JSON, ``%00`` in a form), while the body streams in.
@@ -13,7 +15,8 @@ through its own exception handlers, in its own format."""
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from fastapi import FastAPI
 from starlette._exception_handler import _lookup_exception_handler
@@ -27,6 +30,12 @@ NUL_MESSAGE = "Text must not contain the NUL character (U+0000)."
 _JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 _FORM_NUL = b"%00"
 _TAIL = 64  # bytes of the previous chunk searched again, for a NUL escape split across chunks
+
+# A body larger than its route takes is refused (413) before it is read whole; routes that take
+# more say so with @body_limit (the recipient upload).
+DEFAULT_BODY_LIMIT = 1_000_000
+_BODY_LIMITS: dict[Any, int] = {}
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 
 
 class Refused(HTTPException):
@@ -80,31 +89,62 @@ class Boundary:
         await response(scope, receive, send)
 
 
-def _content_type(scope: Scope) -> bytes:
+def body_limit(limit: int) -> Callable[[Endpoint], Endpoint]:
+    """Let a route take bodies up to ``limit`` bytes instead of :data:`DEFAULT_BODY_LIMIT` (put it
+    under the ``@router.post`` decorator)."""
+
+    def mark(endpoint: Endpoint) -> Endpoint:
+        _BODY_LIMITS[endpoint] = limit
+        return endpoint
+
+    return mark
+
+
+def _too_large(limit: int) -> Refused:
+    return Refused(
+        413, f"The request body is larger than this route takes ({limit:,} bytes).", code="body_too_large"
+    )
+
+
+def _header(scope: Scope, wanted: bytes) -> bytes:
     for name, value in scope["headers"]:
-        if name == b"content-type":
-            return bytes(value).lower()
+        if name == wanted:
+            return bytes(value)
     return b""
 
 
 def _checked_body(scope: Scope, receive: Receive) -> Receive:
-    """``receive``, raising :class:`Refused` on a chunk that brings a NUL; FastAPI lets an
-    ``HTTPException`` raised while it reads the body through to the application's handler."""
-    content_type = _content_type(scope)
-    if content_type.startswith(b"multipart/"):
-        return receive  # files are opaque bytes; no route takes multipart text into the database
+    """``receive``, raising :class:`Refused` when the body is larger than the route's limit (at
+    once from ``Content-Length``, else when the streamed bytes pass it) or a chunk brings a NUL;
+    FastAPI lets an ``HTTPException`` raised while it reads the body through to the application's
+    handler, which renders it in the application's format. The route is known by then: the router
+    sets ``scope["endpoint"]`` before the route reads its body."""
+    content_type = _header(scope, b"content-type").lower()
+    # Multipart files are opaque bytes; no route takes multipart text into the database.
+    scan = not content_type.startswith(b"multipart/")
     form = content_type.startswith(b"application/x-www-form-urlencoded")
     tail = b""
+    limit = -1  # known at the first read
+    received = 0
 
     async def checked() -> Message:
-        nonlocal tail
+        nonlocal tail, limit, received
+        if limit < 0:
+            limit = _BODY_LIMITS.get(scope.get("endpoint"), DEFAULT_BODY_LIMIT)
+            declared = _header(scope, b"content-length")
+            if declared.isdigit() and int(declared) > limit:
+                raise _too_large(limit)
         message = await receive()
         chunk: bytes = message.get("body", b"")
         if chunk:
-            window = tail + chunk
-            if (_FORM_NUL in window) if form else (b"\\u0000" in window and _JSON_NUL.search(window)):
-                raise Refused(422, NUL_MESSAGE, code="invalid_input")
-            tail = window[-_TAIL:]
+            received += len(chunk)
+            if received > limit:
+                raise _too_large(limit)
+            if scan:
+                window = tail + chunk
+                if (_FORM_NUL in window) if form else (b"\\u0000" in window and _JSON_NUL.search(window)):
+                    raise Refused(422, NUL_MESSAGE, code="invalid_input")
+                tail = window[-_TAIL:]
         return message
 
     return checked
