@@ -149,6 +149,48 @@ class TestBodyLimit:
         assert "<html" in response.text.lower()
 
 
+class TestJsonWhateverTheContentType:
+    @pytest.mark.parametrize(
+        "content_type", ["application/x-www-form-urlencoded", "text/plain", "application/octet-stream"]
+    )
+    async def test_the_readmes_curl_d_creates_a_campaign(
+        self, api: httpx.AsyncClient, tenant: Tenant, content_type: str
+    ) -> None:
+        body = b'{"name": "January", "discount_type": "fixed", "discount_value": 10, "minimum_spend": 30}'
+        response = await api.post(
+            "/api/campaigns", content=body, headers={**tenant.headers, "Content-Type": content_type}
+        )
+        assert response.status_code == 201
+        assert response.json()["name"] == "January"
+
+    async def test_a_real_form_is_not_json(self, api: httpx.AsyncClient, tenant: Tenant) -> None:
+        response = await api.post(
+            "/api/campaigns",
+            data={"name": "January", "discount_type": "fixed"},
+            headers=tenant.headers,
+        )
+        assert response.status_code == 422
+        assert response.json()["error_code"] == "invalid_input"
+
+    async def test_a_body_that_is_not_json_says_so(self, api: httpx.AsyncClient, tenant: Tenant) -> None:
+        response = await api.post(
+            "/api/campaigns",
+            content=b"name: January",
+            headers={**tenant.headers, "Content-Type": "text/plain"},
+        )
+        assert response.status_code == 422
+        assert response.json()["error"] == "The request body is not valid JSON."
+
+    async def test_the_pages_take_their_forms(
+        self, api: httpx.AsyncClient, database: Database, tenant: Tenant
+    ) -> None:
+        await landing(database, tenant)
+        response = await api.post(
+            "/c/summer", data={"name": "Ann", "email": "ann@example.com", "consent": "yes"}
+        )
+        assert response.status_code == 303
+
+
 def _failing_app() -> FastAPI:
     """The host with a route that raises on each side: the host's own, VoucherTrack's, the pages'."""
     app = create_app(embedded_worker=False)

@@ -35,7 +35,8 @@ def create_vouchertrack_app(limiter: RateLimiter) -> FastAPI:
     )
     app.state.rate_limiter = limiter
     errors.install(app)
-    boundary.install(app)
+    # Its bodies are JSON whatever the Content-Type says: the README's curl -d examples send a form's.
+    boundary.install(app, json_bodies=True)
     for module in (checkout, management, distribution, integrations, webhooks):
         app.include_router(module.router)
     _document_security(app)
