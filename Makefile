@@ -40,8 +40,8 @@ demo: $(STAMP) ## Add the demo client (only into an empty database)
 test: $(STAMP) $(CHROMIUM) ## Run the whole suite (PostgreSQL too when VOUCHERD_TEST_POSTGRES_URL is set); T=path for part
 	$(BIN)/pytest $(T)
 
-test-fast: $(STAMP) ## The inner loop: SQLite only, without the race, crash and browser tests (about a minute)
-	$(BIN)/pytest -q -m "not concurrency and not crash and not browser" $(T)
+test-fast: $(STAMP) ## The inner loop: SQLite only, without the race, crash, browser and fuzz tests (about a minute)
+	$(BIN)/pytest -q -m "not concurrency and not crash and not browser and not fuzz" $(T)
 
 test-pg: $(STAMP) $(CHROMIUM) ## The suite on SQLite and the local PostgreSQL
 	VOUCHERD_TEST_POSTGRES_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/test $(BIN)/pytest $(T)

@@ -24,6 +24,7 @@ from voucherd.api.vouchertrack.app import create_vouchertrack_app
 from voucherd.config import get_settings
 from voucherd.core import qr
 from voucherd.db import get_database
+from voucherd.http import boundary
 from voucherd.http.errors import internal_error
 from voucherd.http.headers import with_api_headers
 from voucherd.http.ratelimit import RateLimiter
@@ -128,6 +129,8 @@ def create_app(*, embedded_worker: bool = True, warm_qr_pool: bool = False) -> F
     # One limiter for the process: a client IP has one counter per limit across every dialect.
     limiter = app.state.rate_limiter = RateLimiter(get_settings())
     app.add_exception_handler(Exception, internal_error)
+    # The host's own paths keep the connection after a 500 too; NULs are the pages' to refuse.
+    boundary.install(app, nul_in_path_status=None)
     for dialect in DIALECTS:
         app.mount_dialect(dialect.mount, dialect.create(limiter))
     # The public pages answer every path nothing above claims (routes added to the host later,

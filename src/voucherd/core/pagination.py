@@ -1,4 +1,4 @@
-"""``limit`` (1..100) and ``page`` (from 1), as in our API and the Voucherify dialect."""
+"""``limit`` (1..100) and ``page`` (1..10**9), as in our API and the Voucherify dialect."""
 
 from __future__ import annotations
 
@@ -10,6 +10,9 @@ from voucherd.core.errors import InvalidInput
 
 T = TypeVar("T")
 MAX_LIMIT = 100
+# Any page a list can have (10**9 pages of 100 is 10**11 rows), and an offset every database takes:
+# an unbounded page overflowed the 64-bit OFFSET, a 500 on both databases.
+MAX_PAGE = 1_000_000_000
 
 
 @dataclass(frozen=True)
@@ -20,8 +23,8 @@ class PageRequest:
     def __post_init__(self) -> None:
         if not 1 <= self.limit <= MAX_LIMIT:
             raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}.", field="limit")
-        if self.page < 1:
-            raise InvalidInput("page must be 1 or more.", field="page")
+        if not 1 <= self.page <= MAX_PAGE:
+            raise InvalidInput(f"page must be between 1 and {MAX_PAGE:,}.", field="page")
 
     @property
     def offset(self) -> int:

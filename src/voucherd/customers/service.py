@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from voucherd.accounts.service import Principal
 from voucherd.core import clock
 from voucherd.core.errors import InvalidInput
+from voucherd.core.metadata import checked as checked_metadata
 from voucherd.core.pagination import Page, PageRequest
 from voucherd.customers import matching, rules
 from voucherd.customers.errors import CustomerNotFound, ExternalIdTaken
@@ -62,10 +63,7 @@ def _apply(customer: Customer, principal: Principal, values: dict[str, Any]) -> 
     if not customer.name and (customer.forename or customer.surname):
         customer.name = " ".join(p for p in (customer.forename, customer.surname) if p)
     if "metadata" in values:
-        metadata = values["metadata"]
-        if metadata is not None and not isinstance(metadata, dict):
-            raise InvalidInput("metadata must be a JSON object.", field="metadata")
-        customer.metadata_ = metadata
+        customer.metadata_ = checked_metadata(values["metadata"])
 
 
 async def _flush(session: AsyncSession) -> None:

@@ -18,6 +18,7 @@ from voucherd.core import clock
 from voucherd.core.codes import normalize
 from voucherd.core.errors import InvalidInput
 from voucherd.core.ids import new_id
+from voucherd.core.metadata import checked as checked_metadata
 from voucherd.core.pagination import Page, PageRequest
 from voucherd.customers import service as customers
 from voucherd.events import service as events
@@ -41,8 +42,7 @@ MAX_CHANNEL_LENGTH = 100
 async def publish(session: AsyncSession, principal: Principal, data: PublishInput) -> PublicationResult:
     """Hand a specific code, or ``count`` codes from a campaign's pool, to one customer."""
     channel = _channel(data.channel)
-    if data.metadata is not None and not isinstance(data.metadata, dict):
-        raise InvalidInput("metadata must be a JSON object.", field="metadata")
+    checked_metadata(data.metadata)
     if (data.code is None) == (data.campaign_id is None):
         raise InvalidInput("Name either a voucher (its code) or a campaign to publish from.", field="voucher")
     customer = await resolve_customer(session, principal, data.customer)

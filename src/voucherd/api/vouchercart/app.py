@@ -12,6 +12,7 @@ from fastapi.openapi.utils import get_openapi
 from voucherd import __version__
 from voucherd.api.vouchercart import accounts, errors
 from voucherd.api.vouchercart.auth import SECURITY_SCHEMES
+from voucherd.http import boundary
 from voucherd.http.ratelimit import RateLimiter
 
 MOUNT = "/vouchercart/v1"
@@ -27,6 +28,8 @@ def create_vouchercart_app(limiter: RateLimiter) -> FastAPI:
     app = FastAPI(title="voucherd: VoucherCart API", version=__version__, description=DESCRIPTION)
     app.state.rate_limiter = limiter
     errors.install(app)
+    # Its bodies are forms or JSON, read by the routes (body.fields), so content types stay as sent.
+    boundary.install(app)
     app.include_router(accounts.router)
 
     def openapi() -> dict[str, Any]:

@@ -72,7 +72,7 @@ async def _http_error(request: Request, error: Exception) -> JSON:
     headers = dict(getattr(error, "headers", None) or {})
     if error.status_code == 405:
         headers["Allow"] = allowed_methods(request)
-    return failed(str(error.detail), "http_error", error.status_code, headers)
+    return failed(str(error.detail), getattr(error, "code", "http_error"), error.status_code, headers)
 
 
 async def _too_many(request: Request, error: Exception) -> JSON:

@@ -13,6 +13,7 @@ from voucherd import __version__
 from voucherd.api.vouchertrack import checkout, distribution, errors, integrations, management, webhooks
 from voucherd.api.vouchertrack.auth import SECURITY_SCHEMES
 from voucherd.api.vouchertrack.schemas import RedemptionRequest
+from voucherd.http import boundary
 from voucherd.http.openapi import add_error_responses
 from voucherd.http.ratelimit import RateLimiter
 
@@ -36,6 +37,8 @@ def create_vouchertrack_app(limiter: RateLimiter) -> FastAPI:
     )
     app.state.rate_limiter = limiter
     errors.install(app)
+    # Its bodies are JSON whatever the Content-Type says: the README's curl -d examples send a form's.
+    boundary.install(app, json_bodies=True)
     for module in (checkout, management, distribution, integrations, webhooks):
         app.include_router(module.router)
     _document(app)

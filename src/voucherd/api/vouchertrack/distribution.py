@@ -14,7 +14,7 @@ from voucherd.api.vouchertrack.schemas import CustomerBody, PublicationCreate
 from voucherd.campaigns import service as campaigns
 from voucherd.campaigns.errors import CampaignNotFound
 from voucherd.core.errors import InvalidInput
-from voucherd.core.pagination import PageRequest
+from voucherd.core.pagination import MAX_PAGE, PageRequest
 from voucherd.customers import service as customers
 from voucherd.customers.schemas import CustomerChanges, CustomerInput
 from voucherd.http.idempotency import idempotent
@@ -26,7 +26,7 @@ from voucherd.stats import service as stats
 
 router = APIRouter(tags=["Distribution"], route_class=AuthenticatedRoute)
 
-PageDep = Annotated[int, Query(ge=1, description="Page number, from 1")]
+PageDep = Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page number, from 1 to 1,000,000,000")]
 LimitDep = Annotated[int, Query(ge=1, le=100, description="Items per page, 1 to 100")]
 
 
@@ -39,6 +39,7 @@ def _customer_input(body: CustomerBody) -> CustomerInput:
     status_code=201,
     summary="Create a customer",
     dependencies=[idempotent(authenticated)],
+    responses={409: {"description": "Another customer has this external_id"}},
 )
 async def create_customer(body: CustomerBody, session: SessionDep, principal: PrincipalDep) -> Response:
     """`email`, `name` (or `forename`/`surname`), `mobile`, `postcode`, `external_id`, `metadata`."""
@@ -65,7 +66,11 @@ async def get_customer(customer_id: uuid.UUID, session: SessionDep, principal: P
     return JSON(mappers.customer(await customers.get_customer(session, principal, customer_id)))
 
 
-@router.patch("/customers/{customer_id}", summary="Update a customer")
+@router.patch(
+    "/customers/{customer_id}",
+    summary="Update a customer",
+    responses={409: {"description": "Another customer has this external_id"}},
+)
 async def update_customer(
     customer_id: uuid.UUID, body: CustomerBody, session: SessionDep, principal: PrincipalDep
 ) -> JSON:

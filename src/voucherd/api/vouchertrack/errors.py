@@ -115,7 +115,9 @@ async def _http_error(request: Request, error: Exception) -> JSON:
     if error.status_code == 405:
         headers["Allow"] = allowed_methods(request)
     return JSON(
-        error_body(request, str(error.detail), "http_error"), status_code=error.status_code, headers=headers
+        error_body(request, str(error.detail), getattr(error, "code", "http_error")),
+        status_code=error.status_code,
+        headers=headers,
     )
 
 

@@ -15,7 +15,7 @@ from voucherd.campaigns import service as campaigns
 from voucherd.campaigns.schemas import CampaignChanges, CampaignInput, CodeSettings
 from voucherd.core.errors import InvalidInput
 from voucherd.core.money import Amount
-from voucherd.core.pagination import PageRequest
+from voucherd.core.pagination import MAX_PAGE, PageRequest
 from voucherd.http.idempotency import idempotent
 from voucherd.http.responses import JSON
 from voucherd.http.session import SessionDep
@@ -25,7 +25,7 @@ from voucherd.vouchers import service as vouchers
 
 router = APIRouter(tags=["Management"], route_class=AuthenticatedRoute)
 
-PageDep = Annotated[int, Query(ge=1, description="Page number, from 1")]
+PageDep = Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page number, from 1 to 1,000,000,000")]
 LimitDep = Annotated[int, Query(ge=1, le=100, description="Items per page, 1 to 100")]
 
 
@@ -38,6 +38,7 @@ def _amount(value: object) -> Amount | None:
     status_code=201,
     summary="Create a campaign",
     dependencies=[idempotent(authenticated)],
+    responses={409: {"description": "Another campaign has this landing_slug"}},
 )
 async def create_campaign(body: CampaignCreate, session: SessionDep, principal: PrincipalDep) -> Response:
     """Name, discount, validity and how its codes look. The description is generated when absent."""
@@ -84,7 +85,11 @@ async def get_campaign(campaign_id: uuid.UUID, session: SessionDep, principal: P
     return JSON(mappers.campaign(await campaigns.get_campaign(session, principal, campaign_id)))
 
 
-@router.patch("/campaigns/{campaign_id}", summary="Update a campaign")
+@router.patch(
+    "/campaigns/{campaign_id}",
+    summary="Update a campaign",
+    responses={409: {"description": "Another campaign has this landing_slug"}},
+)
 async def update_campaign(
     campaign_id: uuid.UUID, body: CampaignUpdate, session: SessionDep, principal: PrincipalDep
 ) -> JSON:

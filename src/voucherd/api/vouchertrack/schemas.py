@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from voucherd.campaigns.rules import CampaignStatus, DiscountType
 
@@ -119,7 +119,13 @@ def _number_as_text(value: Any) -> Any:
 
 
 # Spreadsheets and CRMs send ids and phone numbers as numbers too.
-LooseText = Annotated[str, BeforeValidator(_number_as_text)]
+LooseText = Annotated[
+    str,
+    BeforeValidator(_number_as_text),
+    WithJsonSchema(
+        {"anyOf": [{"type": "string"}, {"type": "number"}], "description": "Text (a number is read as text)"}
+    ),
+]
 
 
 class RecipientBody(Body):

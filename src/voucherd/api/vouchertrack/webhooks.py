@@ -12,7 +12,7 @@ from pydantic import Field
 from voucherd.api.vouchertrack import mappers
 from voucherd.api.vouchertrack.auth import AuthenticatedRoute, PrincipalDep, authenticated
 from voucherd.api.vouchertrack.schemas import Body
-from voucherd.core.pagination import PageRequest
+from voucherd.core.pagination import MAX_PAGE, PageRequest
 from voucherd.http.ratelimit import rate_limit
 from voucherd.http.responses import JSON
 from voucherd.http.session import SessionDep
@@ -27,7 +27,7 @@ router = APIRouter(
     responses={429: {"description": 'Over the limit: `{"code": 429, "message": ...}` and `Retry-After`'}},
 )
 
-PageDep = Annotated[int, Query(ge=1, description="Page number, from 1")]
+PageDep = Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page number, from 1 to 1,000,000,000")]
 LimitDep = Annotated[int, Query(ge=1, le=100, description="Items per page, 1 to 100")]
 
 

@@ -8,6 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from voucherd.http import boundary
 from voucherd.http.errors import log_failure
 from voucherd.http.ratelimit import RateLimited, RateLimiter
 from voucherd.web.public import pages, tracking
@@ -21,6 +22,7 @@ def create_public_app(limiter: RateLimiter) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _bad_request)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)
+    boundary.install(app, nul_in_path_status=404)
     app.include_router(tracking.router)
     app.include_router(pages.router)
     return app
