@@ -67,9 +67,10 @@ class Boundary:
                 status = self.nul_in_path_status
                 await self._render(scope, receive, send, Refused(status, NUL_MESSAGE, code="invalid_input"))
                 return
-            if self.json_bodies:
-                receive = await _as_json(scope, receive)
-            inner_receive = _checked_body(scope, receive)
+            if _may_have_body(scope):  # most checkout calls (validate) have none: skip the wrapping
+                if self.json_bodies:
+                    receive = await _as_json(scope, receive)
+                inner_receive = _checked_body(scope, receive)
         started = False
 
         async def send_tracked(message: Message) -> None:
@@ -93,6 +94,15 @@ class Boundary:
         handler: Any = _lookup_exception_handler(handlers, error)
         response = await handler(Request(scope, receive), error)
         await response(scope, receive, send)
+
+
+def _may_have_body(scope: Scope) -> bool:
+    """Whether the request says it brings a body (HTTP/1.1: a Content-Length above 0, or a
+    Transfer-Encoding); without either there is none to check."""
+    for name, value in scope["headers"]:
+        if name == b"transfer-encoding" or (name == b"content-length" and value.strip() not in (b"0", b"")):
+            return True
+    return False
 
 
 async def _as_json(scope: Scope, receive: Receive) -> Receive:
