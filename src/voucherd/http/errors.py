@@ -3,14 +3,25 @@ has no envelope of its own, naming the request so that support can find its log 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import structlog
 from fastapi import Request
 
+from voucherd.core.errors import DomainError
 from voucherd.http.responses import JSON
 
 log = structlog.get_logger("voucherd.http")
 
 INTERNAL_ERROR = "Internal error; it has been logged."
+
+
+def status_in(table: Mapping[type[DomainError], int], error: DomainError) -> int:
+    """The status a dialect's table gives the error's nearest category (500 for none)."""
+    for category in type(error).__mro__:
+        if category in table:
+            return table[category]
+    return 500
 
 
 def log_failure(request: Request, error: Exception) -> str | None:

@@ -17,7 +17,7 @@ from voucherd.core.errors import (
     QuotaExceeded,
     Unauthenticated,
 )
-from voucherd.http.errors import log_failure
+from voucherd.http.errors import log_failure, status_in
 from voucherd.http.methods import allowed_methods
 from voucherd.http.ratelimit import MESSAGE as RATE_LIMIT_MESSAGE
 from voucherd.http.ratelimit import RateLimited
@@ -39,10 +39,7 @@ def failed(message: str, code: str, status: int, headers: dict[str, str] | None 
 
 
 def status_for(error: DomainError) -> int:
-    for category in type(error).__mro__:
-        if category in STATUS:
-            return STATUS[category]  # type: ignore[index]
-    return 500
+    return status_in(STATUS, error)
 
 
 def render(error: DomainError) -> JSON:

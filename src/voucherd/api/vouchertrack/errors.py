@@ -22,7 +22,7 @@ from voucherd.core.errors import (
     QuotaExceeded,
     Unauthenticated,
 )
-from voucherd.http.errors import internal_error
+from voucherd.http.errors import internal_error, status_in
 from voucherd.http.methods import allowed_methods
 from voucherd.http.ratelimit import MESSAGE as RATE_LIMIT_MESSAGE
 from voucherd.http.ratelimit import RateLimited
@@ -40,10 +40,7 @@ STATUS: dict[type[DomainError], int] = {
 
 
 def status_for(error: DomainError) -> int:
-    for category in type(error).__mro__:
-        if category in STATUS:
-            return STATUS[category]  # type: ignore[index]
-    return 500
+    return status_in(STATUS, error)
 
 
 def error_code(error: DomainError) -> str:
