@@ -117,7 +117,7 @@ async def test_the_root_document_describes_each_dialect_under_its_mount(client: 
         f"/vouchercart/v1{path}" for path in cart["paths"]
     } == set(document["paths"])
     redeem = document["paths"]["/api/webhook/redemption"]["post"]
-    assert redeem["security"] == [{"APIKeyHeader": []}, {"APIKeyQuery": []}]
+    assert redeem["security"] == [{"APIKeyHeader": []}, {"APIKeyQuery": []}, {"Bearer": []}]
     assert document["paths"]["/vouchercart/v1/domains"]["get"]["security"] == [{"Bearer": []}]
     assert document["paths"]["/vouchercart/v1/register"]["post"]["security"] == []
     assert set(document["components"]["securitySchemes"]) == {"APIKeyHeader", "APIKeyQuery", "Bearer"}

@@ -195,6 +195,16 @@ def _presented(raw_key: str | None) -> str:
     return key
 
 
+def remember(credential: str, principal: Principal, ttl: float) -> None:
+    """Trust ``credential`` (a key or a staff token) as ``principal`` for ``ttl`` seconds."""
+    _cache.put(keys.digest(credential), principal, ttl)
+
+
+def forget_all() -> None:
+    """After a change that must stop credentials at once (a revoked key, a new password)."""
+    _cache.clear()
+
+
 def cached_principal(raw_key: str | None) -> Principal | None:
     """The principal of a key seen within the cache time, without a query; ``None`` when the key
     must be looked up. A missing key is :class:`Unauthenticated` at once."""

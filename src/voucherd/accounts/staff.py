@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from voucherd.accounts import passwords, tokens
 from voucherd.accounts.errors import LoginRefused, RefreshRefused, StaffEmailTaken, SubdomainTaken
 from voucherd.accounts.numbers import next_number
-from voucherd.accounts.service import Principal, Role, Subject, SubjectKind, create_client
+from voucherd.accounts.service import Principal, Role, Subject, SubjectKind, create_client, forget_all
 from voucherd.core import clock
 from voucherd.core.emails import ContactError, email_key, normalize_email
 from voucherd.core.errors import InvalidInput, Unauthenticated
@@ -175,7 +175,7 @@ async def create_staff(session: AsyncSession, client_id: uuid.UUID, data: StaffI
         role=data.role.value,
         locale="en",
         password_hash=await passwords.hash_password(_password(data.password)),
-        tokens_valid_after=now,
+        token_generation=0,
         created_at=now,
         updated_at=now,
     )
@@ -264,6 +264,7 @@ async def _access(session: AsyncSession, staff: Staff, token_id: uuid.UUID) -> s
     assert client_number is not None
     return tokens.issue_access(
         token_id=token_id,
+        generation=staff.token_generation,
         staff_id=staff.id,
         staff_number=staff.number,
         client_number=client_number,
@@ -285,12 +286,7 @@ async def refresh(session: AsyncSession, *, access_token: str, refresh_token: st
         raise RefreshRefused()
     staff = await session.get(Staff, row.staff_id)
     page = await session.get(SalesPage, row.sales_page_id)
-    if (
-        staff is None
-        or page is None
-        or staff.deleted_at is not None
-        or row.created_at < staff.tokens_valid_after
-    ):
+    if staff is None or page is None or staff.deleted_at is not None:
         raise RefreshRefused()
     # Use it up with a guarded UPDATE: of two refreshes at once, one wins; the other replays.
     taken = await session.execute(
@@ -332,7 +328,7 @@ async def principal_for_access_token(session: AsyncSession, token: str) -> Princ
         raise Unauthenticated("The access token is not valid or has expired; log in again or refresh it.")
     row = (
         await session.execute(
-            select(Staff.id, Staff.role, Staff.tokens_valid_after, Client.id, Client.number, Client.name)
+            select(Staff.id, Staff.role, Staff.token_generation, Client.id, Client.number, Client.name)
             .add_columns(Client.currency, Client.timezone)
             .join(Client, Client.id == Staff.client_id)
             .where(Staff.id == claims.staff_id, Staff.deleted_at.is_(None))
@@ -342,7 +338,7 @@ async def principal_for_access_token(session: AsyncSession, token: str) -> Princ
         row is None
         or row.number is None
         or claims.audience != tokens.audience(row.number)
-        or claims.issued_at < int(row.tokens_valid_after.timestamp())
+        or claims.generation != row.token_generation
     ):
         raise Unauthenticated("The access token is not valid or has expired; log in again or refresh it.")
     return Principal(
@@ -353,3 +349,25 @@ async def principal_for_access_token(session: AsyncSession, token: str) -> Princ
         subject=Subject(SubjectKind.STAFF, row[0]),
         role=Role(row.role),
     )
+
+
+async def change_password(session: AsyncSession, principal: Principal, *, current: str, new: str) -> None:
+    """The caller's own password; every session of theirs ends (refresh tokens revoked, access
+    tokens issued before now refused), this one included: they log in again."""
+    if principal.subject.kind is not SubjectKind.STAFF:
+        raise InvalidInput(
+            "Only a staff login has a password; an API key has none.", field="current_password"
+        )
+    member = await session.get(Staff, principal.subject.id)
+    if member is None or not await passwords.verify(member.password_hash, current):
+        raise InvalidInput("The current password is not right.", field="current_password")
+    member.password_hash = await passwords.hash_password(_password(new))
+    now = clock.now()
+    member.token_generation += 1
+    member.updated_at = now
+    await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.staff_id == member.id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    forget_all()

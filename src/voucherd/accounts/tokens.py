@@ -2,7 +2,8 @@
 
 An access token carries ``jti`` (the answer's ``identifiedBy``), integer ``iat`` and ``exp``,
 ``aud`` (the client, as ``client<number>``), ``iss``, ``sub`` (the staff member's id) and
-``user`` (their number, as VoucherCart's example shows). Decoding requires every one of them and
+``user`` (their number, as VoucherCart's example shows) and ``gen`` (their token generation, which
+a password change moves on). Decoding requires every one of them and
 accepts HS256 only, so ``alg=none``, other algorithms, a key id (``kid``: we name none), a future
 ``nbf`` and tokens without ``exp`` are refused (RELIABILITY S12).
 
@@ -31,7 +32,7 @@ from voucherd.config import get_settings
 ALGORITHM = "HS256"
 ISSUER = "voucherd"
 REFRESH_PREFIX = "RT"
-_REQUIRED = ["exp", "iat", "jti", "aud", "iss", "sub"]
+_REQUIRED = ["exp", "iat", "jti", "aud", "iss", "sub", "gen"]
 
 
 @cache
@@ -66,10 +67,17 @@ class AccessClaims:
     staff_id: uuid.UUID
     audience: str
     issued_at: int
+    generation: int
 
 
 def issue_access(
-    *, token_id: uuid.UUID, staff_id: uuid.UUID, staff_number: int, client_number: int, now: datetime
+    *,
+    token_id: uuid.UUID,
+    generation: int,
+    staff_id: uuid.UUID,
+    staff_number: int,
+    client_number: int,
+    now: datetime,
 ) -> str:
     issued = int(now.timestamp())
     claims = {
@@ -80,6 +88,7 @@ def issue_access(
         "iss": ISSUER,
         "sub": str(staff_id),
         "user": staff_number,
+        "gen": generation,  # the member's token generation: a password change ends every token
     }
     return jwt.encode(claims, secret_key(), algorithm=ALGORITHM)
 
@@ -103,6 +112,7 @@ def read_access(token: str, *, verify_expiry: bool = True) -> AccessClaims | Non
             staff_id=uuid.UUID(str(claims["sub"])),
             audience=str(claims["aud"]),
             issued_at=int(claims["iat"]),
+            generation=int(claims["gen"]),
         )
     except (jwt.PyJWTError, ValueError, TypeError):
         return None

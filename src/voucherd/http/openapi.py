@@ -10,6 +10,13 @@ from fastapi.routing import APIRoute, iter_route_contexts
 
 from voucherd.http.ratelimit import is_rate_limited
 
+# One login for every dialect: the same bearer scheme in each document (and so once in the root's).
+BEARER_SCHEME = {
+    "type": "http",
+    "scheme": "bearer",
+    "description": "A staff member's access token (/vouchercart/v1/authorize) or an API key (vd_live_...)",
+}
+
 
 def add_error_responses(
     schema: dict[str, Any],

@@ -52,8 +52,9 @@ class Staff(Base):
     role: Mapped[str] = mapped_column(String(16))
     locale: Mapped[str] = mapped_column(String(16), default="en")
     password_hash: Mapped[str] = mapped_column(String(200))
-    # Tokens issued before this are refused (a password change logs every session out).
-    tokens_valid_after: Mapped[datetime] = timestamp_column()
+    # Access tokens carry it (``gen``); a password change moves it on, so every token issued
+    # before is refused at once (an exact cut, which whole-second ``iat`` values cannot make).
+    token_generation: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = timestamp_column()
     updated_at: Mapped[datetime] = timestamp_column()
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

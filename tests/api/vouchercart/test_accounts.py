@@ -294,3 +294,44 @@ async def test_the_key_file_is_made_once_and_kept(tmp_path: Any, monkeypatch: py
     assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
     tokens.secret_key.cache_clear()
     assert tokens.secret_key() == made
+
+
+async def test_a_password_change_ends_every_session(api: httpx.AsyncClient) -> None:
+    await register(api)
+    one, two = await log_in(api), await log_in(api)
+    bearer = {"Authorization": f"Bearer {one['accessToken']}"}
+    wrong = await api.post(
+        "/api/staff/me/password",
+        json={"current_password": "not it", "new_password": "a brand new password"},
+        headers=bearer,
+    )
+    assert (wrong.status_code, wrong.json()["field"]) == (422, "current_password")
+    changed = await api.post(
+        "/api/staff/me/password",
+        json={"current_password": "N14kYm8Wz1BACcg2", "new_password": "a brand new password"},
+        headers=bearer,
+    )
+    assert changed.status_code == 204
+    # every access token and refresh token of the member stops at once, this session's too
+    for login in (one, two):
+        token = {"Authorization": f"Bearer {login['accessToken']}"}
+        assert (await api.get(f"{V1}/domains", headers=token)).status_code == 401
+        refresh = await api.put(
+            f"{V1}/refresh", data={"accessToken": login["accessToken"], "refreshToken": login["refreshToken"]}
+        )
+        assert refresh.status_code == 401
+    # the new password logs in at once; the old one no longer does
+    fresh = await api.post(
+        f"{V1}/authorize",
+        data={"subdomain": "doe-restaurants"},
+        headers=basic("restaurant@example.com", "a brand new password"),
+    )
+    assert fresh.status_code == 200
+    new_token = {"Authorization": f"Bearer {fresh.json()['accessToken']}"}
+    assert (await api.get(f"{V1}/domains", headers=new_token)).status_code == 200
+    old = await api.post(
+        f"{V1}/authorize",
+        data={"subdomain": "doe-restaurants"},
+        headers=basic("restaurant@example.com", "N14kYm8Wz1BACcg2"),
+    )
+    assert old.status_code == 401

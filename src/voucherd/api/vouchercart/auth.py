@@ -16,15 +16,10 @@ from voucherd.accounts.service import Principal, authenticate
 from voucherd.accounts.staff import principal_for_access_token
 from voucherd.config import get_settings
 from voucherd.core.errors import Unauthenticated
+from voucherd.http.openapi import BEARER_SCHEME
 from voucherd.http.session import SessionDep
 
-SECURITY_SCHEMES = {
-    "Bearer": {
-        "type": "http",
-        "scheme": "bearer",
-        "description": "A staff access token from /authorize, or an API key (vd_live_...)",
-    }
-}
+SECURITY_SCHEMES = {"Bearer": BEARER_SCHEME}
 
 
 def bearer(request: Request) -> str:

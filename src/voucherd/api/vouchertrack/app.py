@@ -10,7 +10,15 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from voucherd import __version__
-from voucherd.api.vouchertrack import checkout, distribution, errors, integrations, management, webhooks
+from voucherd.api.vouchertrack import (
+    checkout,
+    distribution,
+    errors,
+    integrations,
+    management,
+    staff,
+    webhooks,
+)
 from voucherd.api.vouchertrack.auth import SECURITY_SCHEMES
 from voucherd.api.vouchertrack.schemas import RedemptionRequest
 from voucherd.http import boundary
@@ -39,7 +47,7 @@ def create_vouchertrack_app(limiter: RateLimiter) -> FastAPI:
     errors.install(app)
     # Its bodies are JSON whatever the Content-Type says: the README's curl -d examples send a form's.
     boundary.install(app, json_bodies=True)
-    for module in (checkout, management, distribution, integrations, webhooks):
+    for module in (checkout, management, distribution, integrations, webhooks, staff):
         app.include_router(module.router)
     _document(app)
     return app

@@ -1,5 +1,7 @@
 """How VoucherTrack callers authenticate: an API key in the ``X-API-Key`` header or the
-``api_key`` query parameter (seed 001).
+``api_key`` query parameter (seed 001), or ``Authorization: Bearer`` with an API key or a staff
+member's access token (one login for every dialect), whose role then applies
+(``accounts.permissions``).
 
 The key is read here from the request rather than through FastAPI's security classes: each
 dependency costs FastAPI about 0.1 ms per request to resolve, a tenth of a checkout call.
@@ -11,9 +13,12 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from voucherd.accounts.service import Principal, authenticate, cached_principal
+from voucherd.accounts.credentials import principal_for
+from voucherd.accounts.permissions import Permission
+from voucherd.accounts.service import Principal, cached_principal
 from voucherd.config import get_settings
 from voucherd.db import unit_of_work
+from voucherd.http.openapi import BEARER_SCHEME
 from voucherd.http.routes import authenticate_first
 from voucherd.http.session import SessionDep
 
@@ -27,16 +32,22 @@ SECURITY_SCHEMES = {
         "name": API_KEY_QUERY,
         "description": "Your API key (alternative)",
     },
+    "Bearer": BEARER_SCHEME,
 }
 
 
 def raw_key(request: Request) -> str | None:
-    return request.headers.get(API_KEY_HEADER) or request.query_params.get(API_KEY_QUERY)
+    key = request.headers.get(API_KEY_HEADER) or request.query_params.get(API_KEY_QUERY)
+    if key is None:
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() == "bearer":
+            return token
+    return key
 
 
 async def authenticated(request: Request, session: SessionDep) -> Principal:
     """The caller, in the request's session (every route but the checkout's)."""
-    return await authenticate(session, raw_key(request), cache_ttl=get_settings().api_key_cache_seconds)
+    return await principal_for(session, raw_key(request), cache_ttl=get_settings().api_key_cache_seconds)
 
 
 async def checkout_principal(request: Request) -> Principal:
@@ -47,11 +58,13 @@ async def checkout_principal(request: Request) -> Principal:
     if found is not None:
         return found
     async with unit_of_work(write=False) as session:
-        return await authenticate(session, key, cache_ttl=get_settings().api_key_cache_seconds)
+        return await principal_for(session, key, cache_ttl=get_settings().api_key_cache_seconds)
 
 
 PrincipalDep = Annotated[Principal, Depends(authenticated, scope="function")]
 
 
-# The routers' route class: the key is checked before the request is read (401 before 422).
-AuthenticatedRoute = authenticate_first(checkout_principal)
+# The routers' route classes: the caller is checked before the request is read (401 before 422),
+# with the permission its routes need (a route marked @permission needs that one instead).
+AuthenticatedRoute = authenticate_first(checkout_principal, Permission.MANAGE)
+AdministeredRoute = authenticate_first(checkout_principal, Permission.ADMINISTER)

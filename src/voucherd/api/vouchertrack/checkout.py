@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
+from voucherd.accounts.permissions import Permission, require
 from voucherd.api.vouchertrack import mappers
 from voucherd.api.vouchertrack.auth import AuthenticatedRoute, PrincipalDep, checkout_principal
 from voucherd.api.vouchertrack.errors import status_for
@@ -17,6 +18,7 @@ from voucherd.http import bodies, idempotency, ratelimit
 from voucherd.http.checkout import Checkout, checkout
 from voucherd.http.idempotency import IDEMPOTENCY_KEY, REPLAYED
 from voucherd.http.responses import JSON
+from voucherd.http.routes import permission
 from voucherd.http.session import SessionDep
 from voucherd.redemptions import service as redemptions
 from voucherd.redemptions.schemas import Channel, RedeemInput
@@ -46,6 +48,7 @@ async def validate_voucher(request: Request, code: Annotated[str, Path(max_lengt
     # Per IP before the key is checked, so that guessing keys is limited too.
     await ratelimit.check(request, "validation_per_ip", f"ip:{ratelimit.client_ip(request)}")
     principal = await checkout_principal(request)
+    require(principal, Permission.REDEEM)
     await ratelimit.check(request, "validation_per_key", principal.rate_key)
     async with checkout(principal, write=False, transaction=False) as unit:
         result = await redemptions.validate(unit.store, principal, code)
@@ -77,6 +80,7 @@ async def record_redemption(request: Request) -> Response:
     code = data.get("code") if isinstance(data, dict) else None
     _mark(request, success=False, voucher_code=normalize(code) if isinstance(code, str) else None)
     principal = await checkout_principal(request)
+    require(principal, Permission.REDEEM)
     body = bodies.validate(RedemptionRequest, data)
     # A second write commits with the redemption: the idempotency record, the customer it names.
     transaction = IDEMPOTENCY_KEY in request.headers or body.customer is not None
@@ -109,6 +113,7 @@ async def _redeem(unit: Checkout, body: RedemptionRequest) -> JSON:
     return JSON(mappers.redemption(result), status_code=201, headers=headers)
 
 
+@permission(Permission.REDEEM)
 async def rollback_redemption(
     request: Request, body: RollbackRequest, session: SessionDep, principal: PrincipalDep
 ) -> JSON:

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
+from voucherd.accounts.permissions import Permission
 from voucherd.api.vouchertrack import mappers
 from voucherd.api.vouchertrack.auth import AuthenticatedRoute, PrincipalDep, authenticated
 from voucherd.api.vouchertrack.schemas import CampaignCreate, CampaignUpdate, GenerateRequest, ReasonRequest
@@ -18,6 +19,7 @@ from voucherd.core.money import Amount
 from voucherd.core.pagination import MAX_PAGE, PageRequest
 from voucherd.http.idempotency import idempotent
 from voucherd.http.responses import JSON
+from voucherd.http.routes import permission
 from voucherd.http.session import SessionDep
 from voucherd.jobs import service as jobs
 from voucherd.redemptions import service as redemptions
@@ -157,6 +159,7 @@ async def list_vouchers(
 
 
 @router.get("/vouchers/{code}", summary="Get a voucher")
+@permission(Permission.REDEEM)  # counter staff look codes up
 async def get_voucher(code: str, session: SessionDep, principal: PrincipalDep) -> JSON:
     """State, uses left and the redemption history, rollbacks included."""
     return JSON(mappers.voucher_details(await vouchers.get_voucher(session, principal, code)))

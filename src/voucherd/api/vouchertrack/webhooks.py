@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from pydantic import Field
 
 from voucherd.api.vouchertrack import mappers
-from voucherd.api.vouchertrack.auth import AuthenticatedRoute, PrincipalDep, authenticated
+from voucherd.api.vouchertrack.auth import AdministeredRoute, PrincipalDep, authenticated
 from voucherd.api.vouchertrack.schemas import Body
 from voucherd.core.pagination import MAX_PAGE, PageRequest
 from voucherd.http.ratelimit import rate_limit
@@ -22,7 +22,7 @@ from voucherd.webhooks.schemas import EndpointChanges, EndpointInput
 router = APIRouter(
     prefix="/integrations/webhooks",
     tags=["Webhooks"],
-    route_class=AuthenticatedRoute,
+    route_class=AdministeredRoute,
     dependencies=[rate_limit("webhooks", per=authenticated)],
     responses={429: {"description": 'Over the limit: `{"code": 429, "message": ...}` and `Retry-After`'}},
 )
