@@ -10,10 +10,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from voucherd.accounts import keys
+from voucherd.accounts.credentials import principal_for
 from voucherd.accounts.errors import LoginRefused
-from voucherd.accounts.service import Principal, authenticate
-from voucherd.accounts.staff import principal_for_access_token
+from voucherd.accounts.service import Principal
 from voucherd.config import get_settings
 from voucherd.core.errors import Unauthenticated
 from voucherd.http.openapi import BEARER_SCHEME
@@ -30,10 +29,7 @@ def bearer(request: Request) -> str:
 
 
 async def authenticated(request: Request, session: SessionDep) -> Principal:
-    token = bearer(request)
-    if token.startswith((keys.LIVE, keys.TEST)):
-        return await authenticate(session, token, cache_ttl=get_settings().api_key_cache_seconds)
-    return await principal_for_access_token(session, token)
+    return await principal_for(session, bearer(request), cache_ttl=get_settings().api_key_cache_seconds)
 
 
 def basic_credentials(request: Request) -> tuple[str, str]:
