@@ -328,8 +328,16 @@ async def principal_for_access_token(session: AsyncSession, token: str) -> Princ
         raise Unauthenticated("The access token is not valid or has expired; log in again or refresh it.")
     row = (
         await session.execute(
-            select(Staff.id, Staff.role, Staff.token_generation, Client.id, Client.number, Client.name)
-            .add_columns(Client.currency, Client.timezone)
+            select(
+                Staff.id.label("staff_id"),
+                Staff.role,
+                Staff.token_generation,
+                Client.id.label("client_id"),
+                Client.number,
+                Client.name,
+                Client.currency,
+                Client.timezone,
+            )
             .join(Client, Client.id == Staff.client_id)
             .where(Staff.id == claims.staff_id, Staff.deleted_at.is_(None))
         )
@@ -342,11 +350,11 @@ async def principal_for_access_token(session: AsyncSession, token: str) -> Princ
     ):
         raise Unauthenticated("The access token is not valid or has expired; log in again or refresh it.")
     return Principal(
-        client_id=row[3],
+        client_id=row.client_id,
         client_name=row.name,
         currency=row.currency,
         timezone=row.timezone,
-        subject=Subject(SubjectKind.STAFF, row[0]),
+        subject=Subject(SubjectKind.STAFF, row.staff_id),
         role=Role(row.role),
     )
 

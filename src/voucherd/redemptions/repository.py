@@ -93,7 +93,7 @@ class CheckoutStore(Protocol):
 
     async def customer(self, client_id: uuid.UUID, reference: str) -> uuid.UUID:
         """The customer a redemption names (an email or a customer id): see
-        :func:`voucherd.customers.service.for_redemption`."""
+        :func:`voucherd.customers.matching.for_redemption`."""
         ...
 
     async def redeem(
@@ -128,6 +128,9 @@ _customer_under_limit = select(func.count()).select_from(_redemptions).where(
     _redemptions.c.rolled_back_at.is_(None),
 ).scalar_subquery() < bindparam("customer_limit")
 _LOCK_CUSTOMER = select(_customers.c.id).where(_customers.c.id == bindparam("customer_id")).with_for_update()
+# The voucher row, locked, if a use is left (SQLite has no row locks: BEGIN IMMEDIATE already
+# serializes its writers).
+_usable = select(_vouchers.c.id).where(_use_left).with_for_update()
 
 
 def _redeem_statement(*, per_customer: bool) -> Any:
@@ -138,7 +141,7 @@ def _redeem_statement(*, per_customer: bool) -> Any:
     voucher's next event number, and appends the event carrying that number. So a refused
     redemption writes nothing, and numbers follow commit order. It answers (use left, available,
     claimed)."""
-    usable = select(_vouchers.c.id).where(_use_left).with_for_update().cte("usable")
+    usable = _usable.cte("usable")
     available = select(usable.c.id)
     if per_customer:
         available = available.where(_customer_under_limit)
@@ -206,7 +209,8 @@ def _outcome(use_left: bool, available: bool, claimed: bool) -> Outcome:
 
 
 def _parameters(redemption: dict[str, Any], limit: int, customer_limit: int | None) -> dict[str, Any]:
-    return {**redemption, "limit": limit, "customer_limit": customer_limit}
+    """The statements' parameters (a redemption that names no customer has ``customer_id`` None)."""
+    return {"customer_id": None, **redemption, "limit": limit, "customer_limit": customer_limit}
 
 
 def _per_customer(redemption: dict[str, Any], customer_limit: int | None) -> bool:
@@ -232,7 +236,6 @@ class SessionStore:
         customer_limit: int | None = None,
     ) -> Outcome:
         """The steps of :func:`_redeem_statement`, in the session's transaction."""
-        redemption = {"customer_id": None, **redemption}
         parameters = _parameters(redemption, limit, customer_limit)
         per_customer = _per_customer(redemption, customer_limit)
         if per_customer:
@@ -260,11 +263,6 @@ class SessionStore:
             )
         ).first()
         return None if row is None else PastRedemption(*row)
-
-
-# The voucher row, locked, if a use is left (SQLite has no row locks: BEGIN IMMEDIATE already
-# serializes its writers).
-_usable = select(_vouchers.c.id).where(_use_left).with_for_update()
 
 
 class PostgresStore:
@@ -296,7 +294,6 @@ class PostgresStore:
         limit: int,
         customer_limit: int | None = None,
     ) -> Outcome:
-        redemption = {"customer_id": None, **redemption}
         per_customer = _per_customer(redemption, customer_limit)
         if per_customer:
             # The customer's row stays locked until the transaction ends; the statement after
