@@ -20,7 +20,6 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from fastapi import FastAPI
-from starlette._exception_handler import _lookup_exception_handler
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -90,8 +89,9 @@ class Boundary:
             await self._render(scope, receive, send, error)
 
     async def _render(self, scope: Scope, receive: Receive, send: Send, error: Exception) -> None:
-        handlers: Any = self.owner.exception_handlers
-        handler: Any = _lookup_exception_handler(handlers, error)
+        # The handler of the error's nearest class (every application here handles Exception).
+        handlers: dict[Any, Any] = self.owner.exception_handlers
+        handler = next(handlers[kind] for kind in type(error).__mro__ if kind in handlers)
         response = await handler(Request(scope, receive), error)
         await response(scope, receive, send)
 
