@@ -30,7 +30,7 @@ class InvalidInput(DomainError):
 
     code = "invalid_input"
 
-    def __init__(self, message: str, *, field: str | None = None, **details: Any) -> None:
+    def __init__(self, message: str | None = None, *, field: str | None = None, **details: Any) -> None:
         super().__init__(message, **details)
         self.field = field
 

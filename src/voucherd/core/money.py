@@ -118,6 +118,14 @@ def describe_amount(minor: int, currency: str) -> str:
     return f"{symbol}{text}" if symbol else f"{text} {currency.upper()}"
 
 
+def display_price(minor: int, currency: str) -> str:
+    """A price as a shop prints it, with every decimal of the currency: ``1999`` USD ->
+    ``$19.99``, ``5000`` GBP -> ``£50.00``; unknown symbols fall back to the code."""
+    text = f"{to_decimal(minor, currency):f}"
+    symbol = _SYMBOLS.get(currency.upper())
+    return f"{symbol}{text}" if symbol else f"{text} {currency.upper()}"
+
+
 class Amount:
     """An amount as a dialect received it: a decimal in the currency's major unit (VoucherTrack's
     ``45.99``) or an integer of minor units (VoucherCart's ``4599``). It becomes minor units once

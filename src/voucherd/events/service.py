@@ -33,6 +33,11 @@ EMAIL_OPENED = "email.opened"
 EMAIL_CLICKED = "email.clicked"
 EMAIL_BOUNCED = "email.bounced"
 WEBHOOK_ENDPOINT_DISABLED = "webhook.endpoint_disabled"  # the notice when an endpoint is turned off
+ORDER_CREATED = "order.created"  # a gift voucher order and the codes it issued
+GIFTCARD_REDEEMED = "giftcard.redeemed"
+GIFTCARD_TOPPED_UP = "giftcard.topped_up"
+GIFTCARD_REFUNDED = "giftcard.refunded"
+GIFTCARD_REGENERATED = "giftcard.regenerated"
 
 SEQUENCE = "sequence"  # the key of an event's number among the events about its voucher
 FIRST_SEQUENCE = 1  # a code issued singly is inserted with this, for its voucher.created event
@@ -51,6 +56,11 @@ EVENT_TYPES = (
     EMAIL_CLICKED,
     EMAIL_BOUNCED,
     WEBHOOK_ENDPOINT_DISABLED,
+    ORDER_CREATED,
+    GIFTCARD_REDEEMED,
+    GIFTCARD_TOPPED_UP,
+    GIFTCARD_REFUNDED,
+    GIFTCARD_REGENERATED,
 )
 
 

@@ -3,6 +3,17 @@ from voucherd.models.campaign import Campaign
 from voucherd.models.client import ApiKey, Client
 from voucherd.models.customer import Customer
 from voucherd.models.event import Event
+from voucherd.models.gift import (
+    GiftCard,
+    GiftCategory,
+    GiftDeliveryMethod,
+    GiftHold,
+    GiftLedgerEntry,
+    GiftOption,
+    GiftOrder,
+    GiftProduct,
+    GiftProductCategory,
+)
 from voucherd.models.idempotency import IdempotencyRecord
 from voucherd.models.job import Job
 from voucherd.models.publication import Publication, VoucherOwner
@@ -19,6 +30,15 @@ __all__ = [
     "Client",
     "Customer",
     "Event",
+    "GiftCard",
+    "GiftCategory",
+    "GiftDeliveryMethod",
+    "GiftHold",
+    "GiftLedgerEntry",
+    "GiftOption",
+    "GiftOrder",
+    "GiftProduct",
+    "GiftProductCategory",
     "IdempotencyRecord",
     "Job",
     "NumberGrant",

@@ -1,0 +1,319 @@
+"""Selling gift vouchers: an order records what was bought and how it was paid (payments are
+recorded, never processed), takes the stock with a guarded UPDATE, and issues its codes with
+their first ledger rows, all in the caller's one transaction."""
+
+from __future__ import annotations
+
+import secrets
+import string
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Table, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from voucherd.accounts.numbers import next_number
+from voucherd.accounts.permissions import Permission, require
+from voucherd.accounts.service import Principal
+from voucherd.core import clock
+from voucherd.core.emails import ContactError, normalize_email
+from voucherd.core.errors import InvalidInput
+from voucherd.core.money import MAX_MINOR, display_price
+from voucherd.events import service as events
+from voucherd.giftcards import codes, rules
+from voucherd.giftcards.catalog import STORED_VALUES, AccessLevel, ProductType, sales_page
+from voucherd.giftcards.errors import (
+    CurrencyMismatch,
+    NotOnSale,
+    OptionNotFound,
+    OrderNotFound,
+    PaymentMismatch,
+    ProductNotFound,
+    SoldOut,
+)
+from voucherd.giftcards.ledger import ISSUE, actor, entry
+from voucherd.models import GiftCard, GiftDeliveryMethod, GiftOption, GiftOrder, GiftProduct, SalesPage
+
+MAX_QUANTITY = 100
+MAX_PAYMENTS = 20
+_products = cast(Table, GiftProduct.__table__)
+
+
+@dataclass(frozen=True)
+class Payment:
+    amount: int
+    currency: str
+    title: str = ""
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OrderInput:
+    product: int
+    sales_page: int | str | None = None
+    option: int | None = None
+    monetary_amount: int | None = None
+    quantity: int = 1
+    delivery_method: int | None = None
+    payments: list[Payment] = field(default_factory=list)
+    buyer_name: str | None = None
+    buyer_email: str | None = None
+    recipient_name: str | None = None
+    recipient_email: str | None = None
+    recipient_message: str | None = None
+    delivery_date: datetime | None = None
+
+
+@dataclass(frozen=True)
+class PlacedOrder:
+    order: GiftOrder
+    cards: list[GiftCard]
+
+
+def _email(value: str | None, name: str) -> str | None:
+    if value is None or not value.strip():
+        return None
+    try:
+        return normalize_email(value)
+    except ContactError as error:
+        raise InvalidInput(f"{name} {error}.", field=name) from None
+
+
+def _optional_text(value: str | None, name: str, limit: int) -> str | None:
+    if value is None or not value.strip():
+        return None
+    if len(value) > limit:
+        raise InvalidInput(f"{name} must be at most {limit} characters.", field=name)
+    return value.strip()
+
+
+def _reference(number: int) -> str:
+    """What people quote about an order: six letters and the order's number, ``QWHCNE-1GB``."""
+    letters = "".join(secrets.choice(string.ascii_uppercase) for _ in range(6))
+    digits, base36 = number, ""
+    while True:
+        digits, rest = divmod(digits, 36)
+        base36 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"[rest] + base36
+        if not digits:
+            return f"{letters}-{base36}"
+
+
+async def _priced(
+    session: AsyncSession, product: GiftProduct, data: OrderInput
+) -> tuple[GiftOption | None, int, int]:
+    """The option bought, the price of one, and what one code holds (uses or minor units)."""
+    option = None
+    if data.option is not None:
+        option = await session.scalar(
+            select(GiftOption).where(GiftOption.product_id == product.id, GiftOption.number == data.option)
+        )
+        if option is None:
+            raise OptionNotFound()
+    if product.type == ProductType.MONETARY:
+        amount = data.monetary_amount
+        if amount is None:
+            raise InvalidInput(
+                "monetaryAmount is required for a monetary gift voucher.", field="monetaryAmount"
+            )
+        low, high = product.min_amount or 1, product.max_amount or MAX_MINOR
+        if not low <= amount <= high:
+            raise InvalidInput(
+                f"monetaryAmount must be between {display_price(low, product.currency)} and "
+                f"{display_price(high, product.currency)} ({low} to {high} in minor units).",
+                field="monetaryAmount",
+            )
+        return option, amount, amount
+    if option is None:
+        raise InvalidInput(
+            "optionId is required: say which option of the gift voucher is bought.", field="optionId"
+        )
+    if product.type == ProductType.PREDEFINED:
+        return option, option.sell_price, option.real_value or option.sell_price
+    if product.type == ProductType.FIXED:
+        return option, option.sell_price, option.quantity or 1
+    return option, option.sell_price, 1
+
+
+async def _delivery(
+    session: AsyncSession, product: GiftProduct, number: int | None
+) -> tuple[GiftDeliveryMethod | None, int]:
+    query = select(GiftDeliveryMethod).where(GiftDeliveryMethod.product_id == product.id)
+    if number is not None:
+        query = query.where(GiftDeliveryMethod.number == number)
+    method = (await session.execute(query.order_by(GiftDeliveryMethod.position).limit(1))).scalars().first()
+    if method is None and number is not None:
+        raise InvalidInput(
+            f"deliveryMethodId {number} is not a delivery method of this voucher.", field="deliveryMethodId"
+        )
+    shipping = int(method.options[0].get("amount", 0)) if method is not None and method.options else 0
+    return method, shipping
+
+
+def _check_payments(payments: list[Payment], total: int, currency: str) -> None:
+    if len(payments) > MAX_PAYMENTS:
+        raise InvalidInput(f"An order takes at most {MAX_PAYMENTS} payments.", field="payments")
+    for index, payment in enumerate(payments):
+        if payment.currency.upper() != currency:
+            raise CurrencyMismatch(
+                f"payments[{index}][currency] is {payment.currency.upper()}; "
+                f"the voucher is sold in {currency}.",
+                field=f"payments[{index}][currency]",
+            )
+        if not 0 < payment.amount <= MAX_MINOR:
+            raise InvalidInput(
+                f"payments[{index}][amount] must be more than 0 (minor units: 2000 is 20.00).",
+                field=f"payments[{index}][amount]",
+            )
+    paid = sum(payment.amount for payment in payments)
+    if paid != total:
+        raise PaymentMismatch(
+            f"The payments add up to {display_price(paid, currency)} but the order costs "
+            f"{display_price(total, currency)} ({total} in minor units); "
+            "record payments that cover it exactly.",
+            field="payments",
+        )
+
+
+async def place_order(session: AsyncSession, principal: Principal, data: OrderInput) -> PlacedOrder:
+    require(principal, Permission.MANAGE)
+    if not 1 <= data.quantity <= MAX_QUANTITY:
+        raise InvalidInput(f"quantity must be between 1 and {MAX_QUANTITY}.", field="quantity")
+    product = await session.scalar(
+        select(GiftProduct).where(
+            GiftProduct.client_id == principal.client_id,
+            GiftProduct.number == data.product,
+            GiftProduct.deleted_at.is_(None),
+        )
+    )
+    if product is None:
+        raise ProductNotFound()
+    if product.access_level == AccessLevel.UNPUBLISHED:
+        raise NotOnSale()
+    page = (
+        await sales_page(session, principal, data.sales_page)
+        if data.sales_page is not None
+        else await session.get_one(SalesPage, product.sales_page_id)
+    )
+    option, unit_price, unit_value = await _priced(session, product, data)
+    method, shipping = await _delivery(session, product, data.delivery_method)
+    goods = unit_price * data.quantity
+    total = goods + shipping
+    if total > MAX_MINOR:
+        raise InvalidInput("The order's total is too large.", field="quantity")
+    _check_payments(data.payments, total, product.currency)
+    buyer_email = _email(data.buyer_email, "buyer[email]")
+    recipient_email = _email(data.recipient_email, "recipient[email]")
+    message = _optional_text(data.recipient_message, "recipient[message]", 2000)
+    # The stock, taken with a guarded UPDATE: two orders for the last one cannot both succeed.
+    taken = await session.scalar(
+        update(_products)
+        .where(
+            _products.c.id == product.id,
+            (_products.c.stock.is_(None)) | (_products.c.stock >= data.quantity),
+        )
+        .values(
+            stock=_products.c.stock - data.quantity,
+            sold=_products.c.sold + data.quantity,
+        )
+        .returning(_products.c.id)
+    )
+    if taken is None:
+        raise SoldOut()
+    now = clock.now()
+    sub_total, tax_total = rules.split_tax(goods, product.tax_rate)
+    number = await next_number(session)
+    order = GiftOrder(
+        number=number,
+        client_id=principal.client_id,
+        sales_page_id=page.id,
+        product_id=product.id,
+        option_id=None if option is None else option.id,
+        delivery_method_id=None if method is None else method.id,
+        delivery_type="electronic" if method is None else method.type,
+        reference=_reference(number),
+        quantity=data.quantity,
+        unit_price=unit_price,
+        unit_value=unit_value,
+        currency=product.currency,
+        sub_total=sub_total,
+        tax_total=tax_total,
+        shipping_total=shipping,
+        total=total,
+        buyer_name=_optional_text(data.buyer_name, "buyer[name]", 200),
+        buyer_email=buyer_email,
+        recipient_name=_optional_text(data.recipient_name, "recipient[name]", 200),
+        recipient_email=recipient_email,
+        recipient_message=message,
+        delivery_date=data.delivery_date,
+        payments=[
+            {"amount": p.amount, "currency": p.currency.upper(), "title": p.title, "metadata": p.metadata}
+            for p in data.payments
+        ],
+        created_at=now,
+    )
+    session.add(order)
+    await session.flush()
+    valid_from, valid_until = rules.validity(
+        expiry_type=product.expiry_type,
+        interval=product.expiry_interval,
+        period=product.expiry_period,
+        date_from=product.expiry_from,
+        date_to=product.expiry_to,
+        purchased_at=now,
+    )
+    cards = [
+        GiftCard(
+            client_id=principal.client_id,
+            order_id=order.id,
+            product_id=product.id,
+            code=codes.new_code(),
+            reference=f"{order.reference}-{index}",
+            monetary=product.type in STORED_VALUES,
+            currency=product.currency,
+            stock=unit_value,
+            balance=unit_value,
+            status="in_progress",
+            valid_from=valid_from,
+            valid_until=valid_until,
+            redeemable_on=list(product.redeemable_on),
+            created_at=now,
+            updated_at=now,
+        )
+        for index in range(1, data.quantity + 1)
+    ]
+    session.add_all(cards)
+    await session.flush()
+    who = actor(principal)
+    session.add_all(
+        entry(card, ISSUE, card.balance, balance_after=card.balance, at=now, page_id=page.id, who=who)
+        for card in cards
+    )
+    await events.record(
+        session,
+        principal.client_id,
+        events.ORDER_CREATED,
+        {
+            "orderId": order.number,
+            "reference": order.reference,
+            "voucherId": product.number,
+            "optionId": None if option is None else option.number,
+            "domainId": page.number,
+            "quantity": order.quantity,
+            "currency": order.currency,
+            "total": order.total,
+            "codes": [card.code for card in cards],
+        },
+    )
+    return PlacedOrder(order, cards)
+
+
+async def get_order(session: AsyncSession, principal: Principal, number: int) -> PlacedOrder:
+    require(principal, Permission.REDEEM)
+    order = await session.scalar(
+        select(GiftOrder).where(GiftOrder.client_id == principal.client_id, GiftOrder.number == number)
+    )
+    if order is None:
+        raise OrderNotFound()
+    cards = (await session.execute(select(GiftCard).where(GiftCard.order_id == order.id))).scalars()
+    return PlacedOrder(order, sorted(cards, key=lambda card: int(card.reference.rsplit("-", 1)[1])))
