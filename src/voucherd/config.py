@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SMTP_SCHEMES = ("smtp", "smtp+starttls", "smtps")
 
 
 class Settings(BaseSettings):
@@ -93,9 +96,34 @@ class Settings(BaseSettings):
     secret_key: str | None = None
     data_dir: Path = Path(".")
     access_token_seconds: int = Field(default=86400, ge=60)  # VoucherCart documents one day
+    # Mail (gift vouchers, discount codes), sent by the worker. smtp://host:port sends in plain
+    # (a local relay), smtp+starttls://user:pass@host:587 upgrades with STARTTLS,
+    # smtps://user:pass@host:465 speaks TLS from the start; user and password are URL-encoded.
+    # Unset: nothing is sent, and each mail job ends recording that mail is not configured.
+    smtp_url: str | None = None
+    mail_from: str = "voucherd <no-reply@localhost>"
+    # One SMTP conversation (connect, TLS, login, send) is cut after this many seconds.
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0)
+    # CA certificates (PEM) that the SMTP server's certificate is checked against, for a relay
+    # with a private CA; unset: the system's.
+    smtp_ca_file: Path | None = None
     log_level: str = "INFO"
     # Test-only fault points, such as "after_commit_before_response". Never set in production.
     fault: str | None = None
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in SMTP_SCHEMES or not parts.hostname:
+            raise ValueError(
+                "VOUCHERD_SMTP_URL must look like smtp://host:port, smtp+starttls://user:pass@host:587"
+                " or smtps://user:pass@host:465"
+            )
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+        return value
 
     @property
     def is_sqlite(self) -> bool:
