@@ -175,12 +175,13 @@ def build_message(mail: VoucherMail, *, sender: str) -> email.message.EmailMessa
         "from_name": one_line(mail.from_name or ""),
         "validity": validity(mail).text,
         "message_lines": (mail.message or "").strip().splitlines(),
+        "terms_lines": (mail.terms or "").strip().splitlines(),
         "qr_src": "cid:" + qr_cid.strip("<>"),
     }
     message.set_content(templates.get_template("voucher.txt").render(**context))
     message.add_alternative(templates.get_template("voucher.html").render(**context), subtype="html")
     html = next(part for part in message.iter_parts() if part.get_content_type() == "text/html")
-    html.add_related(qr.png(mail.qr_payload), "image", "png", cid=qr_cid, filename="qr.png")
+    html.add_related(qr.png(mail.qr_payload, scale=6), "image", "png", cid=qr_cid, filename="qr.png")
     message.add_attachment(
         pdf.voucher_pdf(printed(mail)),
         maintype="application",

@@ -54,7 +54,7 @@ class _Voucher(FPDF):
     def para(self, text: str, *, size: float, bold: bool = False, grey: bool = False) -> None:
         self.set_font(self.voucher_font, "B" if bold else "", size)
         self.set_text_color(*(_GREY if grey else _BLACK))
-        self.multi_cell(0, size * 0.5, self.text_of(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.multi_cell(0, size * 0.5, self.text_of(text), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
     def fitted(self, text: str, *, size: float) -> None:
         """One line, bold, shrunk until it fits the width (the code must never wrap)."""
