@@ -63,6 +63,15 @@ async def test_the_job_sends_the_voucher(database: Database, tenant: Tenant, smt
     assert done.result == {"status": "sent", "message_id": message["Message-ID"]}
 
 
+async def test_an_international_domain_is_sent_in_its_ascii_form(
+    database: Database, tenant: Tenant, smtp_server: SmtpServer
+) -> None:
+    job = await enqueue(database, tenant, to_email="ann@exämple.com")
+    assert job.payload["to_email"] == "ann@xn--exmple-cua.com"
+    await runner.run_until_idle(database)
+    assert smtp_server.inbox.envelopes[0].rcpt_tos == ["ann@xn--exmple-cua.com"]
+
+
 async def test_the_from_header_is_the_setting(
     database: Database, tenant: Tenant, smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -149,7 +158,9 @@ async def test_without_smtp_the_job_records_that_mail_is_not_configured(
 async def test_an_address_that_cannot_be_mailed_is_refused_before_anything_is_written(
     database: Database, tenant: Tenant
 ) -> None:
-    with pytest.raises(InvalidRecipientEmail, match="The recipient's email is not a valid email address"):
+    with pytest.raises(InvalidRecipientEmail, match="The recipient's email cannot be mailed: There must be"):
         await enqueue(database, tenant, to_email="ann@")
+    with pytest.raises(InvalidRecipientEmail, match="Internationalized characters before the @-sign"):
+        await enqueue(database, tenant, to_email="jörg@example.com")
     async with unit_of_work(database, write=False) as session:
         assert await session.scalar(select(func.count()).select_from(Job)) == 0
