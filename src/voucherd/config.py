@@ -117,12 +117,15 @@ class Settings(BaseSettings):
         if not value:
             return None
         parts = urlsplit(value)
-        if parts.scheme not in SMTP_SCHEMES or not parts.hostname:
+        try:
+            port_ok = parts.port is None or parts.port > 0  # a port that is no number raises
+        except ValueError:
+            port_ok = False
+        if parts.scheme not in SMTP_SCHEMES or not parts.hostname or not port_ok:
             raise ValueError(
                 "VOUCHERD_SMTP_URL must look like smtp://host:port, smtp+starttls://user:pass@host:587"
-                " or smtps://user:pass@host:465"
+                " or smtps://user:pass@host:465 (user and password URL-encoded)"
             )
-        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
         return value
 
     @property

@@ -104,8 +104,10 @@ def test_urls_parse_with_default_ports_and_encoded_credentials() -> None:
 
 
 def test_a_bad_smtp_url_is_refused_at_startup() -> None:
-    with pytest.raises(ValueError, match="VOUCHERD_SMTP_URL must look like"):
-        Settings(smtp_url="http://mail.example.com")
+    for url in ("http://mail.example.com", "smtp://", "smtp://mail.example.com:twenty-five"):
+        with pytest.raises(ValueError, match="VOUCHERD_SMTP_URL must look like"):
+            Settings(smtp_url=url)
+    assert Settings(smtp_url="").smtp_url is None
 
 
 async def test_starttls_with_a_login(starttls_server: SmtpServer, certificate: tuple[Path, Path]) -> None:
