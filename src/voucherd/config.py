@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from email.utils import parseaddr
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -126,6 +127,14 @@ class Settings(BaseSettings):
                 "VOUCHERD_SMTP_URL must look like smtp://host:port, smtp+starttls://user:pass@host:587"
                 " or smtps://user:pass@host:465 (user and password URL-encoded)"
             )
+        return value
+
+    @field_validator("mail_from")
+    @classmethod
+    def _mail_from(cls, value: str) -> str:
+        _, address = parseaddr(value)
+        if "@" not in address or "\r" in value or "\n" in value:
+            raise ValueError("VOUCHERD_MAIL_FROM must be an address, such as: Demo Spa <gifts@example.com>")
         return value
 
     @property

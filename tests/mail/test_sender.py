@@ -103,11 +103,14 @@ def test_urls_parse_with_default_ports_and_encoded_credentials() -> None:
     assert (implicit.port, implicit.use_tls, implicit.start_tls) == (2465, True, False)
 
 
-def test_a_bad_smtp_url_is_refused_at_startup() -> None:
+def test_a_bad_smtp_url_or_sender_is_refused_at_startup() -> None:
     for url in ("http://mail.example.com", "smtp://", "smtp://mail.example.com:twenty-five"):
         with pytest.raises(ValueError, match="VOUCHERD_SMTP_URL must look like"):
             Settings(smtp_url=url)
     assert Settings(smtp_url="").smtp_url is None
+    for sender_address in ("voucherd", "", "a@b\nBcc: c@d"):
+        with pytest.raises(ValueError, match="VOUCHERD_MAIL_FROM must be an address"):
+            Settings(mail_from=sender_address)
 
 
 async def test_starttls_with_a_login(starttls_server: SmtpServer, certificate: tuple[Path, Path]) -> None:
