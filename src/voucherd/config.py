@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from email.utils import parseaddr
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SMTP_SCHEMES = ("smtp", "smtp+starttls", "smtps")
 
 
 class Settings(BaseSettings):
@@ -93,9 +97,45 @@ class Settings(BaseSettings):
     secret_key: str | None = None
     data_dir: Path = Path(".")
     access_token_seconds: int = Field(default=86400, ge=60)  # VoucherCart documents one day
+    # Mail (gift vouchers, discount codes), sent by the worker. smtp://host:port sends in plain
+    # (a local relay), smtp+starttls://user:pass@host:587 upgrades with STARTTLS,
+    # smtps://user:pass@host:465 speaks TLS from the start; user and password are URL-encoded.
+    # Unset: nothing is sent, and each mail job ends recording that mail is not configured.
+    smtp_url: str | None = None
+    mail_from: str = "voucherd <no-reply@localhost>"
+    # One SMTP conversation (connect, TLS, login, send) is cut after this many seconds.
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0)
+    # CA certificates (PEM) that the SMTP server's certificate is checked against, for a relay
+    # with a private CA; unset: the system's.
+    smtp_ca_file: Path | None = None
     log_level: str = "INFO"
     # Test-only fault points, such as "after_commit_before_response". Never set in production.
     fault: str | None = None
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        parts = urlsplit(value)
+        try:
+            port_ok = parts.port is None or parts.port > 0  # a port that is no number raises
+        except ValueError:
+            port_ok = False
+        if parts.scheme not in SMTP_SCHEMES or not parts.hostname or not port_ok:
+            raise ValueError(
+                "VOUCHERD_SMTP_URL must look like smtp://host:port, smtp+starttls://user:pass@host:587"
+                " or smtps://user:pass@host:465 (user and password URL-encoded)"
+            )
+        return value
+
+    @field_validator("mail_from")
+    @classmethod
+    def _mail_from(cls, value: str) -> str:
+        _, address = parseaddr(value)
+        if "@" not in address or "\r" in value or "\n" in value:
+            raise ValueError("VOUCHERD_MAIL_FROM must be an address, such as: Demo Spa <gifts@example.com>")
+        return value
 
     @property
     def is_sqlite(self) -> bool:

@@ -1,7 +1,7 @@
 """The background worker: every job kind's handler and the webhook loop, put together here so
 that the job runner knows no domain and the domains' task modules know only the runner.
 
-Importing this module registers the handlers (``vouchers.tasks``, ``recipients.tasks``)."""
+Importing this module registers the handlers (``vouchers.tasks``, ``recipients.tasks``, ``mail.tasks``)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import asyncio
 
 import structlog
 
+import voucherd.mail.tasks
 import voucherd.recipients.tasks
 import voucherd.vouchers.tasks  # noqa: F401 - registers the handlers
 from voucherd.config import get_settings

@@ -47,6 +47,11 @@ class LeaseLost(Exception):
     """Another worker took the job over; this one must stop writing."""
 
 
+class PermanentFailure(Exception):
+    """The job cannot succeed however often it is tried (a mail server refusing the recipient for
+    good): it fails at once, with this message, and is not retried."""
+
+
 class Stopping(Exception):
     """The worker is shutting down: the job goes back to the queue between two chunks."""
 
@@ -198,17 +203,20 @@ async def run_claimed(context: JobContext) -> None:
     except Stopping:
         log.info("job.released", job_id=str(context.job_id), progress=context.progress)
         await _release(context)
+    except PermanentFailure as error:
+        log.error("job.failed", job_id=str(context.job_id), kind=context.kind, error=str(error), final=True)
+        await _record_failure(context, str(error), final=True)
     except Exception as error:
         log.error("job.failed", job_id=str(context.job_id), kind=context.kind, error=repr(error))
         await _record_failure(context, "".join(traceback.format_exception_only(error)).strip())
 
 
-async def _record_failure(context: JobContext, message: str) -> None:
+async def _record_failure(context: JobContext, message: str, *, final: bool = False) -> None:
     async with unit_of_work(context.database) as session:
         job = await session.get(Job, context.job_id)
         if job is None or job.attempts != context.attempt:
             return
-        final = job.attempts >= job.max_attempts
+        final = final or job.attempts >= job.max_attempts
         job.status = "failed" if final else "queued"
         job.last_error = message[:2000]
         job.lease_until = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,8 +21,10 @@ async def enqueue(
     client_id: uuid.UUID | None,
     payload: dict[str, Any],
     total: int = 0,
+    run_after: datetime | None = None,
 ) -> Job:
-    """A job that runs after this transaction commits (never before, never if it rolls back)."""
+    """A job that runs after this transaction commits (never before, never if it rolls back), and
+    not before ``run_after`` when that is given."""
     now = clock.now()
     job = Job(
         kind=kind,
@@ -31,7 +34,7 @@ async def enqueue(
         status="queued",
         progress=0,
         attempts=0,
-        run_after=now,
+        run_after=now if run_after is None else clock.to_utc(run_after),
         created_at=now,
     )
     session.add(job)
