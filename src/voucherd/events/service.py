@@ -33,6 +33,8 @@ EMAIL_OPENED = "email.opened"
 EMAIL_CLICKED = "email.clicked"
 EMAIL_BOUNCED = "email.bounced"
 WEBHOOK_ENDPOINT_DISABLED = "webhook.endpoint_disabled"  # the notice when an endpoint is turned off
+DISCOUNT_PURCHASED = "discount.purchased"  # a VoucherCart coupon bought: one discount code issued
+DISCOUNT_REDEEMED = "discount.redeemed"  # a discount code redeemed through VoucherCart's API
 
 SEQUENCE = "sequence"  # the key of an event's number among the events about its voucher
 FIRST_SEQUENCE = 1  # a code issued singly is inserted with this, for its voucher.created event
@@ -51,6 +53,8 @@ EVENT_TYPES = (
     EMAIL_CLICKED,
     EMAIL_BOUNCED,
     WEBHOOK_ENDPOINT_DISABLED,
+    DISCOUNT_PURCHASED,
+    DISCOUNT_REDEEMED,
 )
 
 

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from voucherd import __version__
-from voucherd.api.vouchercart import accounts, errors
+from voucherd.api.vouchercart import accounts, coupons, errors
 from voucherd.api.vouchercart.auth import SECURITY_SCHEMES
 from voucherd.http import boundary
 from voucherd.http.ratelimit import RateLimiter
@@ -18,8 +18,9 @@ from voucherd.http.ratelimit import RateLimiter
 MOUNT = "/vouchercart/v1"
 DESCRIPTION = """
 The VoucherCart API (seed 003) over voucherd: staff logins with rotating refresh tokens, clients
-and their sales pages. Bodies are form-encoded (as `curl -d` sends them) or JSON, with the same
-names. Errors: `{"status": "failed", "error": "<what is wrong>", "code": "<stable code>"}`.
+and their sales pages, coupons and their discount codes. Bodies are form-encoded (as `curl -d`
+sends them) or JSON, with the same names.
+Errors: `{"status": "failed", "error": "<what is wrong>", "code": "<stable code>"}`.
 """
 OPEN = {"/register", "/user-domains", "/authorize", "/refresh"}  # no bearer token
 
@@ -31,6 +32,7 @@ def create_vouchercart_app(limiter: RateLimiter) -> FastAPI:
     # Its bodies are forms or JSON, read by the routes (body.fields), so content types stay as sent.
     boundary.install(app)
     app.include_router(accounts.router)
+    app.include_router(coupons.router)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
