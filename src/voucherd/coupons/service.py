@@ -115,7 +115,7 @@ async def list_coupons(
         page = await _sales_page(session, principal, domain)
         query = query.where(Coupon.sales_page_id == page.id)
     rows = await session.execute(query.order_by(Coupon.number).limit(limit).offset(offset))
-    return [CouponView(coupon, campaign, number) for coupon, campaign, number in rows.tuples()]
+    return [CouponView(coupon, campaign, number) for coupon, campaign, number in rows]
 
 
 async def get_coupon(session: AsyncSession, principal: Principal, coupon_number: int) -> CouponView:
@@ -233,7 +233,7 @@ def _coupons(principal: Principal) -> Select[Coupon, Campaign, int]:
 
 
 async def _coupon(session: AsyncSession, principal: Principal, *where: Any) -> CouponView:
-    row = (await session.execute(_coupons(principal).where(*where))).tuples().first()
+    row = (await session.execute(_coupons(principal).where(*where))).first()
     if row is None:
         raise CouponNotFound()
     return CouponView(*row)
