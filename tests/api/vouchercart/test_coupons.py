@@ -301,6 +301,27 @@ async def test_a_code_redeemed_here_is_redeemed_at_the_checkout(
         )
 
 
+async def test_a_rolled_back_redemption_makes_the_code_unredeemed_again(
+    api: httpx.AsyncClient, shop: Shop
+) -> None:
+    coupon = await create(api, shop)
+    code = (await purchase(api, shop, coupon["couponId"]))["discountCode"]
+    await api.post(
+        "/api/webhook/redemption",
+        json={"code": code, "transaction_amount": "10.00", "order_reference": "ORD-9"},
+        headers=shop.tenant.headers,
+    )
+    rolled = await api.post(
+        "/api/webhook/redemption/rollback",
+        json={"code": code, "order_reference": "ORD-9", "reason": "Order cancelled"},
+        headers=shop.tenant.headers,
+    )
+    assert rolled.status_code == 200, rolled.text
+    shown = (await status(api, shop, code)).json()
+    assert (shown["redeemed"], shown["redeemedAt"]) == (False, None)
+    assert (await redeem(api, shop, code)).json()["redeemed"] is True
+
+
 # Expiry
 
 
