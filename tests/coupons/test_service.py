@@ -64,6 +64,7 @@ async def test_a_coupon_is_a_campaign_and_a_discount_one_of_its_codes(
                 PurchaseInput(recipients=[RecipientInput(email="Ann@Example.com ")]),
             )
     assert bought.recipients == [{"email": "Ann@example.com", "label": None}]
+    assert bought.valid_until == datetime(2026, 3, 6, 23, 59, 59, 999999, tzinfo=UTC)  # for its mail
     async with unit_of_work(database, write=False) as session:
         voucher = await session.scalar(select(Voucher))
         discount = await session.scalar(select(Discount))

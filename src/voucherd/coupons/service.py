@@ -149,6 +149,7 @@ async def purchase(
         )
     await vouchers.check_capacity(session, campaign, adding=1)
     [(voucher_id, code)] = await vouchers.issue_personal_codes(session, campaign, count=1)
+    valid_until = campaign.valid_until
     if coupon.expiry_type == ExpiryType.PERIOD:
         assert coupon.expiry_interval is not None
         assert coupon.expiry_period is not None
@@ -175,7 +176,7 @@ async def purchase(
             campaign, voucher_id, code, coupon_id=str(coupon.id), discount_id=str(discount.id)
         ),
     )
-    result = DiscountView(discount.id, voucher_id, code, False, None, view, recipients)
+    result = DiscountView(discount.id, voucher_id, code, False, None, view, recipients, valid_until)
     await events.record(
         session,
         principal.client_id,
@@ -215,7 +216,9 @@ async def redeem_discount(session: AsyncSession, principal: Principal, code: str
 
 
 async def _mail_recipients(session: AsyncSession, principal: Principal, discount: DiscountView) -> None:
-    """Mail each recipient their code (the label, or else the email, greets them)."""
+    """Mail each recipient their code: ``discount.recipients`` (the label, or else the email,
+    greets them), ``discount.code``, ``discount.valid_until``, and the coupon's title and terms
+    (``discount.coupon.campaign``). Runs in the purchase's transaction."""
     # wired to mail.enqueue_voucher_mail at merge
     return None
 
@@ -250,6 +253,7 @@ async def _discount(session: AsyncSession, principal: Principal, code: str) -> D
                 Voucher.id,
                 Voucher.code,
                 Voucher.redeemed_count,
+                Voucher.valid_until,
             )
             .join(Voucher, Voucher.id == Discount.voucher_id)
             .where(Voucher.client_id == principal.client_id, Voucher.code == code)
@@ -260,7 +264,7 @@ async def _discount(session: AsyncSession, principal: Principal, code: str) -> D
     found = row.first() if row is not None else None
     if found is None:
         raise DiscountNotFound()
-    discount_id, coupon_id, recipients, voucher_id, voucher_code, redeemed_count = found
+    discount_id, coupon_id, recipients, voucher_id, voucher_code, redeemed_count, own_end = found
     try:
         view = await _coupon(session, principal, Coupon.id == coupon_id)
     except CouponNotFound:  # its campaign was deleted: its codes are gone with it
@@ -275,7 +279,14 @@ async def _discount(session: AsyncSession, principal: Principal, code: str) -> D
         else None
     )
     return DiscountView(
-        discount_id, voucher_id, voucher_code, redeemed_count > 0, _aware(redeemed_at), view, list(recipients)
+        id=discount_id,
+        voucher_id=voucher_id,
+        code=voucher_code,
+        redeemed=redeemed_count > 0,
+        redeemed_at=_aware(redeemed_at),
+        coupon=view,
+        recipients=list(recipients),
+        valid_until=own_end if own_end is not None else view.campaign.valid_until,
     )
 
 

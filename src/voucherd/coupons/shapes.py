@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,13 +24,14 @@ class CouponView:
 
 @dataclass(frozen=True)
 class DiscountView:
-    id: Any  # the discount's (purchase's) id
-    voucher_id: Any
+    id: uuid.UUID  # the discount's (purchase's) id
+    voucher_id: uuid.UUID
     code: str
     redeemed: bool
     redeemed_at: datetime | None
     coupon: CouponView
     recipients: list[dict[str, Any]]
+    valid_until: datetime | None  # the code's own end, else its coupon's (``dateTo``); for the mail
 
 
 def moment(value: datetime | None) -> str | None:
