@@ -322,6 +322,30 @@ async def test_a_rolled_back_redemption_makes_the_code_unredeemed_again(
     assert (await redeem(api, shop, code)).json()["redeemed"] is True
 
 
+async def test_a_retry_with_the_same_idempotency_key_answers_as_the_first(
+    api: httpx.AsyncClient, database: Database, shop: Shop
+) -> None:
+    coupon = await create(api, shop)
+    keyed = {**FORM, **shop.headers, "Idempotency-Key": "sale-1"}
+    sale = "&".join(PURCHASE_FORM)
+    path = f"{V1}/coupon/{coupon['couponId']}/purchase"
+    first, again = [await api.post(path, content=sale, headers=keyed) for _ in range(2)]
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json() == first.json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    code = first.json()["discountCode"]
+    use = {**FORM, **shop.headers, "Idempotency-Key": "use-1"}
+    used, retried = [
+        await api.post(f"{V1}/discount/redeem", content=f"discountCode={code}", headers=use) for _ in range(2)
+    ]
+    assert (used.status_code, retried.status_code) == (200, 200)
+    assert retried.json() == used.json()
+    failed(await redeem(api, shop, code), 409, "voucher_exhausted")  # without the key: a new redemption
+    async with unit_of_work(database, write=False) as session:
+        assert len((await session.scalars(select(Voucher))).all()) == 1
+        assert len((await session.scalars(select(Redemption))).all()) == 1
+
+
 # Expiry
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from voucherd.api.vouchercart import mappers
-from voucherd.api.vouchercart.auth import PrincipalDep
+from voucherd.api.vouchercart.auth import PrincipalDep, authenticated
 from voucherd.api.vouchercart.body import fields
 from voucherd.api.vouchercart.schemas import (
     CouponFields,
@@ -23,10 +23,13 @@ from voucherd.core.errors import InvalidInput
 from voucherd.coupons import service as coupons
 from voucherd.coupons.errors import CouponNotFound
 from voucherd.coupons.schemas import CouponInput, ExpiryInput, PaymentInput, PurchaseInput, RecipientInput
+from voucherd.http.idempotency import IdempotentRoute, idempotent
 from voucherd.http.responses import JSON
 from voucherd.http.session import SessionDep
 
-router = APIRouter(tags=["Coupons"])
+# The writes take ``Idempotency-Key``: a retried purchase or redemption answers as the first did.
+router = APIRouter(tags=["Coupons"], route_class=IdempotentRoute)
+_IDEMPOTENT = [idempotent(authenticated)]
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 Responses = dict[int | str, dict[str, Any]]
 _NOT_FOUND: Responses = {404: {"description": "Not a coupon of yours"}}
@@ -80,6 +83,7 @@ async def list_coupons(request: Request, session: SessionDep, principal: Princip
 @router.post(
     "/coupons",
     status_code=201,
+    dependencies=_IDEMPOTENT,
     summary="Create a coupon",
     responses={404: {"description": "domainId is not a sales page of yours"}, **_INVALID},
 )
@@ -110,6 +114,7 @@ async def show_coupon(couponId: str, session: SessionDep, principal: PrincipalDe
 @router.post(
     "/coupon/{couponId}/purchase",
     status_code=201,
+    dependencies=_IDEMPOTENT,
     summary="Purchase coupon: creates a discount",
     responses={**_NOT_FOUND, 409: {"description": "The coupon's redeemable window is over"}, **_INVALID},
 )
@@ -149,6 +154,7 @@ async def discount_status(request: Request, session: SessionDep, principal: Prin
 
 @router.post(
     "/discount/redeem",
+    dependencies=_IDEMPOTENT,
     summary="Redeem discount",
     responses={
         **_NO_CODE,
