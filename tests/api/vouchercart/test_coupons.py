@@ -620,7 +620,7 @@ async def test_discount_events_can_be_subscribed_to(api: httpx.AsyncClient, shop
     assert response.status_code == 201, response.text
 
 
-async def test_a_purchase_far_in_the_future_stays_redeemable_until_its_own_end(
+async def test_a_one_day_code_is_refused_once_its_day_is_over(
     api: httpx.AsyncClient, shop: Shop
 ) -> None:
     coupon = await create(api, shop, "json", expiry={"interval": "days", "period": 1, "type": "period"})
