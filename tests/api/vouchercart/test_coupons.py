@@ -620,9 +620,7 @@ async def test_discount_events_can_be_subscribed_to(api: httpx.AsyncClient, shop
     assert response.status_code == 201, response.text
 
 
-async def test_a_one_day_code_is_refused_once_its_day_is_over(
-    api: httpx.AsyncClient, shop: Shop
-) -> None:
+async def test_a_one_day_code_is_refused_once_its_day_is_over(api: httpx.AsyncClient, shop: Shop) -> None:
     coupon = await create(api, shop, "json", expiry={"interval": "days", "period": 1, "type": "period"})
     now = clock.now()
     code = (await purchase(api, shop, coupon["couponId"]))["discountCode"]
