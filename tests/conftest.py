@@ -30,6 +30,8 @@ from voucherd.db.engine import create_database
 from voucherd.db.migrate import upgrade
 from voucherd.models import Base
 
+pytest_plugins = ["tests.fixtures.smtp"]  # a real SMTP server (aiosmtpd): the smtp_server fixture
+
 POSTGRES_URL = os.environ.get("VOUCHERD_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", "postgres"]
 

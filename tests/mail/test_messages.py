@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import zxingcpp
 
-from tests.mail.conftest import pdf_text, read, voucher_mail
+from tests.fixtures.smtp import pdf_text, read, voucher_mail
 from voucherd.mail import pdf
 from voucherd.mail.messages import build_message, format_moment, from_payload, to_payload
 

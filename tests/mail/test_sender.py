@@ -15,7 +15,7 @@ import aiosmtplib
 import pytest
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
-from tests.mail.conftest import Inbox, SmtpServer, start, voucher_mail
+from tests.fixtures.smtp import Inbox, SmtpServer, start, voucher_mail
 from voucherd.config import Settings
 from voucherd.mail import sender
 from voucherd.mail.messages import build_message

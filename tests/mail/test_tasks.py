@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 import voucherd.worker  # noqa: F401 - registers the job handlers
 from tests.conftest import Tenant
-from tests.mail.conftest import SmtpServer, free_port, pdf_text, read, set_env, voucher_mail
+from tests.fixtures.smtp import SmtpServer, free_port, pdf_text, read, set_env, voucher_mail
 from voucherd.core import clock
 from voucherd.db import Database, unit_of_work
 from voucherd.jobs import runner

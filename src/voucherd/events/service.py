@@ -38,6 +38,8 @@ GIFTCARD_REDEEMED = "giftcard.redeemed"
 GIFTCARD_TOPPED_UP = "giftcard.topped_up"
 GIFTCARD_REFUNDED = "giftcard.refunded"
 GIFTCARD_REGENERATED = "giftcard.regenerated"
+DISCOUNT_PURCHASED = "discount.purchased"  # a VoucherCart coupon bought: one discount code issued
+DISCOUNT_REDEEMED = "discount.redeemed"  # a discount code redeemed through VoucherCart's API
 
 SEQUENCE = "sequence"  # the key of an event's number among the events about its voucher
 FIRST_SEQUENCE = 1  # a code issued singly is inserted with this, for its voucher.created event
@@ -61,6 +63,8 @@ EVENT_TYPES = (
     GIFTCARD_TOPPED_UP,
     GIFTCARD_REFUNDED,
     GIFTCARD_REGENERATED,
+    DISCOUNT_PURCHASED,
+    DISCOUNT_REDEEMED,
 )
 
 

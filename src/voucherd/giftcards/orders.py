@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from voucherd.accounts.numbers import next_number
 from voucherd.accounts.permissions import Permission, require
 from voucherd.accounts.service import Principal
-from voucherd.core import clock
+from voucherd.core import clock, links
 from voucherd.core.emails import ContactError, normalize_email
 from voucherd.core.errors import InvalidInput
 from voucherd.core.money import MAX_MINOR, display_price
@@ -33,6 +33,8 @@ from voucherd.giftcards.errors import (
     SoldOut,
 )
 from voucherd.giftcards.ledger import ISSUE, actor, entry
+from voucherd.mail.messages import VoucherMail
+from voucherd.mail.service import enqueue_voucher_mail
 from voucherd.models import GiftCard, GiftDeliveryMethod, GiftOption, GiftOrder, GiftProduct, SalesPage
 
 MAX_QUANTITY = 100
@@ -305,7 +307,50 @@ async def place_order(session: AsyncSession, principal: Principal, data: OrderIn
             "codes": [card.code for card in cards],
         },
     )
+    if order.recipient_email is not None:
+        await _mail(session, principal, PlacedOrder(order, cards), product, option)
     return PlacedOrder(order, cards)
+
+
+async def _mail(
+    session: AsyncSession,
+    principal: Principal,
+    placed: PlacedOrder,
+    product: GiftProduct,
+    option: GiftOption | None,
+) -> None:
+    """One mail per code to the recipient (the buyer when no one else is named), at the order's
+    delivery date or now, enqueued in the order's transaction."""
+    order = placed.order
+    assert order.recipient_email is not None
+    if product.type in STORED_VALUES:
+        value, what_for = display_price(order.unit_value, order.currency), None
+    else:
+        uses = f" ({order.unit_value} uses)" if order.unit_value > 1 else ""
+        value, what_for = (
+            None,
+            ((option.description if option else "") or product.description or product.title) + uses,
+        )
+    for card in placed.cards:
+        url = links.redemption_url(card.code)
+        mail = VoucherMail(
+            to_email=order.recipient_email,
+            to_name=order.recipient_name,
+            client_name=principal.client_name,
+            title=product.title,
+            code=card.code,
+            value=value,
+            what_for=what_for,
+            valid_from=card.valid_from,
+            valid_until=card.valid_until,
+            timezone=principal.timezone,
+            terms=product.terms or None,
+            message=order.recipient_message,
+            from_name=order.buyer_name,
+            public_url=url,
+            qr_payload=url,
+        )
+        await enqueue_voucher_mail(session, principal.client_id, mail, order.delivery_date)
 
 
 async def get_order(session: AsyncSession, principal: Principal, number: int) -> PlacedOrder:

@@ -1,6 +1,7 @@
 from voucherd.models.base import Base
 from voucherd.models.campaign import Campaign
 from voucherd.models.client import ApiKey, Client
+from voucherd.models.coupon import Coupon, Discount
 from voucherd.models.customer import Customer
 from voucherd.models.event import Event
 from voucherd.models.gift import (
@@ -28,7 +29,9 @@ __all__ = [
     "Base",
     "Campaign",
     "Client",
+    "Coupon",
     "Customer",
+    "Discount",
     "Event",
     "GiftCard",
     "GiftCategory",

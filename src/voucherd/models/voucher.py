@@ -15,6 +15,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from voucherd.db.types import UTCDateTime
 from voucherd.models.base import Base, timestamp_column, uuid_pk
 
 
@@ -59,4 +60,8 @@ class Voucher(Base):
     discount_type: Mapped[str | None] = mapped_column(String(16), nullable=True)
     discount_value: Mapped[int | None] = mapped_column(Integer, nullable=True)
     discount_description: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    # This code's own end of validity (a discount code bought with an expiry counted from its
+    # purchase); ``None`` means the campaign's. The checkout's lookup reads
+    # ``coalesce(vouchers.valid_until, campaigns.valid_until)``.
+    valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = timestamp_column()

@@ -41,8 +41,8 @@ class Offer:
     status: str
 
 
-# A code's own offer (recipient uploads may set one) takes precedence over its campaign's: the
-# one place that says so.
+# A code's own offer (recipient uploads may set one) and its own end of validity take precedence
+# over its campaign's: the one place that says so.
 LOOKUP_COLUMNS = (
     Voucher.id,
     Voucher.code,
@@ -56,7 +56,8 @@ LOOKUP_COLUMNS = (
     Campaign.minimum_spend,
     Campaign.currency,
     Campaign.valid_from,
-    Campaign.valid_until,
+    # A code's own end (a discount code's expiry counted from its purchase) over its campaign's.
+    func.coalesce(Voucher.valid_until, Campaign.valid_until).label("valid_until"),
     Campaign.uses_per_voucher,
     Campaign.uses_per_customer,
     Campaign.require_customer,

@@ -66,6 +66,41 @@ def discount_of(code: OwnOffer, campaign: Offer) -> Discount:
     return Discount(campaign.discount_type, campaign.discount_value, campaign.discount_description)
 
 
+class OwnValidity(Protocol):
+    """A code's own end of validity, where it has one (a discount code bought with an expiry
+    counted from its purchase)."""
+
+    @property
+    def valid_until(self) -> datetime | None: ...
+
+
+@dataclass(frozen=True)
+class CodeOffer:
+    """A campaign's offer as one code has it: the rules read this like a lookup row."""
+
+    discount_type: str
+    discount_value: int
+    discount_description: str
+    valid_from: datetime | None
+    valid_until: datetime | None
+    uses_per_voucher: int
+    status: str
+
+
+def offer_of(code: OwnValidity, campaign: Offer) -> CodeOffer:
+    """The campaign's offer with the code's own end of validity over the campaign's (the lookup
+    decides the same in SQL, ``coalesce(voucher.valid_until, campaign.valid_until)``)."""
+    return CodeOffer(
+        discount_type=campaign.discount_type,
+        discount_value=campaign.discount_value,
+        discount_description=campaign.discount_description,
+        valid_from=campaign.valid_from,
+        valid_until=code.valid_until if code.valid_until is not None else campaign.valid_until,
+        uses_per_voucher=campaign.uses_per_voucher,
+        status=campaign.status,
+    )
+
+
 class VoucherState(StrEnum):
     ACTIVE = "active"
     REDEEMED = "redeemed"

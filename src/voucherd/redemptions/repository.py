@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from voucherd.customers import matching as customers
 from voucherd.db.driver import for_driver
+from voucherd.db.session import driver_of
 from voucherd.events.service import SEQUENCE
 from voucherd.models import Customer, Event, Redemption, Voucher
 from voucherd.offers import repository as offers
@@ -320,6 +321,15 @@ class PostgresStore:
             ),
         )
         return None if record is None else PastRedemption(*record)
+
+
+async def session_store(session: AsyncSession) -> CheckoutStore:
+    """The checkout's store inside the session's transaction, as the checkout opens it when a
+    second write must commit with the redemption (:mod:`voucherd.http.checkout`): the same
+    statement on PostgreSQL, the same steps on SQLite."""
+    if session.get_bind().dialect.name == "postgresql":
+        return PostgresStore(await driver_of(session), session)
+    return SessionStore(session)
 
 
 async def claim_use(session: AsyncSession, voucher_id: uuid.UUID, *, limit: int) -> int | None:

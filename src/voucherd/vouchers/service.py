@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,7 +20,7 @@ from voucherd.core.pagination import Page, PageRequest
 from voucherd.events import service as events
 from voucherd.jobs import service as jobs
 from voucherd.models import Campaign, Job, Redemption, Voucher
-from voucherd.offers.rules import Discount, VoucherState, discount_of, voucher_state
+from voucherd.offers.rules import Discount, VoucherState, discount_of, offer_of, voucher_state
 from voucherd.vouchers import repository
 from voucherd.vouchers.errors import VoucherNotFound
 
@@ -42,6 +43,7 @@ class VoucherDetails:
     campaign: Campaign
     state: VoucherState
     discount: Discount
+    valid_until: datetime | None  # the code's own end of validity, else its campaign's
     remaining_uses: int
     redemptions: list[Redemption]
 
@@ -149,11 +151,13 @@ async def get_voucher(session: AsyncSession, principal: Principal, code: str) ->
     redemptions = await session.scalars(
         select(Redemption).where(Redemption.voucher_id == voucher.id).order_by(Redemption.created_at)
     )
+    offer = offer_of(voucher, campaign)
     return VoucherDetails(
         voucher=voucher,
         campaign=campaign,
-        state=voucher_state(campaign, voucher.redeemed_count, clock.now()),
+        state=voucher_state(offer, voucher.redeemed_count, clock.now()),
         discount=discount_of(voucher, campaign),
+        valid_until=offer.valid_until,
         remaining_uses=max(campaign.uses_per_voucher - voucher.redeemed_count, 0),
         redemptions=list(redemptions.all()),
     )

@@ -14,11 +14,14 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import Tenant, make_tenant
+from tests.fixtures.smtp import SmtpServer, pdf_text, read
 from voucherd.accounts import staff
 from voucherd.db import Database, unit_of_work
 from voucherd.events import service as events
 from voucherd.giftcards import codes
-from voucherd.models import Event, GiftCard, GiftLedgerEntry, GiftOrder
+from voucherd.jobs import runner
+from voucherd.mail.service import MAIL_VOUCHER
+from voucherd.models import Event, GiftCard, GiftLedgerEntry, GiftOrder, Job
 
 V1 = "/vouchercart/v1"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -770,3 +773,45 @@ async def test_counter_staff_redeem_but_do_not_sell_or_top_up(
     ):
         assert response.status_code == 403, response.text
     assert await ledger_matches(database, code) == 1995
+
+
+# --- mail ------------------------------------------------------------------------------------
+
+
+async def test_an_order_mails_each_code_to_its_recipient(
+    api: httpx.AsyncClient, shop: Shop, database: Database, smtp_server: SmtpServer
+) -> None:
+    product = await add_product(api, shop, {**MEAL, "terms": "Book ahead."})
+    placed = await order(
+        api,
+        shop,
+        {
+            "voucherId": product["voucherId"],
+            "optionId": product["options"][1]["optionId"],
+            "quantity": 2,
+            "payments": [{"amount": 900, "currency": "GBP"}],
+            "buyer": {"name": "Bob", "email": "bob@example.com"},
+            "recipient": {"name": "Ann", "email": "ann@example.com", "message": "Enjoy <b>it</b>"},
+        },
+    )
+    assert await runner.run_until_idle(database) == 2
+    mails = smtp_server.inbox.messages
+    assert sorted(envelope.rcpt_tos[0] for envelope in smtp_server.inbox.envelopes) == ["ann@example.com"] * 2
+    sent = {code for message in mails for code in placed["codes"] if code in read(message).text}
+    assert sent == set(placed["codes"])
+    parts = read(mails[0])
+    assert mails[0]["Subject"] == "Bob sent you a gift from Spa Town: Fixed voucher: Meal for two"
+    assert "Five lunches (5 uses)" in parts.text
+    assert "Book ahead." in parts.text
+    assert "Enjoy &lt;b&gt;it&lt;/b&gt;" in parts.html
+    assert any(code in pdf_text(parts.pdf) for code in placed["codes"])
+
+
+async def test_an_order_without_an_email_mails_nothing(
+    api: httpx.AsyncClient, shop: Shop, database: Database
+) -> None:
+    await money_code(api, shop)
+    async with unit_of_work(database, write=False) as session:
+        assert (
+            await session.scalar(select(func.count()).select_from(Job).where(Job.kind == MAIL_VOUCHER)) == 0
+        )

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from voucherd import __version__
-from voucherd.api.vouchercart import accounts, errors, giftcards
+from voucherd.api.vouchercart import accounts, coupons, errors, giftcards
 from voucherd.api.vouchercart.auth import SECURITY_SCHEMES
 from voucherd.http import boundary
 from voucherd.http.ratelimit import RateLimiter
@@ -19,7 +19,8 @@ MOUNT = "/vouchercart/v1"
 DESCRIPTION = """
 The VoucherCart API (seed 003) over voucherd: staff logins with rotating refresh tokens, clients
 and their sales pages; the gift voucher catalog, orders, and codes' status, redemption and
-top-up. Bodies are form-encoded (as `curl -d` sends them) or JSON, with the same names. Errors:
+top-up; coupons and their discount codes. Bodies are form-encoded (as `curl -d` sends them) or
+JSON, with the same names. Errors:
 `{"status": "failed", "error": "<what is wrong>", "code": "<stable code>"}`.
 """
 OPEN = {"/register", "/user-domains", "/authorize", "/refresh"}  # no bearer token
@@ -33,6 +34,7 @@ def create_vouchercart_app(limiter: RateLimiter) -> FastAPI:
     boundary.install(app)
     app.include_router(accounts.router)
     app.include_router(giftcards.router)
+    app.include_router(coupons.router)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

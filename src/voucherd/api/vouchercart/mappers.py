@@ -6,6 +6,8 @@ from typing import Any
 
 from voucherd.accounts.staff import Login, Registered
 from voucherd.core import links
+from voucherd.coupons import shapes
+from voucherd.coupons.shapes import CouponView, DiscountView
 from voucherd.models import SalesPage, Staff
 
 
@@ -42,3 +44,12 @@ def refreshed(login: Login) -> dict[str, Any]:
         "refreshToken": login.refresh_token,
         "status": "refreshed",
     }
+
+
+def coupon(view: CouponView) -> dict[str, Any]:
+    return shapes.coupon(view)
+
+
+def discount(view: DiscountView, timezone: str) -> dict[str, Any]:
+    """``redeemedAt`` in the client's timezone, as the seed prints it (``2016-12-07 14:17:59``)."""
+    return shapes.discount(view, timezone)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
 from voucherd.core.errors import InvalidInput
 
@@ -38,6 +38,57 @@ class RefreshFields(Fields):
 
 class EmailFields(Fields):
     email: str = Field(max_length=320)
+
+
+class ExpiryFields(Fields):
+    type: str = Field(max_length=16)
+    interval: str | None = Field(default=None, max_length=16)
+    period: int | None = None
+    date_from: str | None = Field(default=None, alias="dateFrom", max_length=40)
+    date_to: str | None = Field(default=None, alias="dateTo", max_length=40)
+
+
+# The seed's curl sends ``domainId``, its tables name ``domain``: both are accepted.
+_DOMAIN = AliasChoices("domainId", "domain")
+
+
+class CouponFields(Fields):
+    domain_id: int = Field(validation_alias=_DOMAIN)
+    title: str = Field(max_length=200)
+    terms: str | None = Field(default=None, max_length=5000)
+    description: str | None = Field(default=None, max_length=5000)
+    type: str = Field(max_length=16)
+    amount: int
+    metadata: dict[str, Any] | None = None
+    expiry: ExpiryFields | None = None
+
+
+class CouponListFields(Fields):
+    domain_id: int | None = Field(default=None, validation_alias=_DOMAIN)
+    limit: int = 100
+    offset: int = 0
+
+
+class PaymentFields(Fields):
+    amount: int
+    currency: str = Field(max_length=3)
+    title: str | None = Field(default=None, max_length=200)
+    metadata: dict[str, Any] | None = None
+
+
+class RecipientFields(Fields):
+    email: str = Field(max_length=320)
+    label: str | None = Field(default=None, max_length=200)
+
+
+class PurchaseFields(Fields):
+    domain_id: int | None = Field(default=None, validation_alias=_DOMAIN)
+    payments: list[PaymentFields] = Field(default_factory=list)
+    recipients: list[RecipientFields] = Field(default_factory=list)
+
+
+class DiscountCodeFields(Fields):
+    discount_code: str = Field(alias="discountCode", max_length=100)
 
 
 Model = TypeVar("Model", bound=Fields)

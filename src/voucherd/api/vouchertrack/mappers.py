@@ -140,7 +140,7 @@ def voucher_details(details: VoucherDetails) -> dict[str, Any]:
         "discount_value": discount_value(offer, details.campaign.currency),
         "discount_description": offer.discount_description,
         "valid_from": _time(details.campaign.valid_from),
-        "valid_until": _time(details.campaign.valid_until),
+        "valid_until": _time(details.valid_until),
         "redemptions": [redemption_record(r) for r in details.redemptions],
     }
 
