@@ -158,11 +158,12 @@ async def create_sales_page(
 
 async def flush_page_name(session: AsyncSession, page: SalesPage, *, field: str = "subdomain") -> None:
     """Write a new or renamed page: a name another page has is :class:`SubdomainTaken`."""
+    name = page.name  # a renamed page is expired by the savepoint's rollback
     try:
         async with session.begin_nested():
             await session.flush()
     except IntegrityError:
-        raise SubdomainTaken(f"The sales page {page.name!r} is taken; choose another {field}.") from None
+        raise SubdomainTaken(f"The sales page {name!r} is taken; choose another {field}.") from None
 
 
 def check_page_name(name: str, *, field: str = "subdomain") -> str:
