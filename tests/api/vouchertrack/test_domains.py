@@ -51,6 +51,17 @@ class TestCreate:
         }
         assert (await api.get("/api/domains", headers=tenant.headers)).json()["total"] == 0
 
+    async def test_a_retry_with_its_idempotency_key_makes_one_page(
+        self, api: httpx.AsyncClient, tenant: Tenant
+    ) -> None:
+        headers = {**tenant.headers, "Idempotency-Key": "page-1"}
+        first = await api.post("/api/domains", json={"name": "once"}, headers=headers)
+        again = await api.post("/api/domains", json={"name": "once"}, headers=headers)
+        assert (first.status_code, again.status_code) == (201, 201)
+        assert again.json() == first.json()
+        assert again.headers["Idempotent-Replayed"] == "true"
+        assert (await api.get("/api/domains", headers=tenant.headers)).json()["total"] == 1
+
 
 class TestRead:
     async def test_owners_and_keys_see_every_page_members_theirs(
