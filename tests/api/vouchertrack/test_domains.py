@@ -169,3 +169,28 @@ async def test_no_credentials_is_401(api: httpx.AsyncClient) -> None:
     ):
         assert response.status_code == 401
         assert response.json()["error_code"] == "unauthenticated"
+
+
+async def test_the_account_routes_document_their_answers(api: httpx.AsyncClient) -> None:
+    paths = (await api.get("/api/openapi.json")).json()["paths"]
+    documented = {
+        f"{method.upper()} {path}": sorted(operation["responses"])
+        for path, operations in paths.items()
+        if path.startswith(("/keys", "/staff/{", "/staff", "/domains")) and path != "/staff/me/password"
+        for method, operation in operations.items()
+    }
+    assert documented == {
+        "POST /keys": ["201", "401", "403", "413", "422"],
+        "GET /keys": ["200", "401", "403", "422"],
+        "DELETE /keys/{api_key_id}": ["204", "401", "403", "404", "409", "422"],
+        "GET /staff": ["200", "401", "403", "422"],
+        "POST /staff": ["201", "401", "403", "409", "413", "422"],
+        "GET /staff/{staff_id}": ["200", "401", "403", "404", "422"],
+        "PATCH /staff/{staff_id}": ["200", "401", "403", "404", "409", "413", "422"],
+        "DELETE /staff/{staff_id}": ["204", "401", "403", "404", "409", "422"],
+        "GET /domains": ["200", "401", "422"],  # any login
+        "POST /domains": ["201", "401", "403", "409", "413", "422"],
+        "GET /domains/{domain_id}": ["200", "401", "403", "404", "422"],
+        "PATCH /domains/{domain_id}": ["200", "401", "403", "404", "409", "413", "422"],
+    }
+    assert "password_hash" not in str(paths)

@@ -32,9 +32,8 @@ keys_router = APIRouter(
 staff_router = APIRouter(
     prefix="/staff", tags=["Staff"], route_class=AdministeredRoute, responses=_OWNERS_ONLY
 )
-domains_router = APIRouter(
-    prefix="/domains", tags=["Sales pages"], route_class=AdministeredRoute, responses=_OWNERS_ONLY
-)
+# GET /domains is for any login: the others document their 403 one by one.
+domains_router = APIRouter(prefix="/domains", tags=["Sales pages"], route_class=AdministeredRoute)
 routers = (keys_router, staff_router, domains_router)
 
 PageDep = Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page number, from 1 to 1,000,000,000")]
@@ -197,7 +196,7 @@ async def list_domains(
     status_code=201,
     summary="Add a sales page",
     dependencies=[idempotent(authenticated)],
-    responses={409: {"description": "Another sales page has this name"}},
+    responses={**_OWNERS_ONLY, 409: {"description": "Another sales page has this name"}},
 )
 async def create_domain(body: DomainBody, session: SessionDep, principal: PrincipalDep) -> JSON:
     """`name`: its subdomain (a-z, 0-9 and inner hyphens, at most 63), unique across voucherd."""
@@ -206,7 +205,7 @@ async def create_domain(body: DomainBody, session: SessionDep, principal: Princi
     )
 
 
-@domains_router.get("/{domain_id}", summary="Get a sales page")
+@domains_router.get("/{domain_id}", summary="Get a sales page", responses=_OWNERS_ONLY)
 async def get_domain(domain_id: PageNumber, session: SessionDep, principal: PrincipalDep) -> JSON:
     return JSON(mappers.domain(await sales_pages.get_page(session, principal, domain_id)))
 
@@ -214,7 +213,7 @@ async def get_domain(domain_id: PageNumber, session: SessionDep, principal: Prin
 @domains_router.patch(
     "/{domain_id}",
     summary="Rename a sales page",
-    responses={409: {"description": "Another sales page has this name"}},
+    responses={**_OWNERS_ONLY, 409: {"description": "Another sales page has this name"}},
 )
 async def rename_domain(
     domain_id: PageNumber, body: DomainBody, session: SessionDep, principal: PrincipalDep
