@@ -254,15 +254,11 @@ def remember(credential: str, principal: Principal, ttl: float) -> None:
     _cache.put(keys.digest(credential), principal, ttl)
 
 
-def forget_all() -> None:
-    """After a change that must stop credentials at once (a revoked key, a new password)."""
-    _cache.clear()
-
-
 def forget_all_at_commit(session: AsyncSession) -> None:
-    """Forget every trusted credential now and again when ``session`` commits: a request that
-    resolves the credential in between still reads the row as it was before the change, and
-    would otherwise trust it for another cache time."""
+    """After a change that must stop credentials at once (a revoked key, a member's ended
+    sessions): forget every trusted credential now, and again when ``session`` commits. A
+    request that resolves the credential in between still reads the row as it was, and would
+    otherwise be trusted for another cache time."""
     _cache.clear()
     event.listen(session.sync_session, "after_commit", _forget_after_commit, once=True)
 
