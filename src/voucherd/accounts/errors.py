@@ -21,3 +21,13 @@ class SubdomainTaken(Conflict):
 
 class StaffEmailTaken(Conflict):
     code = "staff_email_taken"
+
+
+class LastOwner(Conflict):
+    """A client always keeps an owner: someone must be able to manage its staff and keys."""
+
+    code = "last_owner"
+
+
+class ApiKeyInUse(Conflict):
+    code = "api_key_in_use"

@@ -8,14 +8,17 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select
+from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from voucherd.accounts import keys
+from voucherd.accounts.errors import ApiKeyInUse
 from voucherd.accounts.numbers import next_number
 from voucherd.core import clock
 from voucherd.core.errors import InvalidInput, NotFound, Unauthenticated
 from voucherd.core.money import is_currency
+from voucherd.core.pagination import Page, PageRequest
 from voucherd.models import ApiKey, Client
 
 
@@ -151,13 +154,64 @@ async def list_api_keys(session: AsyncSession, client_id: uuid.UUID) -> list[Api
 
 
 async def revoke_api_key(session: AsyncSession, key_id: uuid.UUID) -> ApiKey:
+    """Revoke any client's key (the operator's CLI): it stops working at once in this process
+    and within the cache time everywhere else."""
     api_key = await session.get(ApiKey, key_id)
     if api_key is None:
         raise NotFound("API key not found.")
+    await _revoke(session, api_key)
+    return api_key
+
+
+async def _revoke(session: AsyncSession, api_key: ApiKey) -> None:
     if api_key.revoked_at is None:
         api_key.revoked_at = clock.now()
         await session.flush()
-    _cache.clear()
+    forget_all_at_commit(session)
+
+
+KEY_NAME_LENGTH = 200
+
+
+async def create_key(session: AsyncSession, principal: Principal, *, name: str) -> IssuedKey:
+    """A new key of the caller's client (our API's ``POST /keys``), shown once."""
+    name = name.strip()
+    if not name or len(name) > KEY_NAME_LENGTH:
+        raise InvalidInput(f"name must be 1 to {KEY_NAME_LENGTH} characters.", field="name")
+    return await create_api_key(session, principal.client_id, name=name)
+
+
+async def list_keys(session: AsyncSession, principal: Principal, page: PageRequest) -> Page[ApiKey]:
+    """The client's keys, revoked ones too, oldest first."""
+    scope = ApiKey.client_id == principal.client_id
+    total = await session.scalar(select(func.count()).select_from(ApiKey).where(scope))
+    items = (
+        await session.scalars(
+            select(ApiKey)
+            .where(scope)
+            .order_by(ApiKey.created_at, ApiKey.id)
+            .offset(page.offset)
+            .limit(page.limit)
+        )
+    ).all()
+    return Page(items=items, total=total or 0, request=page)
+
+
+async def revoke_key(session: AsyncSession, principal: Principal, key_id: uuid.UUID) -> ApiKey:
+    """Revoke one of the client's keys (again: no change). A key may not revoke itself
+    (:class:`ApiKeyInUse`): a client whose last key did so would be locked out of its API;
+    revoke it with another key or an owner's login."""
+    api_key = await session.scalar(
+        select(ApiKey).where(ApiKey.id == key_id, ApiKey.client_id == principal.client_id)
+    )
+    if api_key is None:
+        raise NotFound("API key not found.")
+    if principal.subject == Subject(SubjectKind.API_KEY, api_key.id):
+        raise ApiKeyInUse(
+            "An API key may not revoke itself; revoke it with another key (POST /keys makes one) "
+            "or an owner's login."
+        )
+    await _revoke(session, api_key)
     return api_key
 
 
@@ -200,8 +254,16 @@ def remember(credential: str, principal: Principal, ttl: float) -> None:
     _cache.put(keys.digest(credential), principal, ttl)
 
 
-def forget_all() -> None:
-    """After a change that must stop credentials at once (a revoked key, a new password)."""
+def forget_all_at_commit(session: AsyncSession) -> None:
+    """After a change that must stop credentials at once (a revoked key, a member's ended
+    sessions): forget every trusted credential now, and again when ``session`` commits. A
+    request that resolves the credential in between still reads the row as it was, and would
+    otherwise be trusted for another cache time."""
+    _cache.clear()
+    event.listen(session.sync_session, "after_commit", _forget_after_commit, once=True)
+
+
+def _forget_after_commit(_session: Session) -> None:
     _cache.clear()
 
 

@@ -16,7 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from voucherd.accounts import passwords, tokens
 from voucherd.accounts.errors import LoginRefused, RefreshRefused, StaffEmailTaken, SubdomainTaken
 from voucherd.accounts.numbers import next_number
-from voucherd.accounts.service import Principal, Role, Subject, SubjectKind, create_client, forget_all
+from voucherd.accounts.service import (
+    Principal,
+    Role,
+    Subject,
+    SubjectKind,
+    create_client,
+    forget_all_at_commit,
+)
 from voucherd.core import clock
 from voucherd.core.emails import ContactError, email_key, normalize_email
 from voucherd.core.errors import InvalidInput, Unauthenticated
@@ -88,12 +95,12 @@ def subdomain_from(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ascii_name).strip("-")[:SUBDOMAIN_LENGTH].strip("-")
 
 
-def _subdomain(value: str) -> str:
+def _subdomain(value: str, field: str = "subdomain") -> str:
     value = value.strip().lower()
     if not _SUBDOMAIN.match(value):
         raise InvalidInput(
-            "subdomain may contain a-z, 0-9 and '-' (not at either end), 1 to 63 characters.",
-            field="subdomain",
+            f"{field} may contain a-z, 0-9 and '-' (not at either end), 1 to 63 characters.",
+            field=field,
         )
     return value
 
@@ -139,23 +146,45 @@ class StaffInput:
 STAFF_ROLES = (Role.OWNER, Role.MANAGER, Role.STAFF)
 
 
-async def create_sales_page(session: AsyncSession, client_id: uuid.UUID, name: str) -> SalesPage:
+async def create_sales_page(
+    session: AsyncSession, client_id: uuid.UUID, name: str, *, field: str = "subdomain"
+) -> SalesPage:
     """A new sales page; its name is unique across clients (:class:`SubdomainTaken`)."""
-    page = SalesPage(client_id=client_id, name=_subdomain(name), number=await next_number(session))
+    page = SalesPage(client_id=client_id, name=_subdomain(name, field), number=await next_number(session))
     session.add(page)
+    await flush_page_name(session, page, field=field)
+    return page
+
+
+async def flush_page_name(session: AsyncSession, page: SalesPage, *, field: str = "subdomain") -> None:
+    """Write a new or renamed page: a name another page has is :class:`SubdomainTaken`."""
+    name = page.name  # a renamed page is expired by the savepoint's rollback
     try:
         async with session.begin_nested():
             await session.flush()
     except IntegrityError:
-        raise SubdomainTaken(f"The sales page {page.name!r} is taken; choose another subdomain.") from None
-    return page
+        raise SubdomainTaken(f"The sales page {name!r} is taken; choose another {field}.") from None
+
+
+def check_page_name(name: str, *, field: str = "subdomain") -> str:
+    """A sales page name as stored (lower case), or :class:`InvalidInput` on ``field``."""
+    return _subdomain(name, field)
+
+
+def check_email(email: str) -> str:
+    return _email(email)
+
+
+def check_password(password: str) -> str:
+    return _password(password)
+
+
+def check_full_name(full_name: str) -> str:
+    return _text("fullName", full_name)
 
 
 async def create_staff(session: AsyncSession, client_id: uuid.UUID, data: StaffInput) -> Staff:
     """A staff login of the client, given the named sales pages (the client's own)."""
-    if data.role not in STAFF_ROLES:
-        raise InvalidInput("role must be owner, manager or staff.", field="role")
-    email = _email(data.email)
     pages = []
     for name in data.pages:
         page = await session.scalar(
@@ -164,6 +193,16 @@ async def create_staff(session: AsyncSession, client_id: uuid.UUID, data: StaffI
         if page is None:
             raise InvalidInput(f"No sales page of yours is named {name!r}.", field="domain")
         pages.append(page)
+    return await add_staff(session, client_id, data, pages)
+
+
+async def add_staff(
+    session: AsyncSession, client_id: uuid.UUID, data: StaffInput, pages: list[SalesPage]
+) -> Staff:
+    """A staff login of the client, given ``pages`` (the client's own, found by the caller)."""
+    if data.role not in STAFF_ROLES:
+        raise InvalidInput("role must be owner, manager or staff.", field="role")
+    email = _email(data.email)
     now = clock.now()
     member = Staff(
         id=new_id(),
@@ -370,6 +409,12 @@ async def change_password(session: AsyncSession, principal: Principal, *, curren
     if member is None or not await passwords.verify(member.password_hash, current):
         raise InvalidInput("The current password is not right.", field="current_password")
     member.password_hash = await passwords.hash_password(_password(new))
+    await end_sessions(session, member)
+
+
+async def end_sessions(session: AsyncSession, member: Staff) -> None:
+    """Every session of the member ends at once: their refresh tokens are revoked and every
+    access token issued before now is refused (its token generation is behind)."""
     now = clock.now()
     member.token_generation += 1
     member.updated_at = now
@@ -378,4 +423,5 @@ async def change_password(session: AsyncSession, principal: Principal, *, curren
         .where(RefreshToken.staff_id == member.id, RefreshToken.revoked_at.is_(None))
         .values(revoked_at=now)
     )
-    forget_all()
+    await session.flush()
+    forget_all_at_commit(session)

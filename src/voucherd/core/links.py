@@ -1,4 +1,4 @@
-"""The public links of a code and a recipient, on ``VOUCHERD_PUBLIC_URL``."""
+"""The public links of a code, a recipient and a sales page, on ``VOUCHERD_PUBLIC_URL``."""
 
 from __future__ import annotations
 
@@ -24,3 +24,8 @@ def pixel_url(recipient_id: uuid.UUID) -> str:
 def click_url(recipient_id: uuid.UUID) -> str:
     """A link to the voucher page that records the click on the way."""
     return f"{base_url()}/t/c/{recipient_id}"
+
+
+def shop_url(sales_page: str) -> str:
+    """A sales page's address (VoucherCart's domain ``url``), where the gift voucher shop answers."""
+    return f"{base_url()}/shop/{quote(sales_page, safe='')}/"

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint, Uuid
+from sqlalchemy import ForeignKey, Index, Integer, String, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from voucherd.db.types import UTCDateTime
@@ -37,11 +37,22 @@ class SalesPage(Base):
 
 class Staff(Base):
     """A person who logs in for a client: its owner, managers, counter staff. The password is an
-    argon2id hash; ``email_key`` (lower-cased) is unique per client, so one person may work for
-    two clients with two logins."""
+    argon2id hash; ``email_key`` (lower-cased) is unique among a client's live members, so one
+    person may work for two clients with two logins, and a removed member's email may be given
+    to a new login (the removed row stays, ``deleted_at`` set)."""
 
     __tablename__ = "staff"
-    __table_args__ = (UniqueConstraint("client_id", "email_key"), Index("ix_staff_email_key", "email_key"))
+    __table_args__ = (
+        Index(
+            "uq_staff_live_email",
+            "client_id",
+            "email_key",
+            unique=True,
+            postgresql_where=text("deleted_at IS NULL"),
+            sqlite_where=text("deleted_at IS NULL"),
+        ),
+        Index("ix_staff_email_key", "email_key"),
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     number: Mapped[int] = mapped_column(Integer, unique=True)

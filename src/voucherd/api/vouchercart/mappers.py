@@ -12,7 +12,7 @@ from voucherd.models import SalesPage, Staff
 
 
 def domain(page: SalesPage) -> dict[str, Any]:
-    return {"id": page.number, "name": page.name, "url": f"{links.base_url()}/shop/{page.name}/"}
+    return {"id": page.number, "name": page.name, "url": links.shop_url(page.name)}
 
 
 def domains(pages: list[SalesPage]) -> dict[str, Any]:

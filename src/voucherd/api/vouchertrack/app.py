@@ -11,6 +11,7 @@ from fastapi.openapi.utils import get_openapi
 
 from voucherd import __version__
 from voucherd.api.vouchertrack import (
+    accounts,
     checkout,
     distribution,
     errors,
@@ -49,6 +50,8 @@ def create_vouchertrack_app(limiter: RateLimiter) -> FastAPI:
     boundary.install(app, json_bodies=True)
     for module in (checkout, management, distribution, integrations, webhooks, staff):
         app.include_router(module.router)
+    for router in accounts.routers:
+        app.include_router(router)
     _document(app)
     return app
 

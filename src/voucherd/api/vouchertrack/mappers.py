@@ -5,17 +5,20 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from voucherd.accounts.service import Principal
+from voucherd.accounts.members import Member
+from voucherd.accounts.service import IssuedKey, Principal
 from voucherd.campaigns.rules import DiscountType
 from voucherd.core import links
 from voucherd.core.clock import isoformat_z
 from voucherd.core.money import basis_points_to_percent, to_decimal
 from voucherd.core.pagination import Page
 from voucherd.models import (
+    ApiKey,
     Campaign,
     Customer,
     Job,
     Redemption,
+    SalesPage,
     Voucher,
     WebhookAttempt,
     WebhookDelivery,
@@ -309,3 +312,46 @@ def upload(result: UploadResult) -> dict[str, Any]:
             for item in result.recipients
         ],
     }
+
+
+def api_key(item: ApiKey) -> dict[str, Any]:
+    """A key as listed: never the key or its hash."""
+    return {
+        "api_key_id": str(item.id),
+        "name": item.name,
+        "prefix": item.prefix,
+        "created_at": _time(item.created_at),
+        "revoked": item.revoked_at is not None,
+        "revoked_at": _time(item.revoked_at),
+    }
+
+
+def issued_key(issued: IssuedKey) -> dict[str, Any]:
+    """A new key: the only answer that carries it."""
+    item = issued.api_key
+    return {
+        "api_key_id": str(item.id),
+        "api_key": issued.secret,
+        "name": item.name,
+        "prefix": item.prefix,
+        "created_at": _time(item.created_at),
+    }
+
+
+def staff_member(member: Member) -> dict[str, Any]:
+    """A member by their number, with the names the request body uses; never a password hash."""
+    item = member.staff
+    return {
+        "id": item.number,
+        "email": item.email,
+        "fullName": item.full_name,
+        "role": item.role,
+        "domainIds": member.page_numbers,
+        "created_at": _time(item.created_at),
+        "updated_at": _time(item.updated_at),
+    }
+
+
+def domain(page: SalesPage) -> dict[str, Any]:
+    """A sales page, as VoucherCart shows a domain."""
+    return {"id": page.number, "name": page.name, "url": links.shop_url(page.name)}
