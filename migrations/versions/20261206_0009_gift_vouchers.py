@@ -210,10 +210,12 @@ def upgrade() -> None:
     sa.Column('hold_id', sa.Uuid(), nullable=True),
     sa.Column('actor', sa.String(length=64), nullable=True),
     sa.Column('note', sa.String(length=500), nullable=True),
+    sa.Column('order_reference', sa.String(length=200), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['client_id'], ['clients.id'], name=op.f('fk_giftcard_ledger_client_id_clients'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['giftcard_id'], ['giftcards.id'], name=op.f('fk_giftcard_ledger_giftcard_id_giftcards'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_giftcard_ledger'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_giftcard_ledger')),
+    sa.UniqueConstraint('giftcard_id', 'order_reference', name=op.f('uq_giftcard_ledger_giftcard_id_order_reference'))
     )
     with op.batch_alter_table('giftcard_ledger', schema=None) as batch_op:
         batch_op.create_index('ix_giftcard_ledger_card_created', ['giftcard_id', 'created_at'], unique=False)

@@ -8,6 +8,7 @@ what the seed calls ``current``, the spent part."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -191,37 +192,59 @@ async def redeem(
         raise InvalidInput("reductor must be more than 0.", field="reductor")
     occurred = _occurred(at, card, now)
     take = card.balance if amount is None else amount
-    if take > card.balance:
-        raise _insufficient(card, take)
+    await debit(session, principal, card, take, kind=REDEEM, at=occurred, page=where)
+    return await view(session, card)
+
+
+async def debit(
+    session: AsyncSession,
+    principal: Principal,
+    card: GiftCard,
+    amount: int,
+    *,
+    kind: str,
+    at: datetime,
+    page: SalesPage | None = None,
+    order_reference: str | None = None,
+    hold_id: uuid.UUID | None = None,
+) -> GiftLedgerEntry:
+    """Take ``amount`` from the card: the one guarded UPDATE that lowers a balance, its ledger row
+    and (for a redemption) its ``giftcard.redeemed`` event, in the caller's transaction. More than
+    is left, or a card that cannot be used now, is refused and nothing changes."""
+    now = clock.now()
+    if amount > card.balance:
+        raise unusable(card, now) or _insufficient(card, amount)
     left = await session.scalar(
         update(_cards)
-        .where(_cards.c.id == card.id, _cards.c.status == CardStatus.IN_PROGRESS, _cards.c.balance >= take)
-        .values(balance=_cards.c.balance - take, updated_at=now)
+        .where(_cards.c.id == card.id, _cards.c.status == CardStatus.IN_PROGRESS, _cards.c.balance >= amount)
+        .values(balance=_cards.c.balance - amount, updated_at=now)
         .returning(_cards.c.balance)
     )
     if left is None:  # another redemption got there first: say what holds now
         await session.refresh(card)
-        raise unusable(card, now) or _insufficient(card, take)
+        raise unusable(card, now) or _insufficient(card, amount)
     _refresh(card, balance=int(left))
-    session.add(
-        entry(
-            card,
-            REDEEM,
-            -take,
-            balance_after=card.balance,
-            at=occurred,
-            page_id=None if where is None else where.id,
-            who=actor(principal),
+    row = entry(
+        card,
+        kind,
+        -amount,
+        balance_after=card.balance,
+        at=at,
+        page_id=None if page is None else page.id,
+        who=actor(principal),
+        hold_id=hold_id,
+        order_reference=order_reference,
+    )
+    session.add(row)
+    if kind == REDEEM:
+        await events.record(
+            session,
+            principal.client_id,
+            events.GIFTCARD_REDEEMED,
+            {**_event(card, amount=amount, page=page), "order_reference": order_reference},
         )
-    )
-    await events.record(
-        session,
-        principal.client_id,
-        events.GIFTCARD_REDEEMED,
-        _event(card, amount=take, page=where),
-    )
     await session.flush()
-    return await view(session, card)
+    return row
 
 
 def _insufficient(card: GiftCard, wanted: int) -> InsufficientBalance:

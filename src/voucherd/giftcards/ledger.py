@@ -37,6 +37,7 @@ def entry(
     who: str | None = None,
     hold_id: uuid.UUID | None = None,
     note: str | None = None,
+    order_reference: str | None = None,
 ) -> GiftLedgerEntry:
     return GiftLedgerEntry(
         giftcard_id=card.id,
@@ -49,6 +50,7 @@ def entry(
         hold_id=hold_id,
         actor=who,
         note=note,
+        order_reference=order_reference,
     )
 
 

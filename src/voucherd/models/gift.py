@@ -204,7 +204,11 @@ class GiftLedgerEntry(Base):
     returned."""
 
     __tablename__ = "giftcard_ledger"
-    __table_args__ = (Index("ix_giftcard_ledger_card_created", "giftcard_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_giftcard_ledger_card_created", "giftcard_id", "created_at"),
+        # A checkout's order takes from a card once: its retry finds this row and replays it.
+        UniqueConstraint("giftcard_id", "order_reference"),
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     giftcard_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("giftcards.id", ondelete="CASCADE"))
@@ -217,6 +221,7 @@ class GiftLedgerEntry(Base):
     hold_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     actor: Mapped[str | None] = mapped_column(String(64), nullable=True)  # "staff:<id>", "api_key:<id>"
     note: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    order_reference: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[datetime] = timestamp_column()
 
 
