@@ -222,6 +222,9 @@ class GiftLedgerEntry(Base):
     actor: Mapped[str | None] = mapped_column(String(64), nullable=True)  # "staff:<id>", "api_key:<id>"
     note: Mapped[str | None] = mapped_column(String(500), nullable=True)
     order_reference: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # The checkout transaction a redemption paid part of (VoucherTrack's transaction_amount): a
+    # retry of the order with another amount is a conflict, not a replay.
+    transaction_amount: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     created_at: Mapped[datetime] = timestamp_column()
 
 
