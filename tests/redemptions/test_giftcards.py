@@ -12,9 +12,10 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from tests.api.vouchercart.test_giftcards import V1, Shop, meal_code, money_code, open_shop
+from tests.api.vouchercart.test_giftcards import V1, meal_code, money_code
 from tests.conftest import make_tenant
 from tests.fixtures.factories import add_codes, make_campaign
+from tests.fixtures.shops import Shop, open_shop
 from voucherd.campaigns.rules import DiscountType
 from voucherd.db import Database, unit_of_work
 from voucherd.giftcards import codes

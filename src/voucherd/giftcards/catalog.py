@@ -370,7 +370,8 @@ async def _replace_parts(
         option.type = item.type or kind
         option.description = item.description.strip()
         option.sell_price = item.sell_price if item.sell_price is not None else 0
-        option.real_value = item.real_value if kind is ProductType.PREDEFINED else None
+        # A predefined option's stored value; on other options the value printed on the voucher.
+        option.real_value = item.real_value if kind is not ProductType.MONETARY else None
         option.quantity = item.quantity if kind is ProductType.FIXED else None
         option.currency = currency
     for number, option in existing.items():

@@ -69,7 +69,8 @@ class GiftProduct(Base):
 
 class GiftOption(Base):
     """A priced choice of a product: ``sell_price`` is what the buyer pays; ``real_value`` the
-    stored value of a ``predefined`` option; ``quantity`` the uses of a ``fixed`` one."""
+    stored value of a ``predefined`` option, or what another option is worth (printed on the
+    voucher); ``quantity`` the uses of a ``fixed`` one."""
 
     __tablename__ = "gift_options"
 
