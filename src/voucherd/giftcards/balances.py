@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from enum import StrEnum
 from typing import cast
 
@@ -22,7 +23,7 @@ from voucherd.accounts.permissions import Permission, require
 from voucherd.accounts.service import Principal
 from voucherd.core import clock
 from voucherd.core.errors import InvalidInput
-from voucherd.core.money import MAX_MINOR, display_price
+from voucherd.core.money import MAX_MINOR, display_price, to_minor
 from voucherd.events import service as events
 from voucherd.giftcards import codes
 from voucherd.giftcards.catalog import ProductType, sales_page
@@ -165,6 +166,16 @@ async def status(
     card = await find(session, principal, code)
     await _check_page(session, principal, card, page)
     return await view(session, card)
+
+
+def units(card: GiftCard, amount: Decimal, *, field: str) -> int:
+    """An amount given in the card's terms (our own API's): a decimal of the currency for a stored
+    value (``12.50``), whole uses otherwise; in the minor units or uses a balance counts."""
+    if card.monetary:
+        return to_minor(amount, card.currency, field=field)
+    if not amount.is_finite() or amount != amount.to_integral_value():
+        raise InvalidInput(f"{field} counts uses of this voucher: a whole number.", field=field)
+    return int(amount)
 
 
 def _refresh(card: GiftCard, **values: int) -> None:

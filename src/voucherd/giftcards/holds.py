@@ -11,7 +11,9 @@ closed hold is :class:`HoldClosed` (409)."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,7 +24,7 @@ from voucherd.core import clock
 from voucherd.core.errors import InvalidInput
 from voucherd.core.money import MAX_MINOR
 from voucherd.events import service as events
-from voucherd.giftcards.balances import HoldStatus, close_hold, debit, find, unusable
+from voucherd.giftcards.balances import CardView, HoldStatus, close_hold, debit, find, units, unusable, view
 from voucherd.giftcards.errors import HoldClosed, HoldNotFound
 from voucherd.giftcards.ledger import HOLD
 from voucherd.models import GiftCard, GiftHold
@@ -32,19 +34,25 @@ MAX_SECONDS = 7 * 24 * 3600
 
 
 async def place(
-    session: AsyncSession, principal: Principal, code: str, *, amount: int, expires_in: int | None = None
+    session: AsyncSession,
+    principal: Principal,
+    code: str,
+    *,
+    amount: Decimal,
+    expires_in: int | None = None,
 ) -> tuple[GiftCard, GiftHold]:
-    """Take ``amount`` (minor units of a stored value, uses of a fixed voucher) off the card for
-    ``expires_in`` seconds (15 minutes unless given, a week at most)."""
+    """Take ``amount`` (a decimal of a stored value's currency, or uses of a fixed voucher) off
+    the card for ``expires_in`` seconds (15 minutes unless given, a week at most)."""
     require(principal, Permission.REDEEM)
     seconds = DEFAULT_SECONDS if expires_in is None else expires_in
     if not 0 < seconds <= MAX_SECONDS:
         raise InvalidInput(
             f"expires_in must be between 1 and {MAX_SECONDS} seconds (a week).", field="expires_in"
         )
-    if not 0 < amount <= MAX_MINOR:
-        raise InvalidInput("amount must be more than 0.", field="amount")
     card = await find(session, principal, code)
+    taken = units(card, amount, field="amount")
+    if not 0 < taken <= MAX_MINOR:
+        raise InvalidInput("amount must be more than 0.", field="amount")
     now = clock.now()
     problem = unusable(card, now)
     if problem is not None:
@@ -53,14 +61,14 @@ async def place(
         id=uuid.uuid4(),
         giftcard_id=card.id,
         client_id=card.client_id,
-        amount=amount,
+        amount=taken,
         captured=0,
         status=HoldStatus.HELD.value,
         expires_at=now + timedelta(seconds=seconds),
         created_at=now,
         updated_at=now,
     )
-    await debit(session, principal, card, amount, kind=HOLD, at=now, hold_id=hold.id)
+    await debit(session, principal, card, taken, kind=HOLD, at=now, hold_id=hold.id)
     session.add(hold)
     await session.flush()
     return card, hold
@@ -90,7 +98,12 @@ async def get(
 
 
 async def capture(
-    session: AsyncSession, principal: Principal, code: str, hold_id: uuid.UUID, *, amount: int | None = None
+    session: AsyncSession,
+    principal: Principal,
+    code: str,
+    hold_id: uuid.UUID,
+    *,
+    amount: Decimal | None = None,
 ) -> tuple[GiftCard, GiftHold]:
     """Keep ``amount`` of the hold (all of it when ``None``) as a redemption; the rest comes back.
     A capture repeated (no amount, or the same) answers the captured hold; anything else on a
@@ -98,9 +111,10 @@ async def capture(
     require(principal, Permission.REDEEM)
     card = await find(session, principal, code)  # settles: an expired hold is closed by now
     hold = await _hold(session, card, hold_id)
-    if amount is not None and not 0 < amount <= hold.amount:
+    wanted = None if amount is None else units(card, amount, field="amount")
+    if wanted is not None and not 0 < wanted <= hold.amount:
         raise InvalidInput("amount must be more than 0 and at most the amount held.", field="amount")
-    keep = hold.amount if amount is None else amount
+    keep = hold.amount if wanted is None else wanted
     if hold.status == HoldStatus.HELD and await close_hold(
         session, principal, card, hold.id, to=HoldStatus.CAPTURED, captured=keep
     ):
@@ -123,7 +137,7 @@ async def capture(
         )
         return card, hold
     await session.refresh(hold)
-    if hold.status == HoldStatus.CAPTURED and (amount is None or amount == hold.captured):
+    if hold.status == HoldStatus.CAPTURED and (wanted is None or wanted == hold.captured):
         return card, hold
     raise _closed(hold)
 
@@ -156,3 +170,28 @@ async def open_on(session: AsyncSession, card: GiftCard) -> list[GiftHold]:
             )
         ).scalars()
     )
+
+
+@dataclass(frozen=True)
+class Details:
+    """A card as our own API shows it: its status view, its open holds, and the code that
+    replaced it (a regenerated one)."""
+
+    view: CardView
+    holds: list[GiftHold]
+    replaced_by: str | None
+
+
+async def details_of(session: AsyncSession, card: GiftCard) -> Details:
+    replaced_by = (
+        None
+        if card.replaced_by is None
+        else await session.scalar(select(GiftCard.code).where(GiftCard.id == card.replaced_by))
+    )
+    return Details(await view(session, card), await open_on(session, card), replaced_by)
+
+
+async def details(session: AsyncSession, principal: Principal, code: str) -> Details:
+    """Balance, ledger and open holds of the client's card (its expired holds settled first)."""
+    require(principal, Permission.REDEEM)
+    return await details_of(session, await find(session, principal, code))
