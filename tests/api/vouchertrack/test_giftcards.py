@@ -3,6 +3,9 @@ and expiry, over HTTP, with ``balance = Σ ledger`` checked after each."""
 
 from __future__ import annotations
 
+import asyncio
+import collections
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -22,12 +25,22 @@ from tests.api.vouchercart.test_giftcards import (
 )
 from tests.conftest import make_tenant
 from voucherd.accounts import staff
+from voucherd.api.app import create_app
 from voucherd.core import clock
 from voucherd.db import Database, unit_of_work
 from voucherd.giftcards import lifecycle
-from voucherd.models import Event, GiftHold
+from voucherd.models import Event, GiftCard, GiftHold, GiftLedgerEntry, GiftProduct
 
 API = "/api"
+
+
+@pytest.fixture
+async def wide_api(database: Database) -> AsyncIterator[tuple[Database, httpx.AsyncClient]]:
+    """The app over the test database with its whole pool, for truly concurrent transactions (as
+    tests/redemptions/test_concurrency.py)."""
+    transport = httpx.ASGITransport(app=create_app(embedded_worker=False), raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://voucherd.test", timeout=60) as client:
+        yield database, client
 
 
 @pytest.fixture
@@ -351,3 +364,123 @@ async def test_counter_staff_hold_and_look_up_but_do_not_refund_or_regenerate(
     for path in (f"/giftcards/{code}/regenerate", f"/orders/{number}/refund"):
         assert (await api.post(f"{API}{path}", headers=waiter)).status_code == 403, path
     assert await ledger_matches(database, code) == 1900
+
+
+# --- races: real concurrent requests, real commits (RELIABILITY C5, C6) -----------------------
+
+
+async def _ledger_rows(database: Database, code: str) -> list[tuple[str, int, int]]:
+    async with unit_of_work(database, write=False) as session:
+        found = await session.scalar(select(GiftCard).where(GiftCard.code == code))
+        assert found is not None
+        rows = await session.execute(
+            select(GiftLedgerEntry.kind, GiftLedgerEntry.amount, GiftLedgerEntry.balance_after).where(
+                GiftLedgerEntry.giftcard_id == found.id
+            )
+        )
+        return [(row.kind, row.amount, row.balance_after) for row in rows]
+
+
+@pytest.mark.concurrency
+@pytest.mark.parametrize("way", ["redeem", "hold"])
+async def test_c5_100_concurrent_debits_of_150_on_10000(
+    wide_api: tuple[Database, httpx.AsyncClient], till: Shop, way: str
+) -> None:
+    database, client = wide_api
+    _, code = await bought(client, till, 10_000)
+    if way == "redeem":
+        calls = [
+            client.post(
+                f"{V1}/redeem",
+                json={"domain": till.domain, "code": code, "reductor": 150},
+                headers=till.headers,
+            )
+            for _ in range(100)
+        ]
+        ok = 200
+    else:
+        calls = [
+            client.post(f"{API}/giftcards/{code}/holds", json={"amount": "1.50"}, headers=till.headers)
+            for _ in range(100)
+        ]
+        ok = 201
+    responses = await asyncio.gather(*calls)
+    assert collections.Counter(r.status_code for r in responses) == {ok: 66, 409: 34}
+    assert {
+        r.json()["code" if way == "redeem" else "error_code"] for r in responses if r.status_code == 409
+    } == {"insufficient_balance"}
+    if way == "hold":  # capture them all at once too: nothing moves twice
+        held = [r.json()["id"] for r in responses if r.status_code == 201]
+        captures = await asyncio.gather(
+            *(
+                client.post(f"{API}/giftcards/{code}/holds/{hold_id}/capture", headers=till.headers)
+                for hold_id in held
+            )
+        )
+        assert {r.status_code for r in captures} == {200}
+    assert await ledger_matches(database, code) == 100
+    assert all(after >= 0 for _, _, after in await _ledger_rows(database, code))
+
+
+@pytest.mark.concurrency
+async def test_c6_100_top_ups_and_100_debits_interleaved_from_0(
+    wide_api: tuple[Database, httpx.AsyncClient], till: Shop
+) -> None:
+    database, client = wide_api
+    _, code = await bought(client, till, 1000)
+    emptied = await client.post(
+        f"{V1}/redeem", json={"domain": till.domain, "code": code}, headers=till.headers
+    )
+    assert emptied.status_code == 200, emptied.text
+    assert await ledger_matches(database, code) == 0
+    top_ups = [
+        client.post(
+            f"{V1}/top-up", json={"domain": till.domain, "code": code, "amount": 100}, headers=till.headers
+        )
+        for _ in range(100)
+    ]
+    debits = [
+        client.post(
+            f"{V1}/redeem", json={"domain": till.domain, "code": code, "reductor": 100}, headers=till.headers
+        )
+        for _ in range(100)
+    ]
+    interleaved = [call for pair in zip(top_ups, debits, strict=True) for call in pair]
+    responses = await asyncio.gather(*interleaved)
+    added = [r.status_code for r in responses[0::2]]
+    taken = [r.status_code for r in responses[1::2]]
+    assert set(added) == {200}
+    assert set(taken) <= {200, 409}
+    balance = await ledger_matches(database, code)
+    assert balance == 100 * 100 - 100 * taken.count(200)
+    rows = await _ledger_rows(database, code)
+    assert all(after >= 0 for _, _, after in rows)
+    assert sum(amount for _, amount, _ in rows) == balance
+
+
+@pytest.mark.concurrency
+async def test_a_stock_of_5_sells_5_to_20_concurrent_orders(
+    wide_api: tuple[Database, httpx.AsyncClient], till: Shop
+) -> None:
+    database, client = wide_api
+    product = await add_product(client, till, {**MEAL, "quantityIsLimited": True, "stock": 5})
+    option = product["options"][0]
+    body = {
+        "domainId": till.domain,
+        "voucherId": product["voucherId"],
+        "optionId": option["optionId"],
+        "payments": [{"amount": option["sellPrice"], "currency": "GBP"}],
+    }
+    responses = await asyncio.gather(
+        *(client.post(f"{V1}/order", json=body, headers=till.headers) for _ in range(20))
+    )
+    assert collections.Counter(r.status_code for r in responses) == {201: 5, 409: 15}
+    assert {r.json()["code"] for r in responses if r.status_code == 409} == {"sold_out"}
+    async with unit_of_work(database, write=False) as session:
+        stock = await session.scalar(
+            select(GiftProduct.stock).where(GiftProduct.number == product["voucherId"])
+        )
+        cards = await session.scalar(
+            select(func.count()).select_from(GiftCard).where(GiftCard.client_id == till.tenant.client_id)
+        )
+    assert (stock, cards) == (0, 5)
