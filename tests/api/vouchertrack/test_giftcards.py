@@ -484,3 +484,12 @@ async def test_a_stock_of_5_sells_5_to_20_concurrent_orders(
             select(func.count()).select_from(GiftCard).where(GiftCard.client_id == till.tenant.client_id)
         )
     assert (stock, cards) == (0, 5)
+
+
+async def test_numbers_too_large_are_422s(api: httpx.AsyncClient, till: Shop, database: Database) -> None:
+    _, code = await bought(api, till)
+    refund = await api.post(f"{API}/orders/{10**18}/refund", headers=till.headers)
+    assert (refund.status_code, refund.json()["field"]) == (422, "order_number")
+    for amount in ("1e30", "NaN", "Infinity", 10**18):
+        await hold(api, till, code, {"amount": amount}, 422)
+    assert await ledger_matches(database, code) == 2000

@@ -9,7 +9,7 @@ import uuid
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from pydantic import Field
 
 from voucherd.accounts.permissions import Permission
@@ -30,6 +30,10 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+OrderNumber = Annotated[int, Path(ge=1, le=2**31 - 1, description="The order's number (`orderId`)")]
+Code = Annotated[str, Path(min_length=1, max_length=100, description="The gift voucher code")]
+
+
 class HoldCreate(Body):
     amount: Decimal = Field(description="A decimal of the currency (12.50) or uses of a fixed voucher")
     expires_in: Annotated[int, Field(ge=1, le=MAX_SECONDS)] | None = Field(
@@ -44,7 +48,7 @@ class CaptureRequest(Body):
 @router.get("/giftcards/{code}", summary="A gift card's balance, ledger and open holds", responses=_ERRORS)
 @writes  # a read settles what time did first: expired holds and an expired card
 @permission(Permission.REDEEM)
-async def get_giftcard(code: str, session: SessionDep, principal: PrincipalDep) -> JSON:
+async def get_giftcard(code: Code, session: SessionDep, principal: PrincipalDep) -> JSON:
     return JSON(mappers.giftcard(await holds.details(session, principal, code)))
 
 
@@ -56,7 +60,7 @@ async def get_giftcard(code: str, session: SessionDep, principal: PrincipalDep) 
     dependencies=[idempotent(authenticated)],
 )
 @permission(Permission.REDEEM)
-async def place_hold(code: str, body: HoldCreate, session: SessionDep, principal: PrincipalDep) -> JSON:
+async def place_hold(code: Code, body: HoldCreate, session: SessionDep, principal: PrincipalDep) -> JSON:
     """The amount leaves the balance at once, until it is captured, voided or expires (then it
     comes back by itself)."""
     card, held = await holds.place(session, principal, code, amount=body.amount, expires_in=body.expires_in)
@@ -66,7 +70,7 @@ async def place_hold(code: str, body: HoldCreate, session: SessionDep, principal
 @router.get("/giftcards/{code}/holds/{hold_id}", summary="A hold", responses=_ERRORS)
 @writes
 @permission(Permission.REDEEM)
-async def get_hold(code: str, hold_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> JSON:
+async def get_hold(code: Code, hold_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> JSON:
     card, held = await holds.get(session, principal, code, hold_id)
     return JSON(mappers.hold(card, held))
 
@@ -76,7 +80,7 @@ async def get_hold(code: str, hold_id: uuid.UUID, session: SessionDep, principal
 )
 @permission(Permission.REDEEM)
 async def capture_hold(
-    code: str,
+    code: Code,
     hold_id: uuid.UUID,
     session: SessionDep,
     principal: PrincipalDep,
@@ -91,7 +95,7 @@ async def capture_hold(
 
 @router.post("/giftcards/{code}/holds/{hold_id}/void", summary="Void a hold", responses=_ERRORS)
 @permission(Permission.REDEEM)
-async def void_hold(code: str, hold_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> JSON:
+async def void_hold(code: Code, hold_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> JSON:
     """All of it comes back. Voiding again answers the voided hold; a captured or expired one is 409."""
     card, held = await holds.void(session, principal, code, hold_id)
     return JSON(mappers.hold(card, held))
@@ -103,7 +107,7 @@ async def void_hold(code: str, hold_id: uuid.UUID, session: SessionDep, principa
     summary="Replace a lost code with a new one",
     responses=_ERRORS,
 )
-async def regenerate(code: str, session: SessionDep, principal: PrincipalDep) -> JSON:
+async def regenerate(code: Code, session: SessionDep, principal: PrincipalDep) -> JSON:
     """The balance moves to a new code (answered here); the old one shows ``regenerated``."""
     old, new = await lifecycle.regenerate(session, principal, code)
     shown = mappers.giftcard(await holds.details_of(session, new))
@@ -111,7 +115,7 @@ async def regenerate(code: str, session: SessionDep, principal: PrincipalDep) ->
 
 
 @router.post("/orders/{order_number}/refund", summary="Refund a gift voucher order", responses=_ERRORS)
-async def refund_order(order_number: int, session: SessionDep, principal: PrincipalDep) -> JSON:
+async def refund_order(order_number: OrderNumber, session: SessionDep, principal: PrincipalDep) -> JSON:
     """Every code of the order becomes ``refunded`` and unusable; what was left on them is taken.
     Refunding again answers the same."""
     return JSON(mappers.refunded(await lifecycle.refund_order(session, principal, order_number)))
