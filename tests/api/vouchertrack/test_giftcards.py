@@ -493,3 +493,15 @@ async def test_numbers_too_large_are_422s(api: httpx.AsyncClient, till: Shop, da
     for amount in ("1e30", "NaN", "Infinity", 10**18):
         await hold(api, till, code, {"amount": amount}, 422)
     assert await ledger_matches(database, code) == 2000
+
+
+async def test_a_retried_hold_with_its_key_holds_once(
+    api: httpx.AsyncClient, till: Shop, database: Database
+) -> None:
+    _, code = await bought(api, till)
+    headers = {**till.headers, "Idempotency-Key": "checkout-77-hold"}
+    first = await api.post(f"{API}/giftcards/{code}/holds", json={"amount": 3}, headers=headers)
+    again = await api.post(f"{API}/giftcards/{code}/holds", json={"amount": 3}, headers=headers)
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert first.json() == again.json()
+    assert await ledger_matches(database, code) == 1700
