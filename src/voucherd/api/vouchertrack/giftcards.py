@@ -35,14 +35,16 @@ Code = Annotated[str, Path(min_length=1, max_length=100, description="The gift v
 
 
 class HoldCreate(Body):
-    amount: Decimal = Field(description="A decimal of the currency (12.50) or uses of a fixed voucher")
+    amount: Decimal = Field(gt=0, description="A decimal of the currency (12.50) or uses of a fixed voucher")
     expires_in: Annotated[int, Field(ge=1, le=MAX_SECONDS)] | None = Field(
         default=None, description="Seconds until the hold gives its amount back by itself (default 900)"
     )
 
 
 class CaptureRequest(Body):
-    amount: Decimal | None = Field(default=None, description="What to keep (all of the hold when absent)")
+    amount: Decimal | None = Field(
+        default=None, gt=0, description="What to keep (all of the hold when absent)"
+    )
 
 
 @router.get("/giftcards/{code}", summary="A gift card's balance, ledger and open holds", responses=_ERRORS)
