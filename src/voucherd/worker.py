@@ -14,6 +14,7 @@ import voucherd.recipients.tasks
 import voucherd.vouchers.tasks  # noqa: F401 - registers the handlers
 from voucherd.config import get_settings
 from voucherd.db import Database
+from voucherd.giftcards import lifecycle as giftcards
 from voucherd.jobs.runner import run_jobs
 from voucherd.webhooks import delivery
 
@@ -26,9 +27,12 @@ async def run_worker(database: Database, stop: asyncio.Event) -> None:
     log.info("worker.started")
     # Webhooks have their own loop beside the jobs: a long bulk job never holds deliveries back.
     webhooks = asyncio.create_task(delivery.run(database, stop))
+    # So does the gift card sweep (expired holds and cards give their amounts back, every 30 s).
+    sweeps = asyncio.create_task(giftcards.run(database, stop))
     try:
         await run_jobs(database, stop, poll)
     finally:
         stop.set()
         await webhooks
+        await sweeps
     log.info("worker.stopped")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from enum import StrEnum
 from typing import cast
 
@@ -22,7 +23,7 @@ from voucherd.accounts.permissions import Permission, require
 from voucherd.accounts.service import Principal
 from voucherd.core import clock
 from voucherd.core.errors import InvalidInput
-from voucherd.core.money import MAX_MINOR, display_price
+from voucherd.core.money import MAX_MINOR, display_price, to_minor
 from voucherd.events import service as events
 from voucherd.giftcards import codes
 from voucherd.giftcards.catalog import ProductType, sales_page
@@ -39,10 +40,11 @@ from voucherd.giftcards.errors import (
     NotRedeemableHere,
     TopUpOverCap,
 )
-from voucherd.giftcards.ledger import REDEEM, TOP_UP, actor, entries, entry
+from voucherd.giftcards.ledger import EXPIRY, REDEEM, RELEASE, TOP_UP, actor, entries, entry
 from voucherd.models import (
     GiftCard,
     GiftDeliveryMethod,
+    GiftHold,
     GiftLedgerEntry,
     GiftOption,
     GiftOrder,
@@ -51,6 +53,9 @@ from voucherd.models import (
 )
 
 _cards = cast(Table, GiftCard.__table__)
+_holds = cast(Table, GiftHold.__table__)
+SYSTEM = "system"  # the actor of what happens by itself: a hold or a card expiring
+_WRITE_OPTION = "voucherd_write"  # how voucherd.db.engine marks the engine of write sessions
 BACKDATING = timedelta(days=366)  # how far back a redemption may be dated (redeemDate)
 CLOCK_SKEW = timedelta(minutes=5)
 
@@ -61,6 +66,13 @@ class CardStatus(StrEnum):
     REFUNDED = "refunded"
     EXPIRED = "expired"
     REGENERATED = "regenerated"
+
+
+class HoldStatus(StrEnum):
+    HELD = "held"
+    CAPTURED = "captured"
+    VOIDED = "voided"
+    EXPIRED = "expired"
 
 
 @dataclass(frozen=True)
@@ -85,7 +97,7 @@ class CardView:
 
 
 def status_of(card: GiftCard, now: datetime) -> CardStatus:
-    if card.status in (CardStatus.REFUNDED, CardStatus.REGENERATED):
+    if card.status in (CardStatus.REFUNDED, CardStatus.REGENERATED, CardStatus.EXPIRED):
         return CardStatus(card.status)
     if card.balance == 0:
         return CardStatus.COMPLETED
@@ -100,6 +112,8 @@ def unusable(card: GiftCard, now: datetime) -> GiftCardUnusable | None:
         return GiftCardRefunded()
     if card.status == CardStatus.REGENERATED:
         return GiftCardReplaced()
+    if card.status == CardStatus.EXPIRED:
+        return GiftCardExpired()
     if card.valid_until is not None and now >= card.valid_until:
         return GiftCardExpired()
     if card.valid_from is not None and now < card.valid_from:
@@ -118,6 +132,7 @@ async def find(session: AsyncSession, principal: Principal, typed: str) -> GiftC
     )
     if card is None:
         raise GiftCardNotFound()
+    await settle(session, card)
     return card
 
 
@@ -151,6 +166,16 @@ async def status(
     card = await find(session, principal, code)
     await _check_page(session, principal, card, page)
     return await view(session, card)
+
+
+def units(card: GiftCard, amount: Decimal, *, field: str) -> int:
+    """An amount given in the card's terms (our own API's): a decimal of the currency for a stored
+    value (``12.50``), whole uses otherwise; in the minor units or uses a balance counts."""
+    if card.monetary:
+        return to_minor(amount, card.currency, field=field)
+    if not amount.is_finite() or amount != amount.to_integral_value():
+        raise InvalidInput(f"{field} counts uses of this voucher: a whole number.", field=field)
+    return int(amount)
 
 
 def _refresh(card: GiftCard, **values: int) -> None:
@@ -198,7 +223,7 @@ async def redeem(
 
 async def debit(
     session: AsyncSession,
-    principal: Principal,
+    principal: Principal | None,
     card: GiftCard,
     amount: int,
     *,
@@ -208,23 +233,34 @@ async def debit(
     order_reference: str | None = None,
     transaction_amount: int | None = None,
     hold_id: uuid.UUID | None = None,
+    close_as: CardStatus | None = None,
 ) -> GiftLedgerEntry:
     """Take ``amount`` from the card: the one guarded UPDATE that lowers a balance, its ledger row
     and (for a redemption) its ``giftcard.redeemed`` event, in the caller's transaction. More than
-    is left, or a card that cannot be used now, is refused and nothing changes."""
+    is left, or a card that cannot be used now, is refused and nothing changes.
+
+    ``close_as`` takes everything and closes the card in the same UPDATE (a refund, an expiry, a
+    regeneration): then ``amount`` must be exactly the balance, or the UPDATE matches nothing and
+    :class:`InsufficientBalance` says the card moved meanwhile."""
     now = clock.now()
     if amount > card.balance:
         raise unusable(card, now) or _insufficient(card, amount)
+    guard = _cards.c.balance == amount if close_as is not None else _cards.c.balance >= amount
+    values: dict[str, object] = {"balance": _cards.c.balance - amount, "updated_at": now}
+    if close_as is not None:
+        values["status"] = close_as.value
     left = await session.scalar(
         update(_cards)
-        .where(_cards.c.id == card.id, _cards.c.status == CardStatus.IN_PROGRESS, _cards.c.balance >= amount)
-        .values(balance=_cards.c.balance - amount, updated_at=now)
+        .where(_cards.c.id == card.id, _cards.c.status == CardStatus.IN_PROGRESS, guard)
+        .values(**values)
         .returning(_cards.c.balance)
     )
     if left is None:  # another redemption got there first: say what holds now
         await session.refresh(card)
         raise unusable(card, now) or _insufficient(card, amount)
     _refresh(card, balance=int(left))
+    if close_as is not None:
+        set_committed_value(card, "status", close_as.value)
     row = entry(
         card,
         kind,
@@ -232,7 +268,7 @@ async def debit(
         balance_after=card.balance,
         at=at,
         page_id=None if page is None else page.id,
-        who=actor(principal),
+        who=SYSTEM if principal is None else actor(principal),
         hold_id=hold_id,
         order_reference=order_reference,
         transaction_amount=transaction_amount,
@@ -241,12 +277,75 @@ async def debit(
     if kind == REDEEM:
         await events.record(
             session,
-            principal.client_id,
+            card.client_id,
             events.GIFTCARD_REDEEMED,
             {**_event(card, amount=amount, page=page), "order_reference": order_reference},
         )
     await session.flush()
     return row
+
+
+async def credit(
+    session: AsyncSession,
+    principal: Principal | None,
+    card: GiftCard,
+    amount: int,
+    *,
+    kind: str,
+    at: datetime,
+    page: SalesPage | None = None,
+    hold_id: uuid.UUID | None = None,
+    cap: int = MAX_MINOR,
+) -> GiftLedgerEntry:
+    """Add ``amount`` to the card: the one guarded UPDATE that raises a balance, its ledger row
+    and (for a top-up) its ``giftcard.topped_up`` event, in the caller's transaction.
+
+    A top-up (``TOP_UP``) raises ``stock`` too, and may not take the balance past ``cap``; a
+    release (``RELEASE``: what a hold took, given back) never takes it past ``stock``. Only a card
+    in progress moves: a refunded, expired or regenerated one is refused and nothing changes."""
+    now = clock.now()
+    grows = kind == TOP_UP
+    values: dict[str, object] = {"balance": _cards.c.balance + amount, "updated_at": now}
+    if grows:
+        values["stock"] = _cards.c.stock + amount
+    limit = _cards.c.balance + amount <= (cap if grows else _cards.c.stock)
+    row = (
+        await session.execute(
+            update(_cards)
+            .where(_cards.c.id == card.id, _cards.c.status == CardStatus.IN_PROGRESS, limit)
+            .values(**values)
+            .returning(_cards.c.balance, _cards.c.stock)
+        )
+    ).first()
+    if row is None:
+        await session.refresh(card)
+        if card.status != CardStatus.IN_PROGRESS:
+            raise unusable(card, now) or GiftCardUnusable()
+        if grows:
+            raise TopUpOverCap(
+                f"A top-up of {display_price(amount, card.currency)} would take the balance past "
+                f"{display_price(cap, card.currency)}, the most this voucher may hold.",
+                field="amount",
+            )
+        raise GiftCardUnusable("This voucher cannot take back more than it was given.")
+    _refresh(card, balance=int(row.balance), stock=int(row.stock))
+    ledger_row = entry(
+        card,
+        kind,
+        amount,
+        balance_after=card.balance,
+        at=at,
+        page_id=None if page is None else page.id,
+        who=SYSTEM if principal is None else actor(principal),
+        hold_id=hold_id,
+    )
+    session.add(ledger_row)
+    if grows:
+        await events.record(
+            session, card.client_id, events.GIFTCARD_TOPPED_UP, _event(card, amount=amount, page=page)
+        )
+    await session.flush()
+    return ledger_row
 
 
 def _insufficient(card: GiftCard, wanted: int) -> InsufficientBalance:
@@ -280,44 +379,109 @@ async def top_up(
         if product.type != ProductType.MONETARY or product.max_amount is None
         else product.max_amount
     )
-    row = (
-        await session.execute(
-            update(_cards)
-            .where(
-                _cards.c.id == card.id,
-                _cards.c.status == CardStatus.IN_PROGRESS,
-                _cards.c.balance + amount <= cap,
-            )
-            .values(balance=_cards.c.balance + amount, stock=_cards.c.stock + amount, updated_at=now)
-            .returning(_cards.c.balance, _cards.c.stock)
-        )
-    ).first()
-    if row is None:
+    await credit(session, principal, card, amount, kind=TOP_UP, at=now, page=where, cap=cap)
+    return await view(session, card)
+
+
+async def close_hold(
+    session: AsyncSession,
+    principal: Principal | None,
+    card: GiftCard,
+    hold_id: uuid.UUID,
+    *,
+    to: HoldStatus,
+    captured: int = 0,
+) -> bool:
+    """Move a hold out of ``held`` with one guarded UPDATE (``... WHERE status = 'held'``) and give
+    back what it took and did not capture (``credit``, kind ``release``). ``False`` when the hold
+    was closed already (by a capture, a void or its expiry racing this one): then nothing moves, so
+    a hold's amount comes back at most once."""
+    now = clock.now()
+    amount = await session.scalar(
+        update(_holds)
+        .where(_holds.c.id == hold_id, _holds.c.status == HoldStatus.HELD, _holds.c.amount >= captured)
+        .values(status=to.value, captured=captured, updated_at=now)
+        .returning(_holds.c.amount)
+    )
+    if amount is None:
+        return False
+    back = int(amount) - captured
+    if back > 0:
+        await credit(session, principal, card, back, kind=RELEASE, at=now, hold_id=hold_id)
+    hold = session.identity_map.get(session.identity_key(GiftHold, hold_id))  # type: ignore[arg-type]
+    if isinstance(hold, GiftHold):
+        set_committed_value(hold, "status", to.value)
+        set_committed_value(hold, "captured", captured)
+        set_committed_value(hold, "updated_at", now)
+    return True
+
+
+async def open_holds(
+    session: AsyncSession, card: GiftCard, *, due_by: datetime | None = None
+) -> list[uuid.UUID]:
+    query = select(GiftHold.id).where(GiftHold.giftcard_id == card.id, GiftHold.status == HoldStatus.HELD)
+    if due_by is not None:
+        query = query.where(GiftHold.expires_at <= due_by)
+    return list((await session.execute(query.order_by(GiftHold.created_at, GiftHold.id))).scalars())
+
+
+async def release_holds(
+    session: AsyncSession, principal: Principal | None, card: GiftCard, *, to: HoldStatus
+) -> None:
+    """Give back every open hold of the card (before it closes: a refund, an expiry)."""
+    for hold_id in await open_holds(session, card):
+        await close_hold(session, principal, card, hold_id, to=to)
+
+
+TAKE_ALL_TRIES = 5
+
+
+async def take_all(
+    session: AsyncSession,
+    principal: Principal | None,
+    card: GiftCard,
+    *,
+    kind: str,
+    close_as: CardStatus,
+) -> int:
+    """Release the card's open holds, then take what is left with one ledger row of ``kind``
+    (``debit`` with ``close_as``) and close the card. Returns the amount taken. A redemption
+    landing in between only makes the guarded UPDATE miss: it is tried again on the new balance."""
+    await release_holds(session, principal, card, to=HoldStatus.VOIDED)
+    for _ in range(TAKE_ALL_TRIES):
         await session.refresh(card)
         if card.status != CardStatus.IN_PROGRESS:
-            raise unusable(card, now) or GiftCardUnusable()
-        raise TopUpOverCap(
-            f"A top-up of {display_price(amount, card.currency)} would take the balance past "
-            f"{display_price(cap, card.currency)}, the most this voucher may hold.",
-            field="amount",
-        )
-    _refresh(card, balance=int(row.balance), stock=int(row.stock))
-    session.add(
-        entry(
-            card,
-            TOP_UP,
-            amount,
-            balance_after=card.balance,
-            at=now,
-            page_id=None if where is None else where.id,
-            who=actor(principal),
-        )
-    )
-    await events.record(
-        session, principal.client_id, events.GIFTCARD_TOPPED_UP, _event(card, amount=amount, page=where)
-    )
-    await session.flush()
-    return await view(session, card)
+            raise unusable(card, clock.now()) or GiftCardUnusable()
+        left = card.balance
+        try:
+            await debit(session, principal, card, left, kind=kind, at=clock.now(), close_as=close_as)
+        except InsufficientBalance:
+            continue
+        return left
+    raise GiftCardUnusable("This voucher is being used right now; try again in a moment.")
+
+
+def writable(session: AsyncSession) -> bool:
+    """Whether the session is a write transaction (a read one must not settle a card)."""
+    bind = session.sync_session.bind
+    return bind is not None and bool(bind.get_execution_options().get(_WRITE_OPTION, False))
+
+
+async def settle(session: AsyncSession, card: GiftCard) -> None:
+    """What time did to the card, done before it is read or used (lazily; the worker's sweep
+    does it for cards no one looks at): its expired holds give their amounts back, and a card
+    past its ``valid_until`` with something left loses it (ledger ``expiry``) and is ``expired``.
+    Nothing happens in a read transaction, nor when nothing is due."""
+    if card.status != CardStatus.IN_PROGRESS or not writable(session):
+        return
+    now = clock.now()
+    for hold_id in await open_holds(session, card, due_by=now):
+        await close_hold(session, None, card, hold_id, to=HoldStatus.EXPIRED)
+    if card.valid_until is not None and now >= card.valid_until:
+        await release_holds(session, None, card, to=HoldStatus.EXPIRED)
+        await session.refresh(card)
+        if card.status == CardStatus.IN_PROGRESS and card.balance > 0:
+            await debit(session, None, card, card.balance, kind=EXPIRY, at=now, close_as=CardStatus.EXPIRED)
 
 
 def _event(card: GiftCard, *, amount: int, page: SalesPage | None) -> dict[str, object]:

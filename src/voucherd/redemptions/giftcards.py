@@ -17,7 +17,7 @@ from voucherd.core import clock
 from voucherd.core.errors import DomainError
 from voucherd.core.money import Amount, display_price
 from voucherd.giftcards import codes
-from voucherd.giftcards.balances import debit, unusable
+from voucherd.giftcards.balances import debit, settle, unusable
 from voucherd.giftcards.errors import GiftCardExpired, GiftCardNotYetValid, GiftCardUsedUp
 from voucherd.giftcards.ledger import REDEEM
 from voucherd.models import GiftCard, GiftLedgerEntry, GiftProduct
@@ -122,6 +122,7 @@ async def redeem(
     if found is None:
         return None
     card, _ = found
+    await settle(session, card)  # expired holds back, an expired card closed, before it pays
     transaction = amount.in_minor_units(card.currency, field="transaction_amount")
     if order_reference is not None:
         earlier = await _earlier(session, card, order_reference)

@@ -28,7 +28,7 @@ from voucherd.giftcards import balances, catalog, orders
 from voucherd.http.idempotency import idempotent
 from voucherd.http.responses import JSON
 from voucherd.http.routes import permission
-from voucherd.http.session import SessionDep
+from voucherd.http.session import SessionDep, writes
 
 router = APIRouter(tags=["Gift vouchers"], route_class=StaffRoute)
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -114,6 +114,7 @@ async def get_order(order_id: int, session: SessionDep, principal: PrincipalDep)
 
 
 @router.get("/status", summary="A gift voucher code's status", responses=_ERRORS)
+@writes  # a read settles what time did first: expired holds and an expired card
 async def status(request: Request, session: SessionDep, principal: PrincipalDep) -> JSON:
     data = read(CodeFields, dict(request.query_params))
     return JSON(mappers.card_status(await balances.status(session, principal, data.code, data.page)))

@@ -15,6 +15,7 @@ from voucherd.api.vouchertrack import (
     checkout,
     distribution,
     errors,
+    giftcards,
     integrations,
     management,
     staff,
@@ -48,7 +49,7 @@ def create_vouchertrack_app(limiter: RateLimiter) -> FastAPI:
     errors.install(app)
     # Its bodies are JSON whatever the Content-Type says: the README's curl -d examples send a form's.
     boundary.install(app, json_bodies=True)
-    for module in (checkout, management, distribution, integrations, webhooks, staff):
+    for module in (checkout, management, distribution, integrations, webhooks, staff, giftcards):
         app.include_router(module.router)
     for router in accounts.routers:
         app.include_router(router)
