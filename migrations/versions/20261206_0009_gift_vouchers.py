@@ -211,6 +211,7 @@ def upgrade() -> None:
     sa.Column('actor', sa.String(length=64), nullable=True),
     sa.Column('note', sa.String(length=500), nullable=True),
     sa.Column('order_reference', sa.String(length=200), nullable=True),
+    sa.Column('transaction_amount', sa.BigInteger(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['client_id'], ['clients.id'], name=op.f('fk_giftcard_ledger_client_id_clients'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['giftcard_id'], ['giftcards.id'], name=op.f('fk_giftcard_ledger_giftcard_id_giftcards'), ondelete='CASCADE'),

@@ -9,7 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from voucherd.accounts import keys
 from voucherd.accounts.service import Principal, authenticate, cached_principal, remember
 from voucherd.accounts.staff import principal_for_access_token
+from voucherd.config import get_settings
 from voucherd.core.errors import Unauthenticated
+from voucherd.db import unit_of_work
 
 
 async def principal_for(session: AsyncSession, credential: str | None, *, cache_ttl: float) -> Principal:
@@ -23,3 +25,13 @@ async def principal_for(session: AsyncSession, credential: str | None, *, cache_
         principal = await principal_for_access_token(session, credential)
         remember(credential, principal, cache_ttl)
     return principal
+
+
+async def resolve(credential: str | None) -> Principal:
+    """The caller before the request's own transaction exists (a route that checks who calls
+    before it reads anything): from the cache, else with one read of its own."""
+    found = cached_principal((credential or "").strip())
+    if found is not None:
+        return found
+    async with unit_of_work(write=False) as session:
+        return await principal_for(session, credential, cache_ttl=get_settings().api_key_cache_seconds)

@@ -1,6 +1,6 @@
 """Errors of staff logins and client registration."""
 
-from voucherd.core.errors import Conflict, Unauthenticated
+from voucherd.core.errors import Conflict, NotFound, Unauthenticated
 
 
 class LoginRefused(Unauthenticated):
@@ -31,3 +31,8 @@ class LastOwner(Conflict):
 
 class ApiKeyInUse(Conflict):
     code = "api_key_in_use"
+
+
+class SalesPageNotFound(NotFound):
+    code = "domain_not_found"
+    default_message = "No sales page (domain) of yours has this id or name."

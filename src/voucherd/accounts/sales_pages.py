@@ -3,13 +3,15 @@ their number; another client's page is not found. A name is a subdomain, unique 
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voucherd.accounts import staff
+from voucherd.accounts.errors import SalesPageNotFound
 from voucherd.accounts.permissions import ROLE_PERMISSIONS, Permission
 from voucherd.accounts.service import Principal, SubjectKind
-from voucherd.core.errors import NotFound
 from voucherd.core.pagination import Page, PageRequest
 from voucherd.models import SalesPage, StaffSalesPage
 
@@ -30,13 +32,27 @@ async def list_pages(session: AsyncSession, principal: Principal, page: PageRequ
     return Page(items=items, total=total or 0, request=page)
 
 
-async def get_page(session: AsyncSession, principal: Principal, number: int) -> SalesPage:
-    page = await session.scalar(
-        select(SalesPage).where(SalesPage.number == number, SalesPage.client_id == principal.client_id)
-    )
+async def find_page(session: AsyncSession, client_id: uuid.UUID, page: int | str | None) -> SalesPage:
+    """The client's sales page by its number (``domainId``) or its name; its first page when
+    ``page`` is ``None``. Another client's page is not found."""
+    query = select(SalesPage).where(SalesPage.client_id == client_id)
     if page is None:
-        raise NotFound("Sales page not found.")
-    return page
+        query = query.order_by(SalesPage.number).limit(1)
+    elif isinstance(page, int) or page.isdigit():
+        query = query.where(SalesPage.number == int(page))
+    else:
+        query = query.where(SalesPage.name == page.strip().lower())
+    found = (await session.scalars(query)).first()
+    if found is None:
+        named = (
+            f"domainId {page}" if isinstance(page, int) or (page or "").isdigit() else f"the name {page!r}"
+        )
+        raise SalesPageNotFound(f"No sales page of yours has {named}." if page is not None else None)
+    return found
+
+
+async def get_page(session: AsyncSession, principal: Principal, number: int) -> SalesPage:
+    return await find_page(session, principal.client_id, number)
 
 
 async def add_page(session: AsyncSession, principal: Principal, *, name: str) -> SalesPage:

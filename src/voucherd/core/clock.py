@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 _now: Callable[[], datetime] = lambda: datetime.now(UTC)  # noqa: E731
 
@@ -39,3 +40,13 @@ def isoformat_z(value: datetime) -> str:
 def isoformat_z_precise(value: datetime) -> str:
     """ISO 8601 in UTC with a ``Z``, to the microsecond."""
     return to_utc(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def isoformat_offset(value: datetime) -> str:
+    """ISO 8601 in UTC with a numeric offset, to the second: ``2016-12-02T07:57:29+0000`` (seed 003)."""
+    return to_utc(value).strftime("%Y-%m-%dT%H:%M:%S+0000")
+
+
+def local_format(value: datetime, timezone: str) -> str:
+    """``2016-12-07 14:17:59`` in ``timezone`` (seed 003's discount ``redeemedAt``)."""
+    return value.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M:%S")

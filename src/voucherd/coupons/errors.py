@@ -11,11 +11,6 @@ class DiscountNotFound(NotFound):
     default_message = "Discount code not found."
 
 
-class SalesPageNotFound(NotFound):
-    code = "domain_not_found"
-    default_message = "No sales page of yours has this domainId."
-
-
 class CouponEnded(Conflict):
     """A coupon whose redeemable window (expiry type ``time``) is over is not sold any more."""
 

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from voucherd.accounts.numbers import next_number
 from voucherd.accounts.permissions import Permission, require
+from voucherd.accounts.sales_pages import find_page
 from voucherd.accounts.service import Principal
 from voucherd.campaigns import service as campaigns
 from voucherd.campaigns.rules import end_of_day, start_of_day
@@ -29,7 +30,7 @@ from voucherd.core.emails import ContactError, normalize_email
 from voucherd.core.errors import InvalidInput
 from voucherd.core.money import MAX_MINOR, Amount, is_currency
 from voucherd.coupons import rules, shapes
-from voucherd.coupons.errors import CouponEnded, CouponNotFound, DiscountNotFound, SalesPageNotFound
+from voucherd.coupons.errors import CouponEnded, CouponNotFound, DiscountNotFound
 from voucherd.coupons.rules import DISCOUNT_CHARSET, DISCOUNT_PATTERN, ExpiryType
 from voucherd.coupons.schemas import (
     CouponInput,
@@ -61,7 +62,7 @@ LABEL_LENGTH = 200
 async def create_coupon(session: AsyncSession, principal: Principal, data: CouponInput) -> CouponView:
     """A coupon on one of the client's sales pages: its campaign, then its own row."""
     require(principal, Permission.MANAGE)
-    page = await _sales_page(session, principal, data.domain)
+    page = await find_page(session, principal.client_id, data.domain)
     coupon_type = rules.type_of(data.type)
     amount = rules.check_amount(coupon_type, data.amount)
     title = rules.check_title(data.title)
@@ -114,7 +115,7 @@ async def list_coupons(
         raise InvalidInput("offset must be 0 or more.", field="offset")
     query = _coupons(principal)
     if domain is not None:
-        page = await _sales_page(session, principal, domain)
+        page = await find_page(session, principal.client_id, domain)
         query = query.where(Coupon.sales_page_id == page.id)
     rows = await session.execute(query.order_by(Coupon.number).limit(limit).offset(offset))
     return [CouponView(coupon, campaign, number) for coupon, campaign, number in rows]
@@ -324,15 +325,6 @@ def _event_data(discount: DiscountView, timezone: str) -> dict[str, Any]:
 
 
 # Checking input
-
-
-async def _sales_page(session: AsyncSession, principal: Principal, number: int) -> SalesPage:
-    page = await session.scalar(
-        select(SalesPage).where(SalesPage.client_id == principal.client_id, SalesPage.number == number)
-    )
-    if page is None:
-        raise SalesPageNotFound(f"No sales page of yours has domainId {number}.", field="domainId")
-    return page
 
 
 def _expiry(

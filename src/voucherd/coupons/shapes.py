@@ -7,10 +7,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from voucherd.campaigns.rules import DiscountType
-from voucherd.core.clock import to_utc
+from voucherd.core import clock
 from voucherd.coupons.rules import COUPON_TYPES, ExpiryType
 from voucherd.models import Campaign, Coupon
 
@@ -36,12 +35,12 @@ class DiscountView:
 
 def moment(value: datetime | None) -> str | None:
     """``2016-12-02T07:57:29+0000``, in UTC, as the seed prints date-times."""
-    return None if value is None else to_utc(value).strftime("%Y-%m-%dT%H:%M:%S+0000")
+    return None if value is None else clock.isoformat_offset(value)
 
 
 def local_time(value: datetime | None, timezone: str) -> str | None:
     """``2016-12-07 14:17:59`` in the client's timezone (a discount's ``redeemedAt``)."""
-    return None if value is None else value.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M:%S")
+    return None if value is None else clock.local_format(value, timezone)
 
 
 def expiry(view: CouponView) -> dict[str, Any] | None:

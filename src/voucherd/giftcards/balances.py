@@ -206,6 +206,7 @@ async def debit(
     at: datetime,
     page: SalesPage | None = None,
     order_reference: str | None = None,
+    transaction_amount: int | None = None,
     hold_id: uuid.UUID | None = None,
 ) -> GiftLedgerEntry:
     """Take ``amount`` from the card: the one guarded UPDATE that lowers a balance, its ledger row
@@ -234,6 +235,7 @@ async def debit(
         who=actor(principal),
         hold_id=hold_id,
         order_reference=order_reference,
+        transaction_amount=transaction_amount,
     )
     session.add(row)
     if kind == REDEEM:

@@ -14,11 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from voucherd.accounts.numbers import next_number
 from voucherd.accounts.permissions import Permission, require
+from voucherd.accounts.sales_pages import find_page
 from voucherd.accounts.service import Principal
 from voucherd.core import clock
 from voucherd.core.errors import InvalidInput
 from voucherd.core.money import BASIS_POINTS, MAX_MINOR, is_currency
-from voucherd.giftcards.errors import OptionSold, ProductNotFound, SalesPageNotFound
+from voucherd.giftcards.errors import OptionSold, ProductNotFound
 from voucherd.models import (
     GiftCategory,
     GiftDeliveryMethod,
@@ -139,18 +140,7 @@ class ProductView:
 
 
 async def sales_page(session: AsyncSession, principal: Principal, page: int | str | None) -> SalesPage:
-    """The client's sales page by number or name; its first one when ``page`` is ``None``."""
-    query = select(SalesPage).where(SalesPage.client_id == principal.client_id)
-    if page is None:
-        query = query.order_by(SalesPage.number).limit(1)
-    elif isinstance(page, int) or page.isdigit():
-        query = query.where(SalesPage.number == int(page))
-    else:
-        query = query.where(SalesPage.name == page.strip().lower())
-    found = (await session.execute(query)).scalars().first()
-    if found is None:
-        raise SalesPageNotFound()
-    return found
+    return await find_page(session, principal.client_id, page)
 
 
 def _choice(value: str, allowed: type[StrEnum] | frozenset[str], name: str) -> str:
@@ -380,7 +370,8 @@ async def _replace_parts(
         option.type = item.type or kind
         option.description = item.description.strip()
         option.sell_price = item.sell_price if item.sell_price is not None else 0
-        option.real_value = item.real_value if kind is ProductType.PREDEFINED else None
+        # A predefined option's stored value; on other options the value printed on the voucher.
+        option.real_value = item.real_value if kind is not ProductType.MONETARY else None
         option.quantity = item.quantity if kind is ProductType.FIXED else None
         option.currency = currency
     for number, option in existing.items():

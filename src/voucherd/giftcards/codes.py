@@ -40,12 +40,20 @@ def new_code() -> str:
     return _grouped(symbols + check_symbol(symbols))
 
 
+def parse(typed: str) -> str | None:
+    """The code as stored when ``typed`` has a gift voucher code's shape and check symbol."""
+    symbols = typed.strip().upper().translate(_READ_AS)
+    if len(symbols) != LENGTH or any(symbol not in _VALUE for symbol in symbols):
+        return None
+    if check_symbol(symbols[:-1]) != symbols[-1]:
+        return None
+    return _grouped(symbols)
+
+
 def canonical(typed: str) -> str:
     """The code as stored, from what a person typed; :class:`MistypedCode` (422) when it cannot be
     one of ours, so a typo costs no lookup."""
-    symbols = typed.strip().upper().translate(_READ_AS)
-    if len(symbols) != LENGTH or any(symbol not in _VALUE for symbol in symbols):
+    code = parse(typed)
+    if code is None:
         raise MistypedCode()
-    if check_symbol(symbols[:-1]) != symbols[-1]:
-        raise MistypedCode()
-    return _grouped(symbols)
+    return code

@@ -33,11 +33,6 @@ class OrderNotFound(NotFound):
     default_message = "No order with this orderId."
 
 
-class SalesPageNotFound(NotFound):
-    code = "domain_not_found"
-    default_message = "No sales page (domain) of yours has this id or name."
-
-
 class NotOnSale(Conflict):
     code = "voucher_not_on_sale"
     default_message = "This gift voucher is unpublished: publish it before selling it."

@@ -38,6 +38,7 @@ def entry(
     hold_id: uuid.UUID | None = None,
     note: str | None = None,
     order_reference: str | None = None,
+    transaction_amount: int | None = None,
 ) -> GiftLedgerEntry:
     return GiftLedgerEntry(
         giftcard_id=card.id,
@@ -51,6 +52,7 @@ def entry(
         actor=who,
         note=note,
         order_reference=order_reference,
+        transaction_amount=transaction_amount,
     )
 
 

@@ -69,7 +69,8 @@ class GiftProduct(Base):
 
 class GiftOption(Base):
     """A priced choice of a product: ``sell_price`` is what the buyer pays; ``real_value`` the
-    stored value of a ``predefined`` option; ``quantity`` the uses of a ``fixed`` one."""
+    stored value of a ``predefined`` option, or what another option is worth (printed on the
+    voucher); ``quantity`` the uses of a ``fixed`` one."""
 
     __tablename__ = "gift_options"
 
@@ -222,6 +223,9 @@ class GiftLedgerEntry(Base):
     actor: Mapped[str | None] = mapped_column(String(64), nullable=True)  # "staff:<id>", "api_key:<id>"
     note: Mapped[str | None] = mapped_column(String(500), nullable=True)
     order_reference: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # The checkout transaction a redemption paid part of (VoucherTrack's transaction_amount): a
+    # retry of the order with another amount is a conflict, not a replay.
+    transaction_amount: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     created_at: Mapped[datetime] = timestamp_column()
 
 

@@ -90,6 +90,12 @@ REDEMPTION_FIELDS = (
 
 
 class CheckoutStore(Protocol):
+    @property
+    def session(self) -> AsyncSession | None:
+        """The request's session, when its writes go through SQLAlchemy (a gift card's code
+        needs one)."""
+        ...
+
     async def lookup(self, client_id: uuid.UUID, code: str) -> Offer | None: ...
 
     async def customer(self, client_id: uuid.UUID, reference: str) -> uuid.UUID:

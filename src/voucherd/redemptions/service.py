@@ -17,6 +17,7 @@ from voucherd.events import service as events
 from voucherd.models import Redemption, Voucher
 from voucherd.offers.errors import CustomerLimitReached, CustomerRequired, MinimumSpendNotMet
 from voucherd.offers.rules import discount_for, exhausted_error, usability_error
+from voucherd.redemptions import giftcards as gift_cards
 from voucherd.redemptions import repository
 from voucherd.redemptions.errors import OrderReferenceConflict, RedemptionNotFound
 from voucherd.redemptions.repository import CheckoutStore, Outcome, PastRedemption
@@ -27,9 +28,19 @@ MAX_REFERENCE_LENGTH = 200
 MAX_REASON_LENGTH = 500
 
 
+def needs_session(code: str) -> bool:
+    """Whether the checkout of ``code`` runs in a session: a gift card's code (by its shape) is
+    looked up among gift cards first, through SQLAlchemy."""
+    return gift_cards.is_gift_code(code)
+
+
 async def validate(store: CheckoutStore, principal: Principal, code: str) -> Validation:
     """Whether the code can be used now, and if not why; changes nothing."""
     code = normalize(code)
+    if store.session is not None and gift_cards.is_gift_code(code):
+        gift = await gift_cards.validate(store.session, principal, code)
+        if gift is not None:
+            return gift
     offer = await store.lookup(principal.client_id, code) if code else None
     if offer is None:
         return Validation(code=code, offer=None, error=VoucherNotFound(), remaining_uses=0)
@@ -48,6 +59,17 @@ async def redeem(store: CheckoutStore, principal: Principal, data: RedeemInput) 
     nothing more; with another amount it is an :class:`OrderReferenceConflict`."""
     code = normalize(data.code)
     order_reference = _reference(data.order_reference)
+    if store.session is not None and gift_cards.is_gift_code(code):
+        paid = await gift_cards.redeem(
+            store.session,
+            principal,
+            code=code,
+            amount=data.amount,
+            order_reference=order_reference,
+            redeemed_at=data.redeemed_at,
+        )
+        if paid is not None:
+            return paid
     offer = await store.lookup(principal.client_id, code) if code else None
     if offer is None:
         raise VoucherNotFound()

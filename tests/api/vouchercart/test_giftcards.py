@@ -4,7 +4,6 @@ examples as golden bodies."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -13,7 +12,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import Tenant, make_tenant
+from tests.conftest import make_tenant
+from tests.fixtures.shops import Shop, open_shop
 from tests.fixtures.smtp import SmtpServer, pdf_text, read
 from voucherd.accounts import staff
 from voucherd.db import Database, unit_of_work
@@ -143,28 +143,6 @@ RECIPIENT_KEYS = {
     "postcode",
     "streetName",
 }
-
-
-@dataclass
-class Shop:
-    tenant: Tenant
-    domain: int
-    name: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.tenant.api_key}"}
-
-
-async def open_shop(database: Database, tenant: Tenant, name: str) -> Shop:
-    async with unit_of_work(database) as session:
-        page = await staff.create_sales_page(session, tenant.client_id, name)
-    return Shop(tenant, page.number, name)
-
-
-@pytest.fixture
-async def shop(database: Database) -> Shop:
-    return await open_shop(database, await make_tenant(database, "Spa Town", currency="USD"), "spa-town")
 
 
 async def add_product(api: httpx.AsyncClient, shop: Shop, body: dict[str, Any]) -> dict[str, Any]:

@@ -116,7 +116,10 @@ class TestRead:
                 await api.patch(f"/api/domains/{number}", json={"name": "mine"}, headers=tenant.headers),
             ):
                 assert response.status_code == 404, response.text
-                assert response.json() == {"error": "Sales page not found.", "error_code": "not_found"}
+                assert response.json() == {
+                    "error": f"No sales page of yours has domainId {number}.",
+                    "error_code": "domain_not_found",
+                }
         assert (await api.get(f"/api/domains/{theirs['id']}", headers=other_tenant.headers)).json() == theirs
 
 

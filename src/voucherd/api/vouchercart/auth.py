@@ -10,13 +10,12 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from voucherd.accounts.credentials import principal_for
+from voucherd.accounts.credentials import principal_for, resolve
 from voucherd.accounts.errors import LoginRefused
 from voucherd.accounts.permissions import Permission
-from voucherd.accounts.service import Principal, cached_principal
+from voucherd.accounts.service import Principal
 from voucherd.config import get_settings
 from voucherd.core.errors import Unauthenticated
-from voucherd.db import unit_of_work
 from voucherd.http.openapi import BEARER_SCHEME
 from voucherd.http.routes import authenticate_first
 from voucherd.http.session import SessionDep
@@ -55,12 +54,7 @@ PrincipalDep = Annotated[Principal, Depends(authenticated, scope="function")]
 async def caller(request: Request) -> Principal:
     """The caller, checked before the request is read (401 before 422): from the credential cache,
     else with one read of its own."""
-    token = bearer(request)
-    found = cached_principal(token)
-    if found is not None:
-        return found
-    async with unit_of_work(write=False) as session:
-        return await principal_for(session, token, cache_ttl=get_settings().api_key_cache_seconds)
+    return await resolve(bearer(request))
 
 
 # Every login may look codes up and redeem them; a route marked @permission needs more.

@@ -7,18 +7,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from voucherd.core import clock
 from voucherd.core.errors import InvalidInput
 
 _LOCAL_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d")
 
 
 def printed(value: datetime | None) -> str | None:
-    return None if value is None else value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+0000")
-
-
-def printed_local(value: datetime | None, timezone: str) -> str | None:
-    """``2016-12-07 14:17:59`` in the client's timezone."""
-    return None if value is None else value.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M:%S")
+    return None if value is None else clock.isoformat_offset(value)
 
 
 def parse(value: object, timezone: str, *, field: str) -> datetime | None:

@@ -95,6 +95,16 @@ def _comment(message: str | None) -> str | None:
     return "\n".join(f"<p>{html.escape(line)}</p>" for line in message.splitlines())
 
 
+def _printed_value(view: CardView) -> int:
+    """The value printed on the voucher: a stored value's, else its option's stated worth, else
+    its price."""
+    if view.card.monetary:
+        return view.order.unit_value
+    if view.option is not None and view.option.real_value:
+        return view.option.real_value
+    return view.order.unit_price
+
+
 def _order(view: CardView) -> dict[str, Any]:
     order, item, card = view.order, view.product, view.card
     redeemed = view.redemptions
@@ -128,9 +138,7 @@ def _order(view: CardView) -> dict[str, Any]:
             "message": order.recipient_message,
             "name": item.title,
             "price": order.unit_price,
-            "priceOnVoucher": display_price(
-                order.unit_value if card.monetary else order.unit_price, item.currency
-            ),
+            "priceOnVoucher": display_price(_printed_value(view), item.currency),
             "type": "voucher",
             "voucherType": item.type,
         },

@@ -13,11 +13,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from voucherd.accounts.credentials import principal_for
+from voucherd.accounts.credentials import principal_for, resolve
 from voucherd.accounts.permissions import Permission
-from voucherd.accounts.service import Principal, cached_principal
+from voucherd.accounts.service import Principal
 from voucherd.config import get_settings
-from voucherd.db import unit_of_work
 from voucherd.http.openapi import BEARER_SCHEME
 from voucherd.http.routes import authenticate_first
 from voucherd.http.session import SessionDep
@@ -53,12 +52,7 @@ async def authenticated(request: Request, session: SessionDep) -> Principal:
 async def checkout_principal(request: Request) -> Principal:
     """The caller of a checkout route: from the key cache, else with one read of its own (the
     checkout opens its unit of work only once it knows the caller)."""
-    key = raw_key(request)
-    found = cached_principal(key)
-    if found is not None:
-        return found
-    async with unit_of_work(write=False) as session:
-        return await principal_for(session, key, cache_ttl=get_settings().api_key_cache_seconds)
+    return await resolve(raw_key(request))
 
 
 PrincipalDep = Annotated[Principal, Depends(authenticated, scope="function")]

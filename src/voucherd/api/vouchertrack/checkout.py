@@ -50,7 +50,7 @@ async def validate_voucher(request: Request, code: Annotated[str, Path(max_lengt
     principal = await checkout_principal(request)
     require(principal, Permission.REDEEM)
     await ratelimit.check(request, "validation_per_key", principal.rate_key)
-    async with checkout(principal, write=False, transaction=False) as unit:
+    async with checkout(principal, write=False, transaction=redemptions.needs_session(code)) as unit:
         result = await redemptions.validate(unit.store, principal, code)
     body = mappers.validation(result, principal)
     status = 200 if result.error is None else status_for(result.error)
@@ -82,8 +82,13 @@ async def record_redemption(request: Request) -> Response:
     principal = await checkout_principal(request)
     require(principal, Permission.REDEEM)
     body = bodies.validate(RedemptionRequest, data)
-    # A second write commits with the redemption: the idempotency record, the customer it names.
-    transaction = IDEMPOTENCY_KEY in request.headers or body.customer is not None
+    # A second write commits with the redemption (the idempotency record, the customer it names),
+    # or a gift card's code, whose redemption goes through the session.
+    transaction = (
+        IDEMPOTENCY_KEY in request.headers
+        or body.customer is not None
+        or redemptions.needs_session(body.code)
+    )
     async with checkout(principal, write=True, transaction=transaction) as unit:
         if unit.session is None:
             return await _redeem(unit, body)
