@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 import uvloop
 
-from bench import codegen, distribution, http_checkout, webhooks
+from bench import codegen, distribution, http_checkout, http_giftcards, webhooks
 from bench.common import (
     BENCH_DATABASE,
     RESULTS,
@@ -45,6 +45,8 @@ class Mode:
     export_recipients: int
     webhook_events: int = 5000
     webhook_redemptions: int = 200
+    # Stored-value cards for voucherd's redemptions, and as many again for the baselines'.
+    giftcards: int = 5000
 
 
 FULL = Mode(
@@ -55,7 +57,7 @@ FULL = Mode(
     1_000_000,
 )
 QUICK = Mode(
-    "quick", Durations(warmup=0.5, open_loop=2.0, saturation=2.0), (100_000,), 40_000, 100_000, 1000, 50
+    "quick", Durations(warmup=0.5, open_loop=2.0, saturation=2.0), (100_000,), 40_000, 100_000, 1000, 50, 500
 )
 
 
@@ -66,7 +68,7 @@ async def _commit() -> str:
         return "unknown"
 
 
-SECTIONS = ("codegen", "checkout", "distribution", "webhooks")
+SECTIONS = ("codegen", "checkout", "giftcards", "distribution", "webhooks")
 
 
 async def _bench(mode: Mode, only: Sequence[str] = SECTIONS) -> str:
@@ -85,6 +87,8 @@ async def _bench(mode: Mode, only: Sequence[str] = SECTIONS) -> str:
                 sections.append(await codegen.run(database, tenant, mode.codegen_counts))
             if "checkout" in only:
                 sections.append(await http_checkout.run(database, tenant, mode.durations, mode.redeem_codes))
+            if "giftcards" in only:
+                sections.append(await http_giftcards.run(database, tenant, mode.durations, mode.giftcards))
             if "distribution" in only:
                 sections.append(await distribution.run(database, tenant, mode.export_recipients))
             if "webhooks" in only:

@@ -195,7 +195,7 @@ def _redeem_call(
     )
 
 
-async def _measure(
+async def measure(
     call: Call, voucherd_port: int, minimal_port: int, pool_size: tuple[int, int], durations: Durations
 ) -> Section:
     runs: list[tuple[str, LoadResult]] = []
@@ -280,6 +280,26 @@ async def _measure(
     return Section(notes=notes, figures=figures)
 
 
+def minimal_app_command(port: int) -> list[str]:
+    """The minimal app on the server stack of ``voucherd serve``."""
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "bench.minimal_app:create_app",
+        "--factory",
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--no-access-log",
+    ]
+
+
 async def run(database: Database, tenant: Tenant, durations: Durations, redeem_codes: int) -> Section:
     settings = get_settings()
     pool_size = (settings.pool_size, settings.pool_size + settings.pool_max_overflow)
@@ -308,22 +328,7 @@ async def run(database: Database, tenant: Tenant, durations: Durations, redeem_c
         pool_min=pool_size[0],
         pool_max=pool_size[1],
     )
-    minimal_command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "bench.minimal_app:create_app",
-        "--factory",
-        "--host",
-        HOST,
-        "--port",
-        str(minimal_port),
-        "--loop",
-        "uvloop",
-        "--http",
-        "httptools",
-        "--no-access-log",
-    ]
+    minimal_command = minimal_app_command(minimal_port)
     vouchers = Vouchers(redeem_vouchers)
     calls = [
         _validate_call(tenant, validate_codes, voucherd_port, minimal_port),
@@ -338,7 +343,7 @@ async def run(database: Database, tenant: Tenant, durations: Durations, redeem_c
         running_server("minimal-app", minimal_command, minimal_env, minimal_port),
     ):
         for call in calls:
-            sections.append(await _measure(call, voucherd_port, minimal_port, pool_size, durations))
+            sections.append(await measure(call, voucherd_port, minimal_port, pool_size, durations))
 
     notes = [
         f"checkout: voucherd serve (1 worker, SQLAlchemy pool {pool_size[0]}+{pool_size[1] - pool_size[0]}) "

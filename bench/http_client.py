@@ -119,3 +119,8 @@ def get(host: str, path: str, headers: Mapping[str, str]) -> bytes:
 def post_json(host: str, path: str, body: bytes, headers: Mapping[str, str]) -> bytes:
     head = _head("POST", host, path, {**headers, "Content-Type": "application/json"})
     return (head + f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+
+
+def post_form(host: str, path: str, body: bytes, headers: Mapping[str, str]) -> bytes:
+    head = _head("POST", host, path, {**headers, "Content-Type": "application/x-www-form-urlencoded"})
+    return (head + f"Content-Length: {len(body)}\r\n\r\n").encode() + body

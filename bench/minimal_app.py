@@ -2,7 +2,9 @@
 (FastAPI on uvicorn with uvloop, httptools, no access log) doing only the SQL of
 :mod:`bench.checkout_sql` through an asyncpg pool (no SQLAlchemy), with no authentication and no
 rules. The client, campaign and use limit come from the configuration, so the redeem request
-names the voucher by id.
+names the voucher by id. ``POST /giftcards/redeem`` does the gift card debit of
+:mod:`bench.giftcard_sql` for a form body ``giftcard_id=...&reductor=...`` (the card by id, so no
+lookup).
 
 The bench runs it as ``python -m uvicorn bench.minimal_app:create_app --factory ...`` with
 :class:`MinimalConfig` in the environment."""
@@ -17,6 +19,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+from urllib.parse import parse_qs
 
 import asyncpg  # type: ignore[import-untyped]
 import orjson
@@ -24,7 +27,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from bench import checkout_sql
+from bench import checkout_sql, giftcard_sql
 
 CONFIG_VARIABLE = "BENCH_MINIMAL_CONFIG"
 
@@ -38,6 +41,7 @@ class MinimalConfig:
     uses_per_voucher: int
     pool_min: int
     pool_max: int
+    actor: str = "api_key:bench"  # what the gift card ledger rows name as who redeemed
 
     def to_env(self) -> dict[str, str]:
         return {CONFIG_VARIABLE: orjson.dumps(dataclasses.asdict(self), default=str).decode()}
@@ -113,5 +117,21 @@ def create_app() -> FastAPI:
             return _json({"success": False, "voucher_code": body.code, "error": "Voucher used up"}, 409)
         discount = redemption.discount_minor
         return _json({"success": True, "voucher_code": body.code, "discount_applied_minor": discount}, 201)
+
+    @app.post("/giftcards/redeem")
+    async def redeem_giftcard(request: Request) -> Response:
+        form = parse_qs((await request.body()).decode())
+        debit = giftcard_sql.Debit(
+            client_id=config.client_id,
+            giftcard_id=uuid.UUID(form["giftcard_id"][0]),
+            amount=int(form["reductor"][0]),
+            actor=config.actor,
+        )
+        async with request.state.pool.acquire() as connection:
+            redeemed = await giftcard_sql.redeem(connection, debit)
+        if not redeemed:
+            refused = {"status": "failed", "error": "Not enough left", "code": "insufficient_balance"}
+            return _json(refused, 409)
+        return _json({"code": str(debit.giftcard_id), "redeemed": True})
 
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from datetime import timedelta
 from typing import Any
@@ -17,16 +18,50 @@ from voucherd.campaigns.schemas import CampaignInput, CodeSettings
 from voucherd.core import clock
 from voucherd.core.money import Amount
 from voucherd.db import get_database, unit_of_work
+from voucherd.giftcards import catalog, orders
 from voucherd.models import Client
 from voucherd.vouchers import service as vouchers
 
 DEMO_LOGIN = "owner@demo-restaurant.example"
 
+# The demo's gift voucher catalog (VoucherCart's /vouchercart/v1/vouchers), prices in pence.
+GIFT_CARD = catalog.ProductInput(
+    sales_page=None,
+    type=catalog.ProductType.MONETARY,
+    title="Demo Restaurant gift card",
+    description="Any amount from £10 to £500, spent over as many visits as you like.",
+    terms="Valid for 12 months from purchase. Not exchangeable for cash.",
+    min_amount=1000,
+    max_amount=50_000,
+    expiry=catalog.ExpiryInput(type="period", interval="months", period=12),
+)
+DINNER_FOR_TWO = catalog.ProductInput(
+    sales_page=None,
+    type=catalog.ProductType.FIXED,
+    title="Dinner for two",
+    description="Three courses for two with a glass of wine each.",
+    terms="Book ahead; Sunday to Thursday evenings.",
+    tax_rate=2000,
+    options=[catalog.OptionInput(sell_price=8000, description="Dinner for two")],
+    expiry=catalog.ExpiryInput(type="period", interval="months", period=6),
+)
+COFFEE_CARD = catalog.ProductInput(
+    sales_page=None,
+    type=catalog.ProductType.FIXED,
+    title="Coffee card",
+    description="Five coffees of any kind.",
+    terms="One coffee per visit.",
+    options=[catalog.OptionInput(sell_price=1500, quantity=5, description="5 coffees")],
+    expiry=catalog.ExpiryInput(type="period", interval="months", period=12),
+)
+SAMPLE_AMOUNT = 2500  # the sample gift card: £25.00
+
 
 async def seed_demo() -> dict[str, Any] | None:
     """Demo Restaurant, a "Summer Sale" campaign (20% off, minimum spend £25) and 5 codes, a sales
-    page and its owner's login (password generated, shown once); ``None`` when the database
-    already has a client."""
+    page and its owner's login (password generated, shown once), a gift voucher catalog (a gift
+    card of £10 to £500, "Dinner for two", a 5-use "Coffee card") and one £25 gift card sold from
+    it; ``None`` when the database already has a client."""
     try:
         async with unit_of_work() as session:
             if await session.scalar(select(func.count()).select_from(Client)):
@@ -60,6 +95,23 @@ async def seed_demo() -> dict[str, Any] | None:
                     pages=[page.name],
                 ),
             )
+            products = {}
+            for product in (GIFT_CARD, DINNER_FOR_TWO, COFFEE_CARD):
+                data = dataclasses.replace(product, sales_page=page.number, currency=principal.currency)
+                products[product.title] = (await catalog.create_product(session, principal, data)).product
+            placed = await orders.place_order(
+                session,
+                principal,
+                orders.OrderInput(
+                    product=products[GIFT_CARD.title].number,
+                    sales_page=page.number,
+                    monetary_amount=SAMPLE_AMOUNT,
+                    payments=[
+                        orders.Payment(amount=SAMPLE_AMOUNT, currency=principal.currency, title="Demo")
+                    ],
+                    buyer_name="Demo Buyer",
+                ),
+            )
         return {
             "client_id": str(client.id),
             "client_name": client.name,
@@ -69,6 +121,9 @@ async def seed_demo() -> dict[str, Any] | None:
             "staff_email": owner.email,
             "staff_password": password,
             "sales_page": page.name,
+            "domain": page.number,
+            "gift_vouchers": {title: product.number for title, product in products.items()},
+            "gift_card_code": placed.cards[0].code,
         }
     finally:
         await get_database().dispose()

@@ -109,6 +109,25 @@ def test_serve_answers_the_documented_curl(db_url: str, tmp_path: Path) -> None:
         assert response.json()["client_name"] == "Demo Restaurant"
         assert response.json()["discount_description"] == "20% off your order"
         assert httpx.get(f"{base}/docs").status_code == 200
+        # the demo's gift card, as the demo's printed curl asks for it
+        status = httpx.get(
+            f"{base}/vouchercart/v1/status",
+            params={"code": demo["gift_card_code"], "domain": demo["domain"]},
+            headers={"Authorization": f"Bearer {demo['api_key']}"},
+        )
+        assert status.status_code == 200, status.text
+        assert (status.json()["stock"], status.json()["status"], status.json()["monetary"]) == (
+            2500,
+            "in_progress",
+            True,
+        )
+        listed = httpx.get(
+            f"{base}/vouchercart/v1/vouchers",
+            params={"domainId": demo["domain"]},
+            headers={"Authorization": f"Bearer {demo['api_key']}"},
+        ).json()
+        titles = [item["title"] for item in listed]
+        assert titles == ["Demo Restaurant gift card", "Dinner for two", "Coffee card"]
         # a second demo run leaves existing data alone
         assert json.loads(run(["demo", "--json"], env).stdout) is None
     finally:

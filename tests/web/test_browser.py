@@ -18,7 +18,9 @@ from sqlalchemy import select
 
 from tests.conftest import Tenant
 from tests.fixtures.factories import make_campaign
+from voucherd.accounts import staff
 from voucherd.db import Database, unit_of_work
+from voucherd.giftcards import catalog, orders
 from voucherd.models import Campaign, Event
 
 pytestmark = pytest.mark.browser
@@ -161,3 +163,47 @@ async def test_unknown_code_page_in_the_browser(server: str, browser: object) ->
     assert response is not None
     assert response.status == 404
     assert await page.text_content("h1") == "Voucher not found"
+
+
+async def test_gift_card_page_on_a_phone(
+    server: str, browser: object, database: Database, tenant: Tenant
+) -> None:
+    # a gift card whose product texts try to inject scripts (RELIABILITY S11)
+    async with unit_of_work(database) as session:
+        shop = await staff.create_sales_page(session, tenant.client_id, "gift-shop")
+        product = await catalog.create_product(
+            session,
+            tenant.principal,
+            catalog.ProductInput(
+                sales_page=shop.number, type="monetary", title=f"Gift card {XSS[1]}", terms=" ".join(XSS)
+            ),
+        )
+        placed = await orders.place_order(
+            session,
+            tenant.principal,
+            orders.OrderInput(
+                product=product.product.number,
+                monetary_amount=2500,
+                payments=[orders.Payment(amount=2500, currency="GBP")],
+            ),
+        )
+        code = placed.cards[0].code
+    dialogs: list[str] = []
+    page = await (await browser.new_context(viewport=PHONE, is_mobile=True)).new_page()  # type: ignore[attr-defined]
+    page.on("dialog", lambda dialog: dialogs.append(dialog.message))
+    response = await page.goto(f"{server}/redeem/{code}")
+    assert response is not None
+    assert response.status == 200
+    assert (await page.text_content("#code") or "").strip() == code
+    assert await page.text_content("#state") == "Valid"
+    assert await page.text_content("#remaining") == "£25.00 left"
+    assert await page.eval_on_selector("img.qr", "img => img.complete && img.naturalWidth > 100")
+    # the whole code on one line, nothing overflowing the phone's width
+    lines = await page.eval_on_selector(
+        "#code",
+        "el => Math.round(el.getBoundingClientRect().height / parseFloat(getComputedStyle(el).lineHeight))",
+    )
+    assert lines == 1
+    assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert XSS[0] in (await page.text_content("#terms") or "")
+    assert dialogs == []

@@ -10,8 +10,10 @@ from sqlalchemy import func, select
 
 from tests.conftest import Tenant
 from tests.fixtures.factories import add_codes, make_campaign, make_codes
+from voucherd.accounts import staff
 from voucherd.core import clock
 from voucherd.db import Database, unit_of_work
+from voucherd.giftcards import codes as gift_codes
 from voucherd.models import Campaign, Event, Publication, Recipient
 
 
@@ -102,6 +104,94 @@ class TestVoucherPage:
         assert recipient.clicked_at is not None
         assert recipient.opened_at is not None
         assert len(await events_of(database, "email.clicked")) == 1
+
+
+V1 = "/vouchercart/v1"
+
+
+async def gift_card(
+    api: httpx.AsyncClient, database: Database, tenant: Tenant, product: dict[str, object], **order: object
+) -> tuple[str, int]:
+    """A gift card sold over VoucherCart's API, on a new sales page of the tenant's: its code and
+    the page's number."""
+    async with unit_of_work(database) as session:
+        page = await staff.create_sales_page(session, tenant.client_id, f"shop-{uuid.uuid4().hex[:8]}")
+    bearer = {"Authorization": f"Bearer {tenant.api_key}"}
+    made = await api.post(f"{V1}/vouchers", json={"domainId": page.number, **product}, headers=bearer)
+    assert made.status_code == 201, made.text
+    shown = made.json()
+    if shown["options"]:
+        order = {"optionId": shown["options"][0]["optionId"], **order}
+    body = {"domainId": page.number, "voucherId": shown["voucherId"], **order}
+    placed = await api.post(f"{V1}/order", json=body, headers=bearer)
+    assert placed.status_code == 201, placed.text
+    return str(placed.json()["codes"][0]), page.number
+
+
+class TestGiftCardPage:
+    async def test_shows_business_title_what_is_left_validity_terms_and_state(
+        self, api: httpx.AsyncClient, database: Database, tenant: Tenant
+    ) -> None:
+        product = {
+            "type": "monetary",
+            "title": "Gift card",
+            "currency": "GBP",
+            "terms": "Not exchangeable for cash.",
+            "expiry": {"type": "period", "interval": "months", "period": 3},
+        }
+        paid = [{"amount": 2000, "currency": "GBP", "title": "Card"}]
+        with clock.frozen(datetime(2026, 1, 10, 12, 0, tzinfo=UTC)):
+            code, domain = await gift_card(api, database, tenant, product, monetaryAmount=2000, payments=paid)
+        with clock.frozen(datetime(2026, 2, 1, tzinfo=UTC)):
+            page = await api.get(f"/redeem/{code.lower().replace('-', '')}")  # as a person may type it
+            assert page.status_code == 200
+            for part in (
+                "Demo Restaurant",
+                "<h1>Gift card</h1>",
+                'id="remaining">£20.00 left<',
+                code,
+                f'alt="QR code of gift voucher {code}"',
+                'src="data:image/png;base64,',
+                'id="state">Valid<',
+                "Valid until 10 April 2026, 13:00",  # three months on, in London's summer time
+                "Not exchangeable for cash.",
+            ):
+                assert part in page.text, part
+            assert "unsafe-inline" not in page.headers["content-security-policy"]
+            bearer = {"Authorization": f"Bearer {tenant.api_key}"}
+            form = {"code": code, "domain": str(domain), "reductor": "500"}
+            redeemed = await api.post(f"{V1}/redeem", data=form, headers=bearer)
+            assert redeemed.status_code == 200, redeemed.text
+            assert 'id="remaining">£15.00 left<' in (await api.get(f"/redeem/{code}")).text
+            await api.post(f"{V1}/redeem", data={"code": code, "domain": str(domain)}, headers=bearer)
+            assert 'id="state">Used up<' in (await api.get(f"/redeem/{code}")).text
+        with clock.frozen(datetime(2026, 5, 1, tzinfo=UTC)):
+            assert 'id="state">Expired<' not in (await api.get(f"/redeem/{code}")).text  # used up first
+
+    async def test_uses_left_and_expiry(
+        self, api: httpx.AsyncClient, database: Database, tenant: Tenant
+    ) -> None:
+        product = {
+            "type": "fixed",
+            "title": "Coffee card",
+            "currency": "GBP",
+            "options": [{"sellPrice": 1500, "quantity": 5, "description": "5 coffees"}],
+            "expiry": {"type": "period", "interval": "months", "period": 3},
+        }
+        paid = [{"amount": 1500, "currency": "GBP", "title": "Card"}]
+        with clock.frozen(datetime(2026, 1, 10, 12, 0, tzinfo=UTC)):
+            code, _ = await gift_card(api, database, tenant, product, payments=paid)
+        with clock.frozen(datetime(2026, 2, 1, tzinfo=UTC)):
+            assert 'id="remaining">5 times left<' in (await api.get(f"/redeem/{code}")).text
+        with clock.frozen(datetime(2026, 4, 11, tzinfo=UTC)):
+            assert 'id="state">Expired<' in (await api.get(f"/redeem/{code}")).text
+
+    async def test_unknown_gift_codes_get_the_same_plain_page(self, api: httpx.AsyncClient) -> None:
+        well_formed = gift_codes.new_code()  # checks, but was never issued
+        mistyped = well_formed[:-1] + ("0" if well_formed[-1] != "0" else "1")
+        responses = [await api.get(f"/redeem/{c}") for c in ("NOPE-1234", well_formed, mistyped)]
+        assert {r.status_code for r in responses} == {404}
+        assert len({r.content for r in responses}) == 1
 
 
 class TestLandingPage:

@@ -315,9 +315,14 @@ def demo(
         f"Demo login: {result['staff_email']}  password (shown once): {result['staff_password']}"
         f"  sales page: {result['sales_page']}"
     )
+    typer.echo(f"Demo gift card (£25.00, sales page domain {result['domain']}): {result['gift_card_code']}")
     typer.echo("Try:")
     typer.echo(
         f"  curl -s -H 'X-API-Key: {result['api_key']}' {base}/api/webhook/validate/{result['codes'][0]}"
+    )
+    typer.echo(
+        f"  curl -s -H 'Authorization: Bearer {result['api_key']}' "
+        f"'{base}/vouchercart/v1/status?code={result['gift_card_code']}&domain={result['domain']}'"
     )
 
 

@@ -1,6 +1,7 @@
 """Public pages, server-rendered and mobile-first: the voucher as a customer shows it at the
-counter (``/redeem/{code}``), and a campaign's landing page where visitors claim the offer
-(``/c/{slug}``). No scripts; styles from one stylesheet (a CSP without ``unsafe-inline``)."""
+counter (``/redeem/{code}``: a campaign's voucher or a gift voucher), and a campaign's landing
+page where visitors claim the offer (``/c/{slug}``). No scripts; styles from one stylesheet (a CSP
+without ``unsafe-inline``)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from voucherd.core import clock, links, qr
 from voucherd.core.codes import normalize
 from voucherd.core.money import describe_amount
+from voucherd.giftcards import public as giftcards
+from voucherd.giftcards.public import PublicState
 from voucherd.http.ratelimit import rate_limit
 from voucherd.http.session import SessionDep, writes
 from voucherd.models import Client, Recipient
@@ -50,6 +53,14 @@ STATE_LABELS = {
     VoucherState.EXPIRED: "Expired",
     VoucherState.NOT_YET_ACTIVE: "Not yet valid",
     VoucherState.PAUSED: "Paused",
+}
+GIFT_CARD_LABELS = {
+    PublicState.USABLE: "Valid",
+    PublicState.NOT_YET_VALID: "Not yet valid",
+    PublicState.USED_UP: "Used up",
+    PublicState.EXPIRED: "Expired",
+    PublicState.REFUNDED: "Refunded: no longer valid",
+    PublicState.REPLACED: "Replaced by a new code: no longer valid",
 }
 
 
@@ -88,7 +99,8 @@ async def stylesheet() -> FileResponse:
 async def voucher_page(code: str, session: SessionDep) -> Response:
     voucher = await offers.lookup_public(session, normalize(code)) if code.strip() else None
     if voucher is None:
-        return not_found()
+        card = await giftcards.lookup_public(session, code) if code.strip() else None
+        return not_found() if card is None else _gift_card_page(card)
     recipient = (
         await session.execute(
             select(Recipient.id, Recipient.clicked_at).where(Recipient.voucher_id == voucher.id)
@@ -115,6 +127,17 @@ async def voucher_page(code: str, session: SessionDep) -> Response:
         if voucher.minimum_spend
         else None,
         share_url=share_url,
+    )
+
+
+def _gift_card_page(card: giftcards.PublicCard) -> HTMLResponse:
+    return render(
+        "giftcard.html",
+        card=card,
+        qr=qr.data_uri(links.redemption_url(card.code)),
+        state_label=GIFT_CARD_LABELS[card.state],
+        valid_until=_when(card.valid_until, card.timezone),
+        valid_from=_when(card.valid_from, card.timezone) if card.state is PublicState.NOT_YET_VALID else None,
     )
 
 
