@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import ColumnElement, Table, and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -221,6 +221,11 @@ async def redeem(
     return await view(session, card)
 
 
+def spendable(amount: Any) -> ColumnElement[bool]:
+    """The guard of every debit: the card is in progress and holds at least ``amount``."""
+    return and_(_cards.c.status == CardStatus.IN_PROGRESS, _cards.c.balance >= amount)
+
+
 async def debit(
     session: AsyncSession,
     principal: Principal | None,
@@ -245,15 +250,16 @@ async def debit(
     now = clock.now()
     if amount > card.balance:
         raise unusable(card, now) or _insufficient(card, amount)
-    guard = _cards.c.balance == amount if close_as is not None else _cards.c.balance >= amount
+    guard = (
+        and_(_cards.c.status == CardStatus.IN_PROGRESS, _cards.c.balance == amount)
+        if close_as is not None
+        else spendable(amount)
+    )
     values: dict[str, object] = {"balance": _cards.c.balance - amount, "updated_at": now}
     if close_as is not None:
         values["status"] = close_as.value
     left = await session.scalar(
-        update(_cards)
-        .where(_cards.c.id == card.id, _cards.c.status == CardStatus.IN_PROGRESS, guard)
-        .values(**values)
-        .returning(_cards.c.balance)
+        update(_cards).where(_cards.c.id == card.id, guard).values(**values).returning(_cards.c.balance)
     )
     if left is None:  # another redemption got there first: say what holds now
         await session.refresh(card)
