@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voucherd.accounts import staff
@@ -16,7 +16,7 @@ from voucherd.core.pagination import Page, PageRequest
 from voucherd.models import SalesPage, StaffSalesPage
 
 
-async def list_pages(session: AsyncSession, principal: Principal, page: PageRequest) -> Page[SalesPage]:
+def _visible(principal: Principal) -> Select[SalesPage]:
     """Every page of the client for those who administer it (owners, API keys); for other
     members, the pages they may log in on."""
     query = select(SalesPage).where(SalesPage.client_id == principal.client_id)
@@ -25,11 +25,21 @@ async def list_pages(session: AsyncSession, principal: Principal, page: PageRequ
         query = query.join(StaffSalesPage, StaffSalesPage.sales_page_id == SalesPage.id).where(
             StaffSalesPage.staff_id == principal.subject.id
         )
+    return query
+
+
+async def list_pages(session: AsyncSession, principal: Principal, page: PageRequest) -> Page[SalesPage]:
+    query = _visible(principal)
     total = await session.scalar(select(func.count()).select_from(query.subquery()))
     items = (
         await session.scalars(query.order_by(SalesPage.number).offset(page.offset).limit(page.limit))
     ).all()
     return Page(items=items, total=total or 0, request=page)
+
+
+async def pages_of(session: AsyncSession, principal: Principal) -> list[SalesPage]:
+    """The pages the caller sees (:func:`_visible`), all of them (VoucherCart's ``/domains``)."""
+    return list((await session.scalars(_visible(principal).order_by(SalesPage.number))).all())
 
 
 async def find_page(session: AsyncSession, client_id: uuid.UUID, page: int | str | None) -> SalesPage:

@@ -242,16 +242,6 @@ async def pages_of_email(session: AsyncSession, email: str) -> list[SalesPage]:
     return list((await session.scalars(query)).all())
 
 
-async def pages_of(session: AsyncSession, principal: Principal) -> list[SalesPage]:
-    """The client's sales pages; for a staff member, the ones they may log in on."""
-    query = select(SalesPage).where(SalesPage.client_id == principal.client_id).order_by(SalesPage.number)
-    if principal.subject.kind is SubjectKind.STAFF:
-        query = query.join(StaffSalesPage, StaffSalesPage.sales_page_id == SalesPage.id).where(
-            StaffSalesPage.staff_id == principal.subject.id
-        )
-    return list((await session.scalars(query)).all())
-
-
 async def log_in(session: AsyncSession, *, email: str, password: str, subdomain: str) -> Login:
     """A new login (a new token family) on a sales page. A wrong password, an unknown email and a
     page the member is not given answer alike, after the same work."""

@@ -335,3 +335,15 @@ async def test_a_password_change_ends_every_session(api: httpx.AsyncClient) -> N
         headers=basic("restaurant@example.com", "N14kYm8Wz1BACcg2"),
     )
     assert old.status_code == 401
+
+
+async def test_an_owner_sees_every_sales_page_as_on_our_api(api: httpx.AsyncClient) -> None:
+    """An owner administers all the client's pages, also those not given to their login."""
+    await register(api)
+    owner = {"Authorization": f"Bearer {(await log_in(api))['accessToken']}"}
+    added = await api.post("/api/domains", json={"name": "doe-terrace"}, headers=owner)
+    assert added.status_code == 201, added.text
+    listed = (await api.get(f"{V1}/domains", headers=owner)).json()
+    assert [page["name"] for page in listed["domains"]] == ["doe-restaurants", "doe-terrace"]
+    ours = (await api.get("/api/domains", headers=owner)).json()
+    assert [page["name"] for page in ours["data"]] == ["doe-restaurants", "doe-terrace"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from voucherd.accounts import staff
+from voucherd.accounts import sales_pages, staff
 from voucherd.accounts.errors import RefreshRefused
 from voucherd.api.vouchercart import errors, mappers
 from voucherd.api.vouchercart.auth import PrincipalDep, basic_credentials
@@ -83,4 +83,4 @@ async def refresh(request: Request, session: SessionDep) -> JSON:
 
 @router.get("/domains", summary="Your sales pages")
 async def domains(session: SessionDep, principal: PrincipalDep) -> JSON:
-    return JSON(mappers.domains(await staff.pages_of(session, principal)))
+    return JSON(mappers.domains(await sales_pages.pages_of(session, principal)))
