@@ -153,3 +153,83 @@ async def test_the_seeds_order_answer(api: httpx.AsyncClient, shop: Shop) -> Non
     assert restricted({**body, "orderId": 763521}, golden("order_response.json")) == golden(
         "order_response.json"
     )
+
+
+def with_seed_code(body: dict[str, Any]) -> dict[str, Any]:
+    assert codes.canonical(body["code"]) == body["code"]
+    return {**body, "code": "AAAA-BBBB-CCCC-DDDD"}
+
+
+@pytest.mark.parametrize("as_form", [True, False], ids=["form", "json"])
+async def test_the_seeds_partial_status_redeem_and_top_up_examples(
+    api: httpx.AsyncClient, shop: Shop, as_form: bool
+) -> None:
+    """The samples the seed abbreviates (``...``): their fields as shown."""
+
+    async def post(path: str, fields: dict[str, Any]) -> dict[str, Any]:
+        if as_form:
+            form = "&".join(f"{key}={value}" for key, value in fields.items())
+            response = await api.post(f"{V1}{path}", content=form, headers={**FORM, **shop.headers})
+        else:
+            response = await api.post(f"{V1}{path}", json=fields, headers=shop.headers)
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    money = await add_product(
+        api, shop, {"type": "monetary", "title": "Gift card", "currency": "GBP", "minAmount": 1}
+    )
+    bodies = {}
+    for amount in (2000, 5):
+        placed = await order(
+            api,
+            shop,
+            {
+                "voucherId": money["voucherId"],
+                "monetaryAmount": amount,
+                "payments": [{"amount": amount, "currency": "GBP"}],
+            },
+        )
+        bodies[amount] = placed["codes"][0]
+    await post("/redeem", {"code": bodies[2000], "domain": shop.domain, "reductor": 100})
+    status = (await api.get(f"{V1}/status", params={"code": bodies[2000]}, headers=shop.headers)).json()
+    seed = golden("status_monetary_multi_use_response.json")
+    assert restricted(with_seed_code(status), seed) == seed
+
+    await post("/redeem", {"code": bodies[5], "domain": shop.domain, "reductor": 2})
+    topped = await post("/top-up", {"code": bodies[5], "domain": shop.domain, "amount": 3})
+    seed = golden("top_up_response.json")
+    assert restricted(with_seed_code(topped), seed) == seed
+
+    meal = await add_product(
+        api, shop, {**MEAL_FOR_TWO, "options": [{"sellPrice": 100}, {"sellPrice": 450, "quantity": 5}]}
+    )
+    codes_of = {}
+    for option in meal["options"]:
+        placed = await order(
+            api,
+            shop,
+            {
+                "voucherId": meal["voucherId"],
+                "optionId": option["optionId"],
+                "payments": [{"amount": option["sellPrice"], "currency": "GBP"}],
+            },
+        )
+        codes_of[option["sellPrice"]] = placed["codes"][0]
+    multi = await post("/redeem", {"code": codes_of[450], "domain": shop.domain, "reductor": 2})
+    seed = golden("redeem_fixed_multi_use_response.json")
+    assert restricted(with_seed_code(multi), seed) == seed
+    await post("/redeem", {"code": codes_of[100], "domain": shop.domain})
+    done = (await api.get(f"{V1}/status", params={"code": codes_of[100]}, headers=shop.headers)).json()
+    seed = golden("status_redeemed_completely_response.json")
+    assert restricted(with_seed_code(done), seed) == seed
+
+
+async def test_the_seeds_voucher_list_example(api: httpx.AsyncClient, shop: Shop) -> None:
+    seed = golden("vouchers_list_response.json")
+    await add_product(api, shop, SPA_DAY)
+    listed = (await api.get(f"{V1}/vouchers?domainId={shop.domain}", headers=shop.headers)).json()
+    (item,) = listed
+    item = {**item, "voucherId": 22676}
+    item["options"] = [{**item["options"][0], "optionId": 99195}]
+    item["categories"] = [{**item["categories"][0], "categoryId": 77423}]
+    assert restricted([item], seed) == seed
