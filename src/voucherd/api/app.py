@@ -20,6 +20,7 @@ from starlette.types import Receive, Scope, Send
 
 from voucherd import __version__
 from voucherd.api.vouchercart.app import create_vouchercart_app
+from voucherd.api.voucherify.app import create_voucherify_app
 from voucherd.api.vouchertrack.app import create_vouchertrack_app
 from voucherd.config import get_settings
 from voucherd.core import qr
@@ -39,8 +40,10 @@ of the systems it replaces. Each API is mounted under its own path with its own 
 error format:
 
 - `/api`: VoucherTrack (seeds 000, 001); its own document is `/api/openapi.json`.
-- `/vouchercart/v1`: VoucherCart (seed 003): staff logins, clients, sales pages; its own document
-  is `/vouchercart/v1/openapi.json`.
+- `/vouchercart/v1`: VoucherCart (seed 003): staff logins, clients, sales pages, gift vouchers,
+  coupons; its own document is `/vouchercart/v1/openapi.json`.
+- `/voucherify`: Voucherify (v2018-08-01) for its official SDKs; its own document is
+  `/voucherify/openapi.json`.
 """
 
 
@@ -52,10 +55,10 @@ class Dialect:
     create: Callable[[RateLimiter], FastAPI]
 
 
-# Voucherify (`/voucherify`) takes its place here.
 DIALECTS = (
     Dialect("/api", create_vouchertrack_app),
     Dialect("/vouchercart/v1", create_vouchercart_app),
+    Dialect("/voucherify", create_voucherify_app),
 )
 
 

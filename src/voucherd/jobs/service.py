@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voucherd.accounts.service import Principal
@@ -47,3 +48,16 @@ async def get_job(session: AsyncSession, principal: Principal, job_id: uuid.UUID
     if job is None or job.client_id != principal.client_id:
         raise JobNotFound()
     return job
+
+
+async def list_jobs(
+    session: AsyncSession, principal: Principal, *, limit: int, before: datetime | None = None
+) -> tuple[list[Job], bool]:
+    """The client's jobs, newest first (made before ``before`` when given), and whether more follow."""
+    query = select(Job).where(Job.client_id == principal.client_id)
+    if before is not None:
+        query = query.where(Job.created_at < before)
+    rows = list(
+        (await session.scalars(query.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit + 1))).all()
+    )
+    return rows[:limit], len(rows) > limit

@@ -1,0 +1,40 @@
+"""How Voucherify callers authenticate: the application pair ``X-App-Id`` (one of our API keys'
+``api_key_id``) and ``X-App-Token`` (the key itself), as ``voucherd keys create --json`` prints
+them. The pair must match: a key presented with another key's id is refused."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from voucherd.accounts.credentials import resolve
+from voucherd.accounts.permissions import Permission
+from voucherd.accounts.service import Principal
+from voucherd.core.errors import Unauthenticated
+from voucherd.http.routes import authenticate_first
+
+APP_ID = "X-App-Id"
+APP_TOKEN = "X-App-Token"  # noqa: S105 (a header name)
+SECURITY_SCHEMES = {
+    "AppId": {"type": "apiKey", "in": "header", "name": APP_ID, "description": "Your key's api_key_id"},
+    "AppToken": {"type": "apiKey", "in": "header", "name": APP_TOKEN, "description": "Your API key"},
+}
+
+
+async def application(request: Request) -> Principal:
+    """The caller of a server-side (``/v1``) route."""
+    app_id = request.headers.get(APP_ID, "").strip()
+    token = request.headers.get(APP_TOKEN, "").strip()
+    if not app_id or not token:
+        raise Unauthenticated("Send the application's X-App-Id and X-App-Token headers.")
+    principal = await resolve(token)
+    if str(principal.subject.id) != app_id.lower():
+        raise Unauthenticated("X-App-Id is not the id of the key sent as X-App-Token.")
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(application, scope="function")]
+# Server-side routes: the pair is checked before the request is read (401 before 400); the pair
+# acts for its whole client.
+ApplicationRoute = authenticate_first(application, Permission.MANAGE)
