@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voucherd.accounts.service import Principal
@@ -13,6 +13,7 @@ from voucherd.core.codes import normalize
 from voucherd.core.errors import InvalidInput
 from voucherd.core.ids import new_id
 from voucherd.core.money import describe_amount
+from voucherd.core.pagination import PageRequest
 from voucherd.events import service as events
 from voucherd.models import Redemption, Voucher
 from voucherd.offers.errors import CustomerLimitReached, CustomerRequired, MinimumSpendNotMet
@@ -268,3 +269,29 @@ def _reference(value: str | None) -> str | None:
             f"order_reference may be at most {MAX_REFERENCE_LENGTH} characters.", field="order_reference"
         )
     return value
+
+
+async def get_redemption(session: AsyncSession, principal: Principal, redemption_id: uuid.UUID) -> Redemption:
+    """The client's redemption (another client's is not found)."""
+    redemption = await session.get(Redemption, redemption_id)
+    if redemption is None or redemption.client_id != principal.client_id:
+        raise RedemptionNotFound(
+            "No redemption with this id.", resource_id=str(redemption_id), resource_type="redemption"
+        )
+    return redemption
+
+
+async def list_redemptions(
+    session: AsyncSession, principal: Principal, page: PageRequest
+) -> tuple[list[Redemption], int]:
+    """The client's redemptions, newest first, and how many there are."""
+    where = Redemption.client_id == principal.client_id
+    total = await session.scalar(select(func.count()).select_from(Redemption).where(where))
+    rows = await session.scalars(
+        select(Redemption)
+        .where(where)
+        .order_by(Redemption.created_at.desc(), Redemption.id.desc())
+        .offset(page.offset)
+        .limit(page.limit)
+    )
+    return list(rows.all()), total or 0

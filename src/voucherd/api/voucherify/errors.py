@@ -40,6 +40,7 @@ KEYS: dict[str, str] = {
     "permission_denied": "forbidden",
     "invalid_input": "invalid_payload",
     "voucher_exhausted": "quantity_exceeded",
+    "campaign_paused": "voucher_disabled",
 }
 MESSAGES = {
     400: "Bad Request",
@@ -86,14 +87,50 @@ def error_object(
     return JSON(body, status_code=status, headers=headers)
 
 
-def render(request: Request, error: DomainError) -> JSON:
-    status = status_in(STATUS, error)
+# Voucherify names a category's errors alike (every unknown object is ``not_found``); these
+# codes of ours are already Voucherify's keys and keep their own.
+_CATEGORY_KEYS: tuple[tuple[type[DomainError], str], ...] = (
+    (NotFound, "not_found"),
+    (Unauthenticated, "unauthorized"),
+    (PermissionDenied, "forbidden"),
+    (QuotaExceeded, "quantity_exceeded"),
+)
+_OWN_KEYS = frozenset(
+    {
+        "invalid_query_params",
+        "invalid_api_version",
+        "duplicate_found",
+        "no_voucher_suitable_for_publication",
+        "gift_amount_exceeded",
+        "voucher_disabled",
+        "voucher_expired",
+        "voucher_not_active",
+        "already_rolled_back",
+        "quantity_exceeded",
+        "invalid_campaign_params",
+        "invalid_code_config",
+    }
+)
+
+
+def key_of(error: DomainError) -> str:
     code = getattr(error, "reason", error.code) if isinstance(error, NotRedeemable) else error.code
+    if code in _OWN_KEYS:
+        return code
+    if code in KEYS:
+        return KEYS[code]
+    for category, key in _CATEGORY_KEYS:
+        if isinstance(error, category):
+            return key
+    return code
+
+
+def render(request: Request, error: DomainError) -> JSON:
     details = error.details
     return error_object(
         request,
-        status,
-        KEYS.get(code, code),
+        status_in(STATUS, error),
+        key_of(error),
         error.message,
         resource_id=details.get("resource_id"),
         resource_type=details.get("resource_type"),

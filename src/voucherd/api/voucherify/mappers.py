@@ -12,6 +12,11 @@ from voucherd.core.errors import NotFound
 from voucherd.models import Job
 
 ASYNC_ACTION = "aa_"
+REDEMPTION = "r_"
+ROLLBACK = "rr_"
+VOUCHER = "v_"
+CAMPAIGN = "camp_"
+VALIDATION = "valid_"
 # Our job kinds as Voucherify names the work.
 ACTION_TYPES = {
     "generate_codes": "CAMPAIGN.VOUCHERS_GENERATE",

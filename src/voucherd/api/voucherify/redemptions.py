@@ -1,0 +1,209 @@
+"""Validations and redemptions (``ValidationsApi``, ``RedemptionsApi``): stacked bodies of up to
+30 redeemables, all or nothing, over the checkout's own validation and redemption (a code
+redeemed here is the redemption the VoucherTrack checkout sees, with the same
+``voucher.redeemed`` event); rollbacks, and redemptions read back."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from voucherd.accounts.permissions import Permission, require
+from voucherd.api.voucherify import redemption_mappers as mappers
+from voucherd.api.voucherify.auth import APP_ID, ApplicationRoute, PrincipalDep, application
+from voucherd.api.voucherify.errors import error_object
+from voucherd.api.voucherify.mappers import REDEMPTION, ROLLBACK, unprefixed
+from voucherd.api.voucherify.requests import body, page_of, segment
+from voucherd.core.errors import DomainError, InvalidInput, NotFound
+from voucherd.core.pagination import PageRequest
+from voucherd.http.checkout import checkout
+from voucherd.http.responses import JSON
+from voucherd.http.session import SessionDep
+from voucherd.redemptions import service as redemptions
+from voucherd.redemptions import stacks
+from voucherd.redemptions.errors import RedemptionNotFound
+
+router = APIRouter(tags=["Validations and redemptions"], route_class=ApplicationRoute)
+client_router = APIRouter(prefix="/client", tags=["Client side"], route_class=ApplicationRoute)
+
+
+class _Fields(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class RedeemableFields(_Fields):
+    object: str = "voucher"
+    id: str = Field(min_length=1, max_length=200)
+
+
+class ItemFields(_Fields):
+    quantity: int | None = None
+    price: int | None = None
+    amount: int | None = None
+
+
+class OrderFields(_Fields):
+    id: str | None = Field(default=None, max_length=200)
+    source_id: str | None = Field(default=None, max_length=200)
+    amount: int | None = None
+    items: list[ItemFields] | None = None
+
+    @property
+    def total(self) -> int:
+        if self.amount is not None:
+            return self.amount
+        return sum(
+            item.amount if item.amount is not None else (item.price or 0) * (item.quantity or 1)
+            for item in self.items or []
+        )
+
+
+class CustomerFields(_Fields):
+    id: str | None = None
+    source_id: str | None = None
+    email: str | None = None
+
+
+class StackFields(_Fields):
+    redeemables: list[RedeemableFields] = Field(min_length=1, max_length=stacks.MAX_REDEEMABLES)
+    order: OrderFields | None = None
+    customer: CustomerFields | None = None
+    tracking_id: str | None = None
+
+
+def _stack(data: dict[str, Any]) -> StackFields:
+    try:
+        return StackFields.model_validate(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise InvalidInput(f"{where}: {first['msg']}", field=where) from None
+
+
+def _codes(fields: StackFields) -> list[str]:
+    for index, item in enumerate(fields.redeemables):
+        if item.object != "voucher":
+            raise InvalidInput(
+                f"redeemables[{index}].object: only vouchers are served (not {item.object}).",
+                field=f"redeemables[{index}].object",
+            )
+    return [item.id for item in fields.redeemables]
+
+
+async def _validate(request: Request) -> JSON:
+    principal = await application(request)
+    require(principal, Permission.REDEEM)
+    fields = _stack(await body(request))
+    order = fields.order or OrderFields()
+    async with checkout(principal, write=False, transaction=False) as unit:
+        stack = await stacks.validate(unit.store, principal, _codes(fields), order.total)
+    return JSON(mappers.validation(stack, order_id=order.id, source_id=order.source_id, request=request))
+
+
+async def _redeem(request: Request) -> JSON:
+    principal = await application(request)
+    require(principal, Permission.REDEEM)
+    fields = _stack(await body(request))
+    order = fields.order or OrderFields()
+    customer = fields.customer.email if fields.customer is not None else None
+    try:
+        async with checkout(principal, write=True, transaction=True) as unit:
+            results = await stacks.redeem(
+                unit.store,
+                principal,
+                _codes(fields),
+                order.total,
+                order_reference=order.source_id or order.id,
+                customer=customer,
+            )
+    except DomainError as error:
+        # The first refused redeemable says why, as a 400 (a refusal, whatever its kind).
+        answer = mappers.error_body(error, request)
+        return error_object(request, 400, answer["key"], answer["details"], **_resource(answer))
+    app_id = request.headers.get(APP_ID, "")
+    return JSON(mappers.redeemed(results, amount=order.total, source_id=order.source_id, channel_id=app_id))
+
+
+def _resource(answer: dict[str, Any]) -> dict[str, Any]:
+    if "resource_id" not in answer:
+        return {}
+    return {"resource_id": answer["resource_id"], "resource_type": answer["resource_type"]}
+
+
+@router.post("/v1/validations", summary="Validate stacked discounts")
+async def validate_stacked(request: Request) -> JSON:
+    return await _validate(request)
+
+
+@router.post("/v1/redemptions", summary="Redeem stacked discounts")
+async def redeem_stacked(request: Request) -> JSON:
+    return await _redeem(request)
+
+
+@client_router.post("/v1/validations", summary="Validate stacked discounts (client side)")
+async def validate_stacked_client_side(request: Request) -> JSON:
+    return await _validate(request)
+
+
+@client_router.post("/v1/redemptions", summary="Redeem stacked discounts (client side)")
+async def redeem_stacked_client_side(request: Request) -> JSON:
+    return await _redeem(request)
+
+
+def _redemption_id(value: str) -> uuid.UUID:
+    value = segment(value)
+    prefix = ROLLBACK if value.startswith(ROLLBACK) else REDEMPTION
+    return unprefixed(prefix, value, "redemption")
+
+
+@router.get("/v1/redemptions/{redemption_id}", summary="Get a redemption")
+async def get_redemption(redemption_id: str, session: SessionDep, principal: PrincipalDep) -> JSON:
+    found = await redemptions.get_redemption(session, principal, _redemption_id(redemption_id))
+    if segment(redemption_id).startswith(ROLLBACK):
+        if found.rolled_back_at is None:
+            raise NotFound(
+                f"Cannot find redemption with id {redemption_id}",
+                resource_id=segment(redemption_id),
+                resource_type="redemption",
+            )
+        return JSON(mappers.rollback(found))
+    return JSON(mappers.redemption(found))
+
+
+@router.get("/v1/redemptions", summary="List redemptions")
+async def list_redemptions(request: Request, session: SessionDep, principal: PrincipalDep) -> JSON:
+    limit, page = page_of(request)
+    found, total = await redemptions.list_redemptions(session, principal, PageRequest(page=page, limit=limit))
+    items = [mappers.redemption(item) for item in found]
+    return JSON({"object": "list", "data_ref": "redemptions", "redemptions": items, "total": total})
+
+
+@router.post("/v1/redemptions/{redemption_id}/rollback", summary="Roll a redemption back")
+async def rollback_redemption(
+    redemption_id: str, request: Request, session: SessionDep, principal: PrincipalDep
+) -> JSON:
+    data = await body(request)
+    reason = request.query_params.get("reason") or data.get("reason") or "Rolled back through the API"
+    try:
+        found, done = await redemptions.rollback_redemption(
+            session, principal, reason=str(reason), redemption_id=_redemption_id(redemption_id)
+        )
+    except RedemptionNotFound:
+        raise NotFound(
+            f"Cannot find redemption with id {segment(redemption_id)}",
+            resource_id=segment(redemption_id),
+            resource_type="redemption",
+        ) from None
+    if not done:
+        return error_object(
+            request,
+            400,
+            "already_rolled_back",
+            f"Redemption {segment(redemption_id)} has already been rolled back.",
+            resource_id=segment(redemption_id),
+            resource_type="redemption",
+        )
+    return JSON(mappers.rollback(found))
