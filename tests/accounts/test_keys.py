@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 
 import httpx
 import pytest
@@ -111,3 +112,17 @@ async def test_revoking_here_is_immediate(database: Database, tenant: Tenant, ap
     async with unit_of_work(database) as session:
         await accounts.revoke_api_key(session, tenant.principal.subject.id)
     assert (await api.get("/api/campaigns", headers=tenant.headers)).status_code == 401
+
+
+def test_a_lookup_that_began_before_a_revocation_is_not_remembered() -> None:
+    """A request that read the key's row before a revocation committed must not put it back in
+    the cache after the revocation cleared it (the stale entry would be trusted for a cache time)."""
+    principal = accounts.api_key_principal(
+        client_id=uuid.uuid4(), client_name="Shop", currency="GBP", timezone="UTC", api_key_id=uuid.uuid4()
+    )
+    began = accounts.cache_epoch()
+    accounts._cache.clear()  # the revocation commits meanwhile
+    accounts.remember("vd_live_stale", principal, 60, since=began)
+    assert accounts.cached_principal("vd_live_stale") is None
+    accounts.remember("vd_live_fresh", principal, 60, since=accounts.cache_epoch())
+    assert accounts.cached_principal("vd_live_fresh") == principal

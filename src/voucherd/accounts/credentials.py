@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voucherd.accounts import keys
-from voucherd.accounts.service import Principal, authenticate, cached_principal, remember
+from voucherd.accounts.service import Principal, authenticate, cache_epoch, cached_principal, remember
 from voucherd.accounts.staff import principal_for_access_token
 from voucherd.config import get_settings
 from voucherd.core.errors import Unauthenticated
@@ -22,8 +22,9 @@ async def principal_for(session: AsyncSession, credential: str | None, *, cache_
         return await authenticate(session, credential, cache_ttl=cache_ttl)
     principal = cached_principal(credential)
     if principal is None:
+        since = cache_epoch()
         principal = await principal_for_access_token(session, credential)
-        remember(credential, principal, cache_ttl)
+        remember(credential, principal, cache_ttl, since=since)
     return principal
 
 

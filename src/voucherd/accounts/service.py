@@ -217,10 +217,13 @@ async def revoke_key(session: AsyncSession, principal: Principal, key_id: uuid.U
 
 class _PrincipalCache:
     """Resolved keys are trusted for ``ttl`` seconds, so a revocation takes effect everywhere
-    within that time while the hot path skips a query per request."""
+    within that time while the hot path skips a query per request. Each :meth:`clear` starts a new
+    epoch: a lookup that began in an earlier one (it may have read a row as it was before a
+    revocation committed) is not remembered."""
 
     def __init__(self) -> None:
         self._entries: dict[str, tuple[float, Principal]] = {}
+        self.epoch = 0
 
     def get(self, key_hash: str) -> Principal | None:
         entry = self._entries.get(key_hash)
@@ -228,13 +231,14 @@ class _PrincipalCache:
             return None
         return entry[1]
 
-    def put(self, key_hash: str, principal: Principal, ttl: float) -> None:
-        if ttl > 0:
+    def put(self, key_hash: str, principal: Principal, ttl: float, *, since: int) -> None:
+        if ttl > 0 and since == self.epoch:
             if len(self._entries) > 10_000:
                 self._entries.clear()
             self._entries[key_hash] = (time.monotonic() + ttl, principal)
 
     def clear(self) -> None:
+        self.epoch += 1
         self._entries.clear()
 
 
@@ -249,9 +253,15 @@ def _presented(raw_key: str | None) -> str:
     return key
 
 
-def remember(credential: str, principal: Principal, ttl: float) -> None:
-    """Trust ``credential`` (a key or a staff token) as ``principal`` for ``ttl`` seconds."""
-    _cache.put(keys.digest(credential), principal, ttl)
+def cache_epoch() -> int:
+    """Read before looking a credential up; pass to :func:`remember`."""
+    return _cache.epoch
+
+
+def remember(credential: str, principal: Principal, ttl: float, *, since: int) -> None:
+    """Trust ``credential`` (a key or a staff token) as ``principal`` for ``ttl`` seconds, unless
+    the cache was cleared since the lookup began (``since``, :func:`cache_epoch`)."""
+    _cache.put(keys.digest(credential), principal, ttl, since=since)
 
 
 def forget_all_at_commit(session: AsyncSession) -> None:
@@ -283,6 +293,7 @@ async def authenticate(session: AsyncSession, raw_key: str | None, *, cache_ttl:
         return principal
     if not keys.is_well_formed(key):
         raise Unauthenticated("The API key is not valid.")
+    since = _cache.epoch
     query = (
         select(ApiKey.id, ApiKey.client_id, Client.name, Client.currency, Client.timezone)
         .join(Client, Client.id == ApiKey.client_id)
@@ -298,5 +309,5 @@ async def authenticate(session: AsyncSession, raw_key: str | None, *, cache_ttl:
         timezone=row.timezone,
         api_key_id=row.id,
     )
-    _cache.put(key_hash, principal, cache_ttl)
+    _cache.put(key_hash, principal, cache_ttl, since=since)
     return principal
