@@ -85,6 +85,8 @@ class Settings(BaseSettings):
     rate_limit_export: str = "60/minute"
     rate_limit_validation_per_key: str = "1200/minute"
     rate_limit_validation_per_ip: str = "1200/minute"
+    # Voucherify's client-side calls come from browsers: RELIABILITY S2's 10 a minute per IP.
+    rate_limit_client_side_per_ip: str = "10/minute"
     rate_limit_public_per_ip: str = "120/minute"
     rate_limit_tracking_per_ip: str = "600/minute"
     # Logins: per client IP and per email, so that neither many emails from one place nor one

@@ -111,19 +111,30 @@ async def test_the_root_document_describes_each_dialect_under_its_mount(client: 
     document = (await client.get("/openapi.json")).json()
     own = (await client.get("/api/openapi.json")).json()
     cart = (await client.get("/vouchercart/v1/openapi.json")).json()
+    voucherify = (await client.get("/voucherify/openapi.json")).json()
     assert own["servers"] == [{"url": "/api"}]
     assert cart["servers"] == [{"url": "/vouchercart/v1"}]
-    assert {f"/api{path}" for path in own["paths"]} | {
-        f"/vouchercart/v1{path}" for path in cart["paths"]
+    assert voucherify["servers"] == [{"url": "/voucherify"}]
+    assert {f"/api{path}" for path in own["paths"]} | {f"/vouchercart/v1{path}" for path in cart["paths"]} | {
+        f"/voucherify{path}" for path in voucherify["paths"]
     } == set(document["paths"])
     redeem = document["paths"]["/api/webhook/redemption"]["post"]
     assert redeem["security"] == [{"APIKeyHeader": []}, {"APIKeyQuery": []}, {"Bearer": []}]
     assert document["paths"]["/vouchercart/v1/domains"]["get"]["security"] == [{"Bearer": []}]
     assert document["paths"]["/vouchercart/v1/register"]["post"]["security"] == []
-    assert set(document["components"]["securitySchemes"]) == {"APIKeyHeader", "APIKeyQuery", "Bearer"}
+    assert set(document["components"]["securitySchemes"]) == {
+        "APIKeyHeader",
+        "APIKeyQuery",
+        "Bearer",
+        "AppId",
+        "AppToken",
+    }
+    validations = document["paths"]["/voucherify/v1/validations"]["post"]
+    assert validations["security"] == [{"AppId": [], "AppToken": []}]
     assert (await client.get("/docs")).status_code == 200
     assert (await client.get("/api/docs")).status_code == 200
     assert (await client.get("/vouchercart/v1/docs")).status_code == 200
+    assert (await client.get("/voucherify/docs")).status_code == 200
 
 
 async def test_each_side_answers_unknown_paths_in_its_own_format(client: httpx.AsyncClient) -> None:

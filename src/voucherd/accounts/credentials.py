@@ -7,19 +7,28 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voucherd.accounts import keys
-from voucherd.accounts.service import Principal, authenticate, cache_epoch, cached_principal, remember
+from voucherd.accounts.service import Principal, Role, authenticate, cache_epoch, cached_principal, remember
 from voucherd.accounts.staff import principal_for_access_token
 from voucherd.config import get_settings
 from voucherd.core.errors import Unauthenticated
 from voucherd.db import unit_of_work
 
 
-async def principal_for(session: AsyncSession, credential: str | None, *, cache_ttl: float) -> Principal:
+def _checked(principal: Principal, client_side: bool) -> Principal:
+    """A publishable key works on client-side endpoints only (it lives in browsers)."""
+    if principal.role is Role.PUBLISHABLE and not client_side:
+        raise Unauthenticated("A publishable key works only on client-side endpoints; use a secret API key.")
+    return principal
+
+
+async def principal_for(
+    session: AsyncSession, credential: str | None, *, cache_ttl: float, client_side: bool = False
+) -> Principal:
     credential = (credential or "").strip()
     if not credential:
         raise Unauthenticated()
     if credential.startswith((keys.LIVE, keys.TEST)):
-        return await authenticate(session, credential, cache_ttl=cache_ttl)
+        return _checked(await authenticate(session, credential, cache_ttl=cache_ttl), client_side)
     principal = cached_principal(credential)
     if principal is None:
         since = cache_epoch()
@@ -28,11 +37,13 @@ async def principal_for(session: AsyncSession, credential: str | None, *, cache_
     return principal
 
 
-async def resolve(credential: str | None) -> Principal:
+async def resolve(credential: str | None, *, client_side: bool = False) -> Principal:
     """The caller before the request's own transaction exists (a route that checks who calls
     before it reads anything): from the cache, else with one read of its own."""
     found = cached_principal((credential or "").strip())
     if found is not None:
-        return found
+        return _checked(found, client_side)
     async with unit_of_work(write=False) as session:
-        return await principal_for(session, credential, cache_ttl=get_settings().api_key_cache_seconds)
+        return await principal_for(
+            session, credential, cache_ttl=get_settings().api_key_cache_seconds, client_side=client_side
+        )

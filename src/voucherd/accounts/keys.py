@@ -7,8 +7,11 @@ SHA-256 of the whole key and a short visible prefix are stored."""
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import zlib
+
+from voucherd.core.errors import InvalidInput
 
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 LIVE = "vd_live_"
@@ -16,6 +19,7 @@ TEST = "vd_test_"
 BODY_LENGTH = 32
 CHECKSUM_LENGTH = 6
 VISIBLE_LENGTH = 8  # random characters kept in clear after the type tag
+_ORIGIN = re.compile(r"https?://[a-z0-9.-]+(:[0-9]{1,5})?", re.IGNORECASE)
 
 
 def _base62(number: int, width: int) -> str:
@@ -52,3 +56,29 @@ def digest(key: str) -> str:
 
 def visible_prefix(key: str) -> str:
     return key[: len(LIVE) + VISIBLE_LENGTH]
+
+
+def checked_origins(origins: list[str]) -> list[str]:
+    """The origins a publishable key may be used from: ``scheme://host[:port]`` each (as a browser
+    sends ``Origin``), or ``*`` for any (development only). At least one."""
+    if not origins:
+        raise InvalidInput(
+            "A publishable key needs allowed_origins, such as https://shop.example (or * for development).",
+            field="allowed_origins",
+        )
+    checked = []
+    for origin in origins:
+        origin = origin.strip().rstrip("/")
+        if origin != "*" and not _ORIGIN.fullmatch(origin):
+            raise InvalidInput(
+                f"allowed_origins: {origin!r} is not an origin such as https://shop.example.",
+                field="allowed_origins",
+            )
+        checked.append(origin.lower())
+    return sorted(set(checked))
+
+
+def origin_allowed(origin: str | None, allowed: list[str] | None) -> bool:
+    if not origin or not allowed:
+        return False
+    return "*" in allowed or origin.strip().rstrip("/").lower() in allowed

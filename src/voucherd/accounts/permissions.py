@@ -28,6 +28,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.OWNER: _EVERYTHING,
     Role.MANAGER: frozenset({Permission.REDEEM, Permission.MANAGE}),
     Role.STAFF: frozenset({Permission.REDEEM}),
+    Role.PUBLISHABLE: frozenset(),  # client-side endpoints check it themselves
 }
 _WHAT = {
     Permission.REDEEM: "redeem codes",

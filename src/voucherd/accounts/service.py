@@ -32,6 +32,7 @@ class Role(StrEnum):
     its member's role: the owner, a manager, counter staff."""
 
     ADMIN = "admin"
+    PUBLISHABLE = "publishable"  # a client-side key: client-side endpoints only, from its origins
     OWNER = "owner"
     MANAGER = "manager"
     STAFF = "staff"
@@ -65,16 +66,23 @@ class Principal:
 
 
 def api_key_principal(
-    *, client_id: uuid.UUID, client_name: str, currency: str, timezone: str, api_key_id: uuid.UUID
+    *,
+    client_id: uuid.UUID,
+    client_name: str,
+    currency: str,
+    timezone: str,
+    api_key_id: uuid.UUID,
+    publishable: bool = False,
 ) -> Principal:
-    """The principal of an API key: it acts for its whole client."""
+    """The principal of an API key: it acts for its whole client (a publishable key only on
+    client-side endpoints)."""
     return Principal(
         client_id=client_id,
         client_name=client_name,
         currency=currency,
         timezone=timezone,
         subject=Subject(SubjectKind.API_KEY, api_key_id),
-        role=Role.ADMIN,
+        role=Role.PUBLISHABLE if publishable else Role.ADMIN,
     )
 
 
@@ -135,13 +143,28 @@ async def list_clients(session: AsyncSession) -> list[Client]:
 
 
 async def create_api_key(
-    session: AsyncSession, client_id: uuid.UUID, *, name: str = "default", test: bool = False
+    session: AsyncSession,
+    client_id: uuid.UUID,
+    *,
+    name: str = "default",
+    test: bool = False,
+    publishable: bool = False,
+    allowed_origins: list[str] | None = None,
 ) -> IssuedKey:
-    """A new key for the client; the secret is returned once and stored only as a hash."""
+    """A new key for the client; the secret is returned once and stored only as a hash. A
+    publishable key needs the origins (``https://shop.example``, or ``*``) it may be used from."""
     await get_client(session, client_id)
+    origins = keys.checked_origins(allowed_origins or []) if publishable else None
+    if allowed_origins and not publishable:
+        raise InvalidInput("allowed_origins are for publishable keys only.", field="allowed_origins")
     secret = keys.generate(test=test)
     api_key = ApiKey(
-        client_id=client_id, name=name, prefix=keys.visible_prefix(secret), key_hash=keys.digest(secret)
+        client_id=client_id,
+        name=name,
+        prefix=keys.visible_prefix(secret),
+        key_hash=keys.digest(secret),
+        publishable=publishable,
+        allowed_origins=origins,
     )
     session.add(api_key)
     await session.flush()
@@ -173,12 +196,21 @@ async def _revoke(session: AsyncSession, api_key: ApiKey) -> None:
 KEY_NAME_LENGTH = 200
 
 
-async def create_key(session: AsyncSession, principal: Principal, *, name: str) -> IssuedKey:
+async def create_key(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    name: str,
+    publishable: bool = False,
+    allowed_origins: list[str] | None = None,
+) -> IssuedKey:
     """A new key of the caller's client (our API's ``POST /keys``), shown once."""
     name = name.strip()
     if not name or len(name) > KEY_NAME_LENGTH:
         raise InvalidInput(f"name must be 1 to {KEY_NAME_LENGTH} characters.", field="name")
-    return await create_api_key(session, principal.client_id, name=name)
+    return await create_api_key(
+        session, principal.client_id, name=name, publishable=publishable, allowed_origins=allowed_origins
+    )
 
 
 async def list_keys(session: AsyncSession, principal: Principal, page: PageRequest) -> Page[ApiKey]:
@@ -295,7 +327,7 @@ async def authenticate(session: AsyncSession, raw_key: str | None, *, cache_ttl:
         raise Unauthenticated("The API key is not valid.")
     since = _cache.epoch
     query = (
-        select(ApiKey.id, ApiKey.client_id, Client.name, Client.currency, Client.timezone)
+        select(ApiKey.id, ApiKey.client_id, ApiKey.publishable, Client.name, Client.currency, Client.timezone)
         .join(Client, Client.id == ApiKey.client_id)
         .where(ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None))
     )
@@ -308,6 +340,7 @@ async def authenticate(session: AsyncSession, raw_key: str | None, *, cache_ttl:
         currency=row.currency,
         timezone=row.timezone,
         api_key_id=row.id,
+        publishable=row.publishable,
     )
     _cache.put(key_hash, principal, cache_ttl, since=since)
     return principal

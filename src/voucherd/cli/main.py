@@ -156,6 +156,15 @@ def keys_create(
     client_id: uuid.UUID,
     name: Annotated[str, typer.Option(help="A label for the key")] = "default",
     test: Annotated[bool, typer.Option("--test", help="Make a vd_test_ key")] = False,
+    publishable: Annotated[
+        bool, typer.Option("--publishable", help="A client-side key for browsers (needs --allowed-origin)")
+    ] = False,
+    allowed_origin: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allowed-origin", help="An origin the publishable key may be used from (repeatable; * for any)"
+        ),
+    ] = None,
     json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
 ) -> None:
     """Create an API key (the secret is shown once)."""
@@ -165,7 +174,14 @@ def keys_create(
     async def main() -> dict[str, str]:
         try:
             async with unit_of_work() as session:
-                issued = await accounts.create_api_key(session, client_id, name=name, test=test)
+                issued = await accounts.create_api_key(
+                    session,
+                    client_id,
+                    name=name,
+                    test=test,
+                    publishable=publishable,
+                    allowed_origins=allowed_origin,
+                )
             return {
                 "api_key_id": str(issued.api_key.id),
                 "client_id": str(client_id),

@@ -3,10 +3,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Uuid
+from sqlalchemy import ForeignKey, Integer, String, Uuid, false
 from sqlalchemy.orm import Mapped, mapped_column
 
-from voucherd.db.types import UTCDateTime
+from voucherd.db.types import JSONType, UTCDateTime
 from voucherd.models.base import Base, timestamp_column, uuid_pk
 
 
@@ -21,6 +21,9 @@ class Client(Base):
     name: Mapped[str] = mapped_column(String(200))
     currency: Mapped[str] = mapped_column(String(3))
     timezone: Mapped[str] = mapped_column(String(64))
+    # Seed 004's "danger zone": what a publishable key may do from a browser besides validating.
+    client_side_redeem: Mapped[bool] = mapped_column(default=False, server_default=false())
+    client_side_publish: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = timestamp_column()
 
 
@@ -36,5 +39,9 @@ class ApiKey(Base):
     name: Mapped[str] = mapped_column(String(200))
     prefix: Mapped[str] = mapped_column(String(32))
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # A publishable key (Voucherify's client-side key) works only on client-side endpoints, and
+    # only from these origins ("*": any, for development).
+    publishable: Mapped[bool] = mapped_column(default=False, server_default=false())
+    allowed_origins: Mapped[list[str] | None] = mapped_column(JSONType, nullable=True)
     created_at: Mapped[datetime] = timestamp_column()
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -31,7 +31,15 @@ class TestCreate:
         # when
         body = await create(api, tenant)
         # then
-        assert list(body) == ["api_key_id", "api_key", "name", "prefix", "created_at"]
+        assert list(body) == [
+            "api_key_id",
+            "api_key",
+            "name",
+            "prefix",
+            "created_at",
+            "publishable",
+            "allowed_origins",
+        ]
         assert body["name"] == "Shop checkout"
         assert keys.is_well_formed(body["api_key"])
         assert body["api_key"].startswith(body["prefix"])
@@ -84,6 +92,8 @@ class TestList:
             "created_at": first["created_at"],
             "revoked": False,
             "revoked_at": None,
+            "publishable": False,
+            "allowed_origins": None,
         }
         assert (old["api_key_id"], old["name"], old["revoked"]) == (second["api_key_id"], "Old till", True)
         assert old["revoked_at"].endswith("Z")
@@ -212,3 +222,24 @@ async def test_revocation_holds_under_concurrent_use(api: httpx.AsyncClient, ten
     assert (await api.delete(f"/api/keys/{second['api_key_id']}", headers=tenant.headers)).status_code == 204
     await users
     assert (await api.get("/api/keys", headers=headers)).status_code == 401
+
+
+async def test_a_publishable_key_names_its_origins(api: httpx.AsyncClient, tenant: Tenant) -> None:
+    made = await api.post(
+        "/api/keys",
+        json={"name": "Shop widget", "publishable": True, "allowed_origins": ["https://Shop.example/"]},
+        headers=tenant.headers,
+    )
+    assert made.status_code == 201, made.text
+    assert (made.json()["publishable"], made.json()["allowed_origins"]) == (True, ["https://shop.example"])
+    for body in (
+        {"name": "No origins", "publishable": True},
+        {"name": "Bad origin", "publishable": True, "allowed_origins": ["shop.example/path"]},
+        {"name": "Origins for a secret key", "allowed_origins": ["https://shop.example"]},
+    ):
+        refused = await api.post("/api/keys", json=body, headers=tenant.headers)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["field"] == "allowed_origins"
+    # A publishable key works on client-side endpoints only.
+    key = made.json()["api_key"]
+    assert (await api.get("/api/keys", headers={"X-API-Key": key})).status_code == 401

@@ -15,6 +15,8 @@ from voucherd.core.errors import Unauthenticated
 from voucherd.http.routes import authenticate_first
 
 APP_ID = "X-App-Id"
+CLIENT_ID = "X-Client-Application-Id"
+CLIENT_TOKEN = "X-Client-Token"  # noqa: S105 (a header name)
 APP_TOKEN = "X-App-Token"  # noqa: S105 (a header name)
 SECURITY_SCHEMES = {
     "AppId": {"type": "apiKey", "in": "header", "name": APP_ID, "description": "Your key's api_key_id"},
@@ -31,6 +33,19 @@ async def application(request: Request) -> Principal:
     principal = await resolve(token)
     if str(principal.subject.id) != app_id.lower():
         raise Unauthenticated("X-App-Id is not the id of the key sent as X-App-Token.")
+    return principal
+
+
+async def client_caller(request: Request) -> Principal:
+    """The caller of a client-side (``/client/v1``) route: a publishable key, or the application
+    pair, sent as the client pair (or as the application pair)."""
+    app_id = (request.headers.get(CLIENT_ID) or request.headers.get(APP_ID) or "").strip()
+    token = (request.headers.get(CLIENT_TOKEN) or request.headers.get(APP_TOKEN) or "").strip()
+    if not app_id or not token:
+        raise Unauthenticated("Send the X-Client-Application-Id and X-Client-Token headers.")
+    principal = await resolve(token, client_side=True)
+    if str(principal.subject.id) != app_id.lower():
+        raise Unauthenticated("X-Client-Application-Id is not the id of the key sent as X-Client-Token.")
     return principal
 
 

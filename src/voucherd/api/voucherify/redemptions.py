@@ -9,16 +9,22 @@ import uuid
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from voucherd.accounts import client_side
 from voucherd.accounts.permissions import Permission, require
+from voucherd.accounts.service import Principal
 from voucherd.api.voucherify import redemption_mappers as mappers
-from voucherd.api.voucherify.auth import APP_ID, ApplicationRoute, PrincipalDep, application
+from voucherd.api.voucherify.auth import ApplicationRoute, PrincipalDep, application, client_caller
+from voucherd.api.voucherify.cors import with_cors
 from voucherd.api.voucherify.errors import error_object
 from voucherd.api.voucherify.mappers import REDEMPTION, ROLLBACK, unprefixed
 from voucherd.api.voucherify.requests import body, page_of, segment
 from voucherd.core.errors import DomainError, InvalidInput, NotFound
 from voucherd.core.pagination import PageRequest
+from voucherd.db import unit_of_work
+from voucherd.http import ratelimit
 from voucherd.http.checkout import checkout
 from voucherd.http.responses import JSON
 from voucherd.http.session import SessionDep
@@ -27,7 +33,8 @@ from voucherd.redemptions import stacks
 from voucherd.redemptions.errors import RedemptionNotFound
 
 router = APIRouter(tags=["Validations and redemptions"], route_class=ApplicationRoute)
-client_router = APIRouter(prefix="/client", tags=["Client side"], route_class=ApplicationRoute)
+# Client-side routes check their caller themselves: a publishable key has no server-side permission.
+client_router = APIRouter(prefix="/client", tags=["Client side"])
 
 
 class _Fields(BaseModel):
@@ -93,9 +100,7 @@ def _codes(fields: StackFields) -> list[str]:
     return [item.id for item in fields.redeemables]
 
 
-async def _validate(request: Request) -> JSON:
-    principal = await application(request)
-    require(principal, Permission.REDEEM)
+async def _validate(request: Request, principal: Principal) -> JSON:
     fields = _stack(await body(request))
     order = fields.order or OrderFields()
     async with checkout(principal, write=False, transaction=False) as unit:
@@ -103,9 +108,7 @@ async def _validate(request: Request) -> JSON:
     return JSON(mappers.validation(stack, order_id=order.id, source_id=order.source_id, request=request))
 
 
-async def _redeem(request: Request) -> JSON:
-    principal = await application(request)
-    require(principal, Permission.REDEEM)
+async def _redeem(request: Request, principal: Principal, channel_id: str) -> JSON:
     fields = _stack(await body(request))
     order = fields.order or OrderFields()
     customer = fields.customer.email if fields.customer is not None else None
@@ -123,8 +126,29 @@ async def _redeem(request: Request) -> JSON:
         # The first refused redeemable says why, as a 400 (a refusal, whatever its kind).
         answer = mappers.error_body(error, request)
         return error_object(request, 400, answer["key"], answer["details"], **_resource(answer))
-    app_id = request.headers.get(APP_ID, "")
-    return JSON(mappers.redeemed(results, amount=order.total, source_id=order.source_id, channel_id=app_id))
+    return JSON(
+        mappers.redeemed(results, amount=order.total, source_id=order.source_id, channel_id=channel_id)
+    )
+
+
+async def _server(request: Request) -> Principal:
+    principal = await application(request)
+    require(principal, Permission.REDEEM)
+    return principal
+
+
+async def _client(request: Request, *, redeem: bool) -> tuple[Principal, str]:
+    """A client-side caller: limited per IP before its key is checked (so that guessing keys is
+    limited too), its origin checked against a publishable key's, redemption only where allowed."""
+    await ratelimit.check(request, "client_side_per_ip", f"ip:{ratelimit.client_ip(request)}")
+    principal = await client_caller(request)
+    async with unit_of_work(write=False) as session:
+        allowed = await client_side.access(session, principal, request.headers.get("origin"))
+    if redeem:
+        allowed.require_redeem()
+    if not allowed.publishable:
+        require(principal, Permission.REDEEM)
+    return principal, str(principal.subject.id)
 
 
 def _resource(answer: dict[str, Any]) -> dict[str, Any]:
@@ -135,22 +159,35 @@ def _resource(answer: dict[str, Any]) -> dict[str, Any]:
 
 @router.post("/v1/validations", summary="Validate stacked discounts")
 async def validate_stacked(request: Request) -> JSON:
-    return await _validate(request)
+    return await _validate(request, await _server(request))
 
 
 @router.post("/v1/redemptions", summary="Redeem stacked discounts")
 async def redeem_stacked(request: Request) -> JSON:
-    return await _redeem(request)
+    principal = await _server(request)
+    return await _redeem(request, principal, str(principal.subject.id))
 
 
 @client_router.post("/v1/validations", summary="Validate stacked discounts (client side)")
 async def validate_stacked_client_side(request: Request) -> JSON:
-    return await _validate(request)
+    principal, _ = await _client(request, redeem=False)
+    return with_cors(request, await _validate(request, principal))
 
 
 @client_router.post("/v1/redemptions", summary="Redeem stacked discounts (client side)")
 async def redeem_stacked_client_side(request: Request) -> JSON:
-    return await _redeem(request)
+    principal, channel = await _client(request, redeem=True)
+    return with_cors(request, await _redeem(request, principal, channel))
+
+
+@client_router.options("/v1/{path:path}", include_in_schema=False)
+async def preflight(path: str, request: Request) -> Response:
+    """CORS preflight: answered for the origins of the live publishable keys."""
+    async with unit_of_work(write=False) as session:
+        known = await client_side.origin_known(session, request.headers.get("origin"))
+    if not known:
+        return Response(status_code=204)
+    return with_cors(request, Response(status_code=204), preflight=True)
 
 
 def _redemption_id(value: str) -> uuid.UUID:

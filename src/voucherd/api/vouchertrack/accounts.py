@@ -51,6 +51,9 @@ DomainIds = Annotated[list[Number], Field(max_length=1000, description="The sale
 
 class KeyCreate(Body):
     name: Annotated[str, Field(min_length=1, max_length=200, examples=["Shop checkout"])]
+    # A publishable key, for browsers (Voucherify's client-side API), from these origins only.
+    publishable: bool = False
+    allowed_origins: Annotated[list[Annotated[str, Field(max_length=300)]], Field(max_length=50)] = []
 
 
 class StaffCreate(Body):
@@ -82,7 +85,9 @@ class DomainBody(Body):
 @keys_router.post("", status_code=201, summary="Create an API key")
 async def create_key(body: KeyCreate, session: SessionDep, principal: PrincipalDep) -> JSON:
     """The answer carries `api_key`, shown this once: only its hash is kept."""
-    issued = await accounts.create_key(session, principal, name=body.name)
+    issued = await accounts.create_key(
+        session, principal, name=body.name, publishable=body.publishable, allowed_origins=body.allowed_origins
+    )
     return JSON(mappers.issued_key(issued), status_code=201)
 
 

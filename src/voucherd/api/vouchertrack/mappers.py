@@ -323,6 +323,8 @@ def api_key(item: ApiKey) -> dict[str, Any]:
         "created_at": _time(item.created_at),
         "revoked": item.revoked_at is not None,
         "revoked_at": _time(item.revoked_at),
+        "publishable": item.publishable,
+        "allowed_origins": item.allowed_origins,
     }
 
 
@@ -335,6 +337,8 @@ def issued_key(issued: IssuedKey) -> dict[str, Any]:
         "name": item.name,
         "prefix": item.prefix,
         "created_at": _time(item.created_at),
+        "publishable": item.publishable,
+        "allowed_origins": item.allowed_origins,
     }
 
 
