@@ -7,14 +7,13 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import quote
 
-from voucherd.api.voucherify.mappers import moment, prefixed
+from voucherd.api.voucherify.mappers import CAMPAIGN, VOUCHER, moment, prefixed
 from voucherd.campaigns.rules import DiscountType
 from voucherd.core.errors import InvalidInput
 from voucherd.offers.rules import Discount
 from voucherd.vouchers.service import VoucherView, unlimited
 
-VOUCHER = "v_"
-CAMPAIGN = "camp_"
+__all__ = ["CAMPAIGN", "VOUCHER", "discount", "discount_of", "voucher"]
 CUSTOMER = "cust_"
 DISCOUNT_VOUCHER = "DISCOUNT_VOUCHER"
 LATER_TYPES = {"GIFT_VOUCHER": "gift vouchers", "LOYALTY_CARD": "loyalty cards"}
