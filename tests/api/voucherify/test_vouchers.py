@@ -163,7 +163,7 @@ def test_a_disabled_voucher_is_refused_by_the_vouchertrack_checkout(served: Serv
             assert disabled.active is False
             assert api.get_voucher("OFF-1").active is False
             refused = http.get("/api/webhook/validate/OFF-1").json()
-            assert refused["valid"] is False
+            assert refused == {"valid": False, "code": "OFF-1", "error": "Voucher not yet active"}
             redeemed = http.post("/api/webhook/redemption", json={"code": "OFF-1", "transaction_amount": 10})
             assert redeemed.status_code == 409
             enabled = api.enable_voucher("OFF-1")
@@ -310,3 +310,43 @@ async def _campaign(served: Served, tenant: Tenant) -> str:
         return campaign.id.hex
     finally:
         await database.dispose()
+
+
+def test_a_voucher_made_here_validates_and_redeems_here_and_not_once_disabled(served: Served) -> None:
+    with served.client() as client:
+        _api(client).create_voucher(
+            "TEN-1",
+            voucherify.VouchersCreateWithSpecificCodeRequestBody(
+                discount=PERCENT_10,
+                redemption=voucherify.VouchersCreateWithSpecificCodeRequestBodyRedemption(quantity=2),
+            ),
+        )
+        body = {"redeemables": [{"object": "voucher", "id": "TEN-1"}], "order": {"amount": 10000}}
+        checked = voucherify.ValidationsApi(client).validate_stacked_discounts(
+            voucherify.ValidationsValidateRequestBody.from_dict(body)
+        )
+        assert checked.valid is True
+        assert checked.order is not None
+        assert checked.order.total_amount == 9000
+        _api(client).disable_voucher("TEN-1")
+        refused = voucherify.ValidationsApi(client).validate_stacked_discounts(
+            voucherify.ValidationsValidateRequestBody.from_dict(body)
+        )
+        assert refused.valid is False
+        assert refused.inapplicable_redeemables is not None
+        (item,) = refused.inapplicable_redeemables
+        assert item.result is not None
+        assert item.result.error is not None
+        assert item.result.error.key == "voucher_disabled"
+        with pytest.raises(BadRequestException) as redeemed:
+            voucherify.RedemptionsApi(client).redeem_stacked_discounts(
+                voucherify.RedemptionsRedeemRequestBody.from_dict(body)
+            )
+        assert _error(redeemed)["key"] == "voucher_disabled"
+        _api(client).enable_voucher("TEN-1")
+        voucherify.RedemptionsApi(client).redeem_stacked_discounts(
+            voucherify.RedemptionsRedeemRequestBody.from_dict(body)
+        )
+        used = _api(client).get_voucher("TEN-1")
+        assert used.redemption is not None
+        assert (used.redemption.quantity, used.redemption.redeemed_quantity) == (2, 1)
