@@ -32,6 +32,7 @@ class FakeOffer:
     valid_until: datetime | None = None
     uses_per_voucher: int = 1
     status: str = CampaignStatus.ACTIVE
+    active: bool = True
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,8 @@ USABILITY = [
     ("not yet", FakeOffer(valid_from=NOW + HOUR), 0, errors.VoucherNotYetActive, VoucherState.NOT_YET_ACTIVE),
     ("opens now", FakeOffer(valid_from=NOW), 0, None, VoucherState.ACTIVE),
     ("paused", FakeOffer(status=CampaignStatus.PAUSED), 0, errors.CampaignPaused, VoucherState.PAUSED),
+    ("disabled", FakeOffer(active=False), 0, errors.VoucherDisabled, VoucherState.PAUSED),
+    ("disabled, used up", FakeOffer(active=False), 1, errors.VoucherAlreadyRedeemed, VoucherState.REDEEMED),
     # used up is final, so it is reported before anything else
     (
         "used and expired",

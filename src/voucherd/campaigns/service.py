@@ -300,3 +300,66 @@ def _moment(value: Moment | None, timezone: str, *, end: bool) -> datetime | Non
 def _check_window(campaign: Campaign) -> None:
     if campaign.valid_from and campaign.valid_until and campaign.valid_until <= campaign.valid_from:
         raise InvalidInput("valid_until must be after valid_from.", field="valid_until")
+
+
+# A standalone voucher without a limit of uses: the most the column holds, shown as "unlimited".
+UNLIMITED_USES = 2_147_483_647
+
+
+async def create_standalone(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    code: str,
+    discount_type: DiscountType,
+    discount_value: int,
+    uses_per_voucher: int | None,
+    valid_from: datetime | None,
+    valid_until: datetime | None,
+    pattern: CodePattern,
+) -> Campaign:
+    """The campaign of one voucher created on its own (Voucherify's standalone voucher): the
+    voucher's offer, uses and window; ``uses_per_voucher`` ``None`` is no limit. Values in our
+    units (basis points, minor units of the client's currency)."""
+    campaign = Campaign(
+        client_id=principal.client_id,
+        name=_name(f"Voucher {code}"[:200]),
+        currency=principal.currency,
+        code_pattern=pattern.pattern,
+        code_charset=pattern.charset,
+        status=CampaignStatus.ACTIVE.value,
+        standalone=True,
+    )
+    set_standalone_offer(campaign, discount_type=discount_type, discount_value=discount_value)
+    set_standalone_uses(campaign, uses_per_voucher)
+    campaign.valid_from, campaign.valid_until = valid_from, valid_until
+    _check_window(campaign)
+    session.add(campaign)
+    await session.flush()
+    return campaign
+
+
+def set_standalone_offer(campaign: Campaign, *, discount_type: DiscountType, discount_value: int) -> None:
+    if discount_type is DiscountType.PERCENTAGE and not 0 < discount_value <= 10_000:
+        raise InvalidInput("percent_off must be more than 0 and at most 100.", field="discount.percent_off")
+    if discount_type is DiscountType.FIXED and discount_value <= 0:
+        raise InvalidInput("amount_off must be more than 0.", field="discount.amount_off")
+    campaign.discount_type = discount_type.value
+    campaign.discount_value = discount_value
+    campaign.description_is_generated = True
+    campaign.discount_description = describe_discount(discount_type, discount_value, campaign.currency)
+
+
+def set_standalone_uses(campaign: Campaign, uses_per_voucher: int | None) -> None:
+    if uses_per_voucher is not None and not 1 <= uses_per_voucher <= MAX_USES_PER_VOUCHER:
+        raise InvalidInput(
+            f"redemption.quantity must be between 1 and {MAX_USES_PER_VOUCHER:,}, or null for no limit.",
+            field="redemption.quantity",
+        )
+    campaign.uses_per_voucher = UNLIMITED_USES if uses_per_voucher is None else uses_per_voucher
+
+
+def set_window(campaign: Campaign, valid_from: datetime | None, valid_until: datetime | None) -> None:
+    campaign.valid_from, campaign.valid_until = valid_from, valid_until
+    _check_window(campaign)
+    campaign.updated_at = clock.now()

@@ -58,6 +58,9 @@ class Campaign(Base):
     status: Mapped[str] = mapped_column(String(16), default="active")
     # Publishing from an exhausted pool makes a new code instead of refusing (seed 002).
     auto_update: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Made for one voucher created on its own (Voucherify's standalone voucher): its offer is that
+    # voucher's, and it goes when the voucher goes.
+    standalone: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Public landing page /c/{landing_slug} where visitors claim the offer (None: no page).
     landing_slug: Mapped[str | None] = mapped_column(String(100), nullable=True, unique=True)
     terms: Mapped[str | None] = mapped_column(Text, nullable=True)

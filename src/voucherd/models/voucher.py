@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     CheckConstraint,
@@ -12,10 +13,11 @@ from sqlalchemy import (
     UniqueConstraint,
     Uuid,
     text,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from voucherd.db.types import UTCDateTime
+from voucherd.db.types import JSONType, UTCDateTime
 from voucherd.models.base import Base, timestamp_column, uuid_pk
 
 
@@ -64,4 +66,14 @@ class Voucher(Base):
     # purchase); ``None`` means the campaign's. The checkout's lookup reads
     # ``coalesce(vouchers.valid_until, campaigns.valid_until)``.
     valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # This code's own start of validity (``None``: its campaign's), read the same way.
+    valid_from: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # A disabled code neither validates nor redeems, on either dialect (Voucherify's ``active``).
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # What Voucherify keeps on a voucher beyond its offer; shown, never interpreted.
+    metadata_: Mapped[dict[str, Any] | None] = mapped_column("metadata", JSONType, nullable=True)
+    additional_info: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    category: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[datetime] = timestamp_column()
+    # Set by a change made to this code alone (``None``: never changed since ``created_at``).
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

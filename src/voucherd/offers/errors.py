@@ -21,6 +21,14 @@ class CampaignPaused(NotRedeemable):
     default_message = "Voucher not yet active"
 
 
+class VoucherDisabled(NotRedeemable):
+    """A code switched off on its own (Voucherify's disable). Like a paused campaign it answers
+    VoucherTrack's "not yet active" message; the reason code tells them apart."""
+
+    reason = "voucher_disabled"
+    default_message = "Voucher not yet active"
+
+
 class VoucherAlreadyRedeemed(QuotaExceeded):
     code = "voucher_exhausted"
     default_message = "Voucher has already been redeemed"

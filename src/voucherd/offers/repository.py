@@ -39,6 +39,7 @@ class Offer:
     uses_per_customer: int | None
     require_customer: bool
     status: str
+    active: bool = True  # the code's own switch (Voucherify's enable/disable)
 
 
 # A code's own offer (recipient uploads may set one) and its own end of validity take precedence
@@ -55,13 +56,14 @@ LOOKUP_COLUMNS = (
     func.coalesce(Voucher.discount_description, Campaign.discount_description).label("discount_description"),
     Campaign.minimum_spend,
     Campaign.currency,
-    Campaign.valid_from,
+    func.coalesce(Voucher.valid_from, Campaign.valid_from).label("valid_from"),
     # A code's own end (a discount code's expiry counted from its purchase) over its campaign's.
     func.coalesce(Voucher.valid_until, Campaign.valid_until).label("valid_until"),
     Campaign.uses_per_voucher,
     Campaign.uses_per_customer,
     Campaign.require_customer,
     Campaign.status,
+    Voucher.active,
 )
 # A code made by a bulk job is issued when the job has made them all: until then it does not exist
 # for the checkout or its public page (RELIABILITY K2), so a half-made batch can never be handed

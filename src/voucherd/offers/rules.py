@@ -14,13 +14,14 @@ from voucherd.offers.errors import (
     CampaignPaused,
     MaximumUsesReached,
     VoucherAlreadyRedeemed,
+    VoucherDisabled,
     VoucherExpired,
     VoucherNotYetActive,
 )
 
 
-class Offer(Protocol):
-    """What the rules read: a campaign row or a lookup row."""
+class CampaignOffer(Protocol):
+    """What a campaign offers: a campaign row or a lookup row."""
 
     @property
     def discount_type(self) -> str: ...
@@ -36,6 +37,13 @@ class Offer(Protocol):
     def discount_description(self) -> str: ...
     @property
     def status(self) -> str: ...
+
+
+class Offer(CampaignOffer, Protocol):
+    """What the rules read about one code: a lookup row (or a campaign's offer as the code has it)."""
+
+    @property
+    def active(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -58,7 +66,7 @@ class OwnOffer(Protocol):
     def discount_description(self) -> str | None: ...
 
 
-def discount_of(code: OwnOffer, campaign: Offer) -> Discount:
+def discount_of(code: OwnOffer, campaign: CampaignOffer) -> Discount:
     """The code's own offer over its campaign's (the checkout's lookup decides the same in SQL,
     ``coalesce(voucher.x, campaign.x)``, on its hot path)."""
     if code.discount_type is not None and code.discount_value is not None:
@@ -67,11 +75,15 @@ def discount_of(code: OwnOffer, campaign: Offer) -> Discount:
 
 
 class OwnValidity(Protocol):
-    """A code's own end of validity, where it has one (a discount code bought with an expiry
-    counted from its purchase)."""
+    """A code's own window, where it has one (a discount code bought with an expiry counted from
+    its purchase; a Voucherify voucher's start and expiration dates), and its own switch."""
 
     @property
+    def valid_from(self) -> datetime | None: ...
+    @property
     def valid_until(self) -> datetime | None: ...
+    @property
+    def active(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -85,19 +97,21 @@ class CodeOffer:
     valid_until: datetime | None
     uses_per_voucher: int
     status: str
+    active: bool = True
 
 
-def offer_of(code: OwnValidity, campaign: Offer) -> CodeOffer:
-    """The campaign's offer with the code's own end of validity over the campaign's (the lookup
-    decides the same in SQL, ``coalesce(voucher.valid_until, campaign.valid_until)``)."""
+def offer_of(code: OwnValidity, campaign: CampaignOffer) -> CodeOffer:
+    """The campaign's offer with the code's own window over the campaign's (the lookup decides
+    the same in SQL, ``coalesce(voucher.valid_until, campaign.valid_until)``) and its own switch."""
     return CodeOffer(
         discount_type=campaign.discount_type,
         discount_value=campaign.discount_value,
         discount_description=campaign.discount_description,
-        valid_from=campaign.valid_from,
+        valid_from=code.valid_from if code.valid_from is not None else campaign.valid_from,
         valid_until=code.valid_until if code.valid_until is not None else campaign.valid_until,
         uses_per_voucher=campaign.uses_per_voucher,
         status=campaign.status,
+        active=code.active,
     )
 
 
@@ -111,9 +125,11 @@ class VoucherState(StrEnum):
 
 def usability_error(offer: Offer, redeemed_count: int, now: datetime) -> NotRedeemable | QuotaExceeded | None:
     """Why the voucher cannot be used now, or ``None``. Used up is reported first (it is final),
-    then expiry, then a window not yet open, then a paused campaign."""
+    then a disabled code, then expiry, then a window not yet open, then a paused campaign."""
     if redeemed_count >= offer.uses_per_voucher:
         return exhausted_error(offer.uses_per_voucher)
+    if not offer.active:
+        return VoucherDisabled()
     if offer.valid_until is not None and now > offer.valid_until:
         return VoucherExpired()
     if offer.valid_from is not None and now < offer.valid_from:
@@ -137,6 +153,7 @@ def voucher_state(offer: Offer, redeemed_count: int, now: datetime) -> VoucherSt
         VoucherExpired: VoucherState.EXPIRED,
         VoucherNotYetActive: VoucherState.NOT_YET_ACTIVE,
         CampaignPaused: VoucherState.PAUSED,
+        VoucherDisabled: VoucherState.PAUSED,
     }[type(error)]
 
 

@@ -5,24 +5,28 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, delete, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voucherd.accounts.service import Principal
-from voucherd.campaigns.errors import CodeSpaceTooSmall
+from voucherd.campaigns import service as campaigns
+from voucherd.campaigns.errors import CampaignNotFound, CodeSpaceTooSmall
+from voucherd.campaigns.rules import DiscountType, describe_discount
 from voucherd.campaigns.service import get_campaign
 from voucherd.config import get_settings
 from voucherd.core import clock
-from voucherd.core.codes import CodePattern, normalize
+from voucherd.core.codes import MAX_CODE_LENGTH, CodePattern, normalize
 from voucherd.core.errors import InvalidInput
 from voucherd.core.pagination import Page, PageRequest
 from voucherd.events import service as events
 from voucherd.jobs import service as jobs
-from voucherd.models import Campaign, Job, Redemption, Voucher
-from voucherd.offers.rules import Discount, VoucherState, discount_of, offer_of, voucher_state
+from voucherd.models import Campaign, Customer, Job, Publication, Redemption, Voucher, VoucherOwner
+from voucherd.offers.rules import CodeOffer, Discount, VoucherState, discount_of, offer_of, voucher_state
 from voucherd.vouchers import repository
-from voucherd.vouchers.errors import VoucherNotFound
+from voucherd.vouchers.errors import VoucherCodeTaken, VoucherNotFound
 
 GENERATE_CODES = "generate_codes"
 MAX_CODES_PER_REQUEST = 1_000_000
@@ -229,3 +233,343 @@ def created_event(campaign: Campaign, voucher_id: uuid.UUID, code: str, **more: 
         **more,
         events.SEQUENCE: events.FIRST_SEQUENCE,
     }
+
+
+# Vouchers one at a time, with their own state (the Voucherify dialect's vouchers): a voucher in a
+# campaign takes its campaign's offer unless it has its own; a standalone one gets a campaign of
+# its own (flagged ``standalone``) that holds its offer, uses and window.
+
+
+@dataclass(frozen=True)
+class NewVoucher:
+    """A voucher to create. ``code`` ``None``: a random one of ``pattern``. Without a campaign the
+    offer is required; ``uses`` ``None`` is no limit. Our units (basis points, minor units)."""
+
+    code: str | None
+    pattern: CodePattern | None = None
+    campaign_id: uuid.UUID | None = None
+    discount_type: DiscountType | None = None
+    discount_value: int | None = None
+    uses: int | None = None
+    uses_given: bool = False
+    active: bool = True
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    metadata: dict[str, Any] | None = None
+    additional_info: str | None = None
+    category: str | None = None
+
+
+@dataclass(frozen=True)
+class VoucherView:
+    """One voucher as its owner sees it: the code, its campaign, how often it was handed out and
+    to whom it was last given (``holder_id``)."""
+
+    voucher: Voucher
+    campaign: Campaign
+    publications: int
+    holder_id: uuid.UUID | None
+
+    @property
+    def offer(self) -> CodeOffer:
+        return offer_of(self.voucher, self.campaign)
+
+    @property
+    def discount(self) -> Discount:
+        return discount_of(self.voucher, self.campaign)
+
+
+# What a change may name (``VoucherChanges``): keys present are set, absent ones kept.
+CHANGEABLE = frozenset(
+    {"active", "metadata", "additional_info", "category", "valid_from", "valid_until", "discount", "uses"}
+)
+MAX_RANDOM_ATTEMPTS = 20
+
+
+async def create_voucher(session: AsyncSession, principal: Principal, new: NewVoucher) -> VoucherView:
+    """One voucher, in a campaign of the caller or standalone; a code taken is
+    :class:`VoucherCodeTaken`."""
+    code = await _new_code(session, principal, new)
+    if new.campaign_id is not None:
+        campaign = await get_campaign(session, principal, new.campaign_id)
+        if campaign.standalone:  # it holds one voucher's offer, and goes with that voucher
+            raise CampaignNotFound()
+        if new.uses_given and new.uses != _uses_of(campaign):
+            raise InvalidInput(
+                "redemption.quantity of a campaign's voucher is its campaign's; leave it out.",
+                field="redemption.quantity",
+            )
+    else:
+        if new.discount_type is None or new.discount_value is None:
+            raise InvalidInput("A voucher without a campaign needs its discount.", field="discount")
+        campaign = await campaigns.create_standalone(
+            session,
+            principal,
+            code=code,
+            discount_type=new.discount_type,
+            discount_value=new.discount_value,
+            uses_per_voucher=new.uses,
+            valid_from=new.valid_from,
+            valid_until=new.valid_until,
+            pattern=new.pattern or CodePattern.build(),
+        )
+    voucher = Voucher(
+        client_id=principal.client_id,
+        campaign_id=campaign.id,
+        code=code,
+        redeemed_count=0,
+        event_sequence=events.FIRST_SEQUENCE,
+        active=new.active,
+        metadata_=new.metadata or {},
+        additional_info=_text(new.additional_info, "additional_info", 1000),
+        category=_text(new.category, "category", 200),
+    )
+    if not campaign.standalone:
+        voucher.valid_from, voucher.valid_until = new.valid_from, new.valid_until
+        _check_own_window(voucher)
+        if new.discount_type is not None and new.discount_value is not None:
+            _set_own_discount(voucher, campaign, new.discount_type, new.discount_value)
+    try:
+        async with session.begin_nested():
+            session.add(voucher)
+            await session.flush()
+    except IntegrityError:
+        raise VoucherCodeTaken(f"A voucher with the code {code} already exists.", code=code) from None
+    await events.record(
+        session, principal.client_id, events.VOUCHER_CREATED, created_event(campaign, voucher.id, code)
+    )
+    return VoucherView(voucher, campaign, 0, None)
+
+
+async def own_voucher(
+    session: AsyncSession, principal: Principal, code: str, *, voucher_id: uuid.UUID | None = None
+) -> VoucherView:
+    """The caller's voucher of this code (trimmed, any case), else of ``voucher_id`` when given;
+    another client's is not found."""
+    found, _ = await find_vouchers(session, principal, VoucherFilter(code=normalize(code)), limit=1, offset=0)
+    if not found and voucher_id is not None:
+        found, _ = await find_vouchers(
+            session, principal, VoucherFilter(voucher_id=voucher_id), limit=1, offset=0
+        )
+    if not found:
+        raise VoucherNotFound()
+    return found[0]
+
+
+async def update_voucher(
+    session: AsyncSession,
+    principal: Principal,
+    code: str,
+    changes: dict[str, Any],
+    *,
+    voucher_id: uuid.UUID | None = None,
+) -> VoucherView:
+    """Set what ``changes`` names (keys of :data:`CHANGEABLE`; ``discount`` a pair of type and
+    value): a standalone voucher's offer, uses and window are its campaign's."""
+    view = await own_voucher(session, principal, code, voucher_id=voucher_id)
+    voucher, campaign = view.voucher, view.campaign
+    unknown = changes.keys() - CHANGEABLE
+    if unknown:
+        raise InvalidInput(f"Cannot change {', '.join(sorted(unknown))}.")
+    if "active" in changes:
+        voucher.active = bool(changes["active"])
+    if "metadata" in changes:
+        voucher.metadata_ = changes["metadata"] or {}
+    if "additional_info" in changes:
+        voucher.additional_info = _text(changes["additional_info"], "additional_info", 1000)
+    if "category" in changes:
+        voucher.category = _text(changes["category"], "category", 200)
+    window = {"valid_from", "valid_until"} & changes.keys()
+    if campaign.standalone:
+        if window:
+            campaigns.set_window(
+                campaign,
+                changes.get("valid_from", campaign.valid_from),
+                changes.get("valid_until", campaign.valid_until),
+            )
+        if "discount" in changes:
+            discount_type, value = changes["discount"]
+            campaigns.set_standalone_offer(campaign, discount_type=discount_type, discount_value=value)
+        if "uses" in changes:
+            campaigns.set_standalone_uses(campaign, changes["uses"])
+        campaign.updated_at = clock.now()
+    else:
+        if window:
+            voucher.valid_from = changes.get("valid_from", voucher.valid_from)
+            voucher.valid_until = changes.get("valid_until", voucher.valid_until)
+            _check_own_window(voucher)
+        if "discount" in changes:
+            _set_own_discount(voucher, campaign, *changes["discount"])
+        if "uses" in changes and changes["uses"] != _uses_of(campaign):
+            raise InvalidInput(
+                "redemption.quantity of a campaign's voucher is its campaign's.", field="redemption.quantity"
+            )
+    voucher.updated_at = clock.now()
+    await session.flush()
+    return view
+
+
+async def set_active(
+    session: AsyncSession,
+    principal: Principal,
+    code: str,
+    *,
+    active: bool,
+    voucher_id: uuid.UUID | None = None,
+) -> VoucherView:
+    """Enable or disable a voucher: a disabled one neither validates nor redeems anywhere."""
+    return await update_voucher(session, principal, code, {"active": active}, voucher_id=voucher_id)
+
+
+async def delete_voucher(session: AsyncSession, principal: Principal, code: str) -> None:
+    """Delete the voucher for good (its redemptions and hand-outs with it); a standalone one takes
+    its campaign along."""
+    view = await own_voucher(session, principal, code)
+    if view.campaign.standalone:
+        await session.execute(delete(Campaign).where(Campaign.id == view.campaign.id))
+    else:
+        await session.execute(delete(Voucher).where(Voucher.id == view.voucher.id))
+
+
+@dataclass(frozen=True)
+class VoucherFilter:
+    code: str | None = None
+    voucher_id: uuid.UUID | None = None
+    campaign_id: uuid.UUID | None = None
+    campaign_name: str | None = None
+    category: str | None = None
+    holder_id: uuid.UUID | None = None
+    holder_source_id: str | None = None  # the holder's external_id
+    created_before: datetime | None = None
+    created_after: datetime | None = None
+    updated_before: datetime | None = None
+    updated_after: datetime | None = None
+    order: str = "-created_at"  # created_at, updated_at or code; "-" first: descending
+
+
+ORDERS = frozenset({"created_at", "updated_at", "code"})
+
+
+async def find_vouchers(
+    session: AsyncSession, principal: Principal, where: VoucherFilter, *, limit: int, offset: int
+) -> tuple[list[VoucherView], int]:
+    """The caller's vouchers that match, in ``where.order`` (newest first by default), and how
+    many match in all. Codes of a bulk job still running do not exist yet (as for the checkout)."""
+    updated = func.coalesce(Voucher.updated_at, Voucher.created_at)
+    holder = select(VoucherOwner.customer_id).where(VoucherOwner.voucher_id == Voucher.id).scalar_subquery()
+    conditions: list[ColumnElement[bool]] = [
+        Voucher.client_id == principal.client_id,
+        Campaign.deleted_at.is_(None),
+        or_(Voucher.job_id.is_(None), Job.status == "succeeded"),
+    ]
+    if where.code is not None:
+        conditions.append(Voucher.code == where.code)
+    if where.voucher_id is not None:
+        conditions.append(Voucher.id == where.voucher_id)
+    if where.campaign_id is not None:
+        conditions += [Voucher.campaign_id == where.campaign_id, Campaign.standalone.is_(False)]
+    if where.campaign_name is not None:
+        conditions += [Campaign.name == where.campaign_name, Campaign.standalone.is_(False)]
+    if where.category is not None:
+        conditions.append(Voucher.category == where.category)
+    if where.holder_id is not None:
+        conditions.append(holder == where.holder_id)
+    if where.holder_source_id is not None:
+        conditions.append(
+            holder.in_(
+                select(Customer.id).where(
+                    Customer.client_id == principal.client_id, Customer.external_id == where.holder_source_id
+                )
+            )
+        )
+    for column, before, after in (
+        (Voucher.created_at, where.created_before, where.created_after),
+        (updated, where.updated_before, where.updated_after),
+    ):
+        if before is not None:
+            conditions.append(column < before)
+        if after is not None:
+            conditions.append(column > after)
+    key = where.order.removeprefix("-")
+    if key not in ORDERS:
+        raise InvalidInput(
+            f"order must be one of {', '.join(sorted(ORDERS))}, with '-' for descending.", field="order"
+        )
+    sort: Any = {"created_at": Voucher.created_at, "updated_at": updated, "code": Voucher.code}[key]
+    descending = where.order.startswith("-")
+    ordering = (sort.desc(), Voucher.id.desc()) if descending else (sort.asc(), Voucher.id.asc())
+    joined = (
+        select(Voucher, Campaign, holder.label("holder_id"))
+        .join(Campaign, Campaign.id == Voucher.campaign_id)
+        .outerjoin(Job, Job.id == Voucher.job_id)
+        .where(*conditions)
+    )
+    total = await session.scalar(select(func.count()).select_from(joined.subquery()))
+    rows = (await session.execute(joined.order_by(*ordering).limit(limit).offset(offset))).all()
+    counts: dict[uuid.UUID, int] = {}
+    if rows:
+        counted = await session.execute(
+            select(Publication.voucher_id, func.count())
+            .where(Publication.voucher_id.in_([row[0].id for row in rows]))
+            .group_by(Publication.voucher_id)
+        )
+        counts = {voucher_id: count for voucher_id, count in counted.all()}
+    views = [VoucherView(row[0], row[1], counts.get(row[0].id, 0), row[2]) for row in rows]
+    return views, total or 0
+
+
+def unlimited(campaign: Campaign) -> bool:
+    return campaign.uses_per_voucher >= campaigns.UNLIMITED_USES
+
+
+def _uses_of(campaign: Campaign) -> int | None:
+    return None if unlimited(campaign) else campaign.uses_per_voucher
+
+
+async def _new_code(session: AsyncSession, principal: Principal, new: NewVoucher) -> str:
+    if new.code is not None:
+        code = normalize(new.code)
+        if not code or len(code) > MAX_CODE_LENGTH:
+            raise InvalidInput(f"code must be 1 to {MAX_CODE_LENGTH} characters.", field="code")
+        if await _taken(session, principal, code):
+            raise VoucherCodeTaken(f"A voucher with the code {code} already exists.", code=code)
+        return code
+    pattern = new.pattern or CodePattern.build()
+    for _ in range(MAX_RANDOM_ATTEMPTS):
+        [code] = pattern.generate(1)
+        if not await _taken(session, principal, code):
+            return code
+    raise InvalidInput(
+        f"The code pattern {pattern.pattern} has no free code left; make it longer.", field="code_config"
+    )
+
+
+async def _taken(session: AsyncSession, principal: Principal, code: str) -> bool:
+    found = await session.scalar(
+        select(Voucher.id).where(Voucher.client_id == principal.client_id, Voucher.code == code)
+    )
+    return found is not None
+
+
+def _set_own_discount(voucher: Voucher, campaign: Campaign, discount_type: DiscountType, value: int) -> None:
+    if discount_type is DiscountType.PERCENTAGE and not 0 < value <= 10_000:
+        raise InvalidInput("percent_off must be more than 0 and at most 100.", field="discount.percent_off")
+    if discount_type is DiscountType.FIXED and value <= 0:
+        raise InvalidInput("amount_off must be more than 0.", field="discount.amount_off")
+    voucher.discount_type = discount_type.value
+    voucher.discount_value = value
+    voucher.discount_description = describe_discount(discount_type, value, campaign.currency)
+
+
+def _check_own_window(voucher: Voucher) -> None:
+    if voucher.valid_from and voucher.valid_until and voucher.valid_until <= voucher.valid_from:
+        raise InvalidInput("expiration_date must be after start_date.", field="expiration_date")
+
+
+def _text(value: str | None, field: str, longest: int) -> str | None:
+    value = value.strip() if isinstance(value, str) else value
+    if value is not None and not isinstance(value, str):
+        raise InvalidInput(f"{field} must be a string.", field=field)
+    if value and len(value) > longest:
+        raise InvalidInput(f"{field} may be at most {longest:,} characters.", field=field)
+    return value or None

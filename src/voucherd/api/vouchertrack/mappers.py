@@ -24,7 +24,7 @@ from voucherd.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-from voucherd.offers.rules import Discount, Offer
+from voucherd.offers.rules import CampaignOffer, Discount
 from voucherd.publications.schemas import PublicationEntry, PublicationResult
 from voucherd.recipients.schemas import UploadResult
 from voucherd.redemptions.schemas import RedemptionResult, Validation
@@ -36,7 +36,7 @@ def _time(value: Any) -> str | None:
     return isoformat_z(value) if value is not None else None
 
 
-def discount_value(offer: Discount | Offer, currency: str) -> Decimal | int:
+def discount_value(offer: Discount | CampaignOffer, currency: str) -> Decimal | int:
     if offer.discount_type == DiscountType.PERCENTAGE:
         return basis_points_to_percent(offer.discount_value)
     if offer.discount_type == DiscountType.FIXED:
