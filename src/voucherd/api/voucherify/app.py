@@ -13,7 +13,7 @@ from fastapi.openapi.utils import get_openapi
 from starlette.types import ASGIApp, Scope
 
 from voucherd import __version__
-from voucherd.api.voucherify import async_actions, errors
+from voucherd.api.voucherify import async_actions, customers, errors
 from voucherd.api.voucherify.auth import SECURITY_SCHEMES
 from voucherd.api.voucherify.requests import RawPath
 from voucherd.api.voucherify.versions import HEADER, SERVED, VersionLayer
@@ -48,6 +48,7 @@ def create_voucherify_app(limiter: RateLimiter) -> FastAPI:
     app.add_middleware(VersionLayer, refuse=_refuse_version)
 
     app.include_router(async_actions.router)
+    app.include_router(customers.router)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
