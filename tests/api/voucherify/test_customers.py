@@ -212,8 +212,11 @@ def test_a_malformed_customer_is_400_and_stores_nothing(served: Served) -> None:
         given = {"source_id": "n-1", "name": "N", "gift": None, "extra": {"x": 1}}
         made = http.post("/v1/customers", json=given)
         assert made.status_code == 200
-        kept = http.post("/v1/customers", json={"source_id": "n-1", "name": None, "email": None})
-        assert kept.json()["name"] == "N"
+        kept = http.post("/v1/customers", json={"source_id": "n-1", "name": None, "birthdate": "2000-01-02"})
+        assert (kept.json()["name"], kept.json()["birthdate"]) == ("N", "2000-01-02")
+        # an empty string clears
+        cleared = http.put("/v1/customers/n-1", json={"name": "", "birthdate": ""}).json()
+        assert (cleared["name"], cleared["birthdate"], cleared["source_id"]) == (None, None, "n-1")
 
 
 def test_another_clients_customers_are_not_found(served: Served) -> None:

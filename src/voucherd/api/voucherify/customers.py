@@ -71,8 +71,11 @@ _ADDRESS = {
 
 async def _changes(request: Request, *, with_source_id: bool) -> dict[str, Any]:
     """Our customer fields from the body: only those given."""
+    given = await body(request)
+    # An empty string clears a field; for the date too.
+    cleared = [key for key in ("birthdate", "birthday") if given.get(key) == ""]
     try:
-        fields = _Fields.model_validate(await body(request))
+        fields = _Fields.model_validate({k: v for k, v in given.items() if k not in cleared})
     except ValidationError as error:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in item['loc'])}: {item['msg']}" for item in error.errors()
@@ -90,6 +93,8 @@ async def _changes(request: Request, *, with_source_id: bool) -> dict[str, Any]:
         }.items()
         if value is not None
     }
+    if cleared and fields.birthdate is None and fields.birthday is None:
+        changes["birthdate"] = None
     if with_source_id and fields.source_id is not None:
         changes["external_id"] = fields.source_id
     if fields.address is not None:
