@@ -3,6 +3,7 @@ external_id, and the erasure that empties every personal field."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 
 import pytest
@@ -71,3 +72,26 @@ async def test_the_upsert_changes_only_the_fields_named(database: Database, tena
             await customers.upsert_customer(session, tenant.principal, {"city": "x" * 101})
         with pytest.raises(ValueError, match="not changeable"):
             await customers.upsert_customer(session, tenant.principal, {"email_key": "x"})
+
+
+async def test_two_upserts_racing_for_one_external_id_end_on_one_customer(
+    database: Database, tenant: Tenant
+) -> None:
+    async def upsert(name: str) -> Customer:
+        async with unit_of_work(database) as session:
+            return await customers.upsert_customer(
+                session, tenant.principal, {"external_id": "crm-race", "name": name}
+            )
+
+    # the first has inserted and not yet committed when the second looks, finds none and inserts
+    async with unit_of_work(database) as session:
+        first = await customers.upsert_customer(
+            session, tenant.principal, {"external_id": "crm-race", "name": "One"}
+        )
+        racing = asyncio.create_task(upsert("Two"))
+        await asyncio.sleep(0.3)
+    second = await racing
+    assert second.id == first.id
+    async with unit_of_work(database) as session:
+        found = await customers.find_by_external_id(session, tenant.principal, "crm-race")
+        assert (found.id, found.name) == (first.id, "Two")

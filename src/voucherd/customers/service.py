@@ -201,14 +201,15 @@ async def upsert_customer(session: AsyncSession, principal: Principal, changes: 
                 return customer
         customer = Customer(client_id=principal.client_id)
         _apply(customer, principal, changes)
-        session.add(customer)
         try:
-            await _flush(session)
-        except ExternalIdTaken:
-            if customer in session:
-                session.expunge(customer)
+            # Added inside the savepoint (begin_nested flushes what is pending before it opens):
+            # a unique key met here undoes only this insert.
+            async with session.begin_nested():
+                session.add(customer)
+                await session.flush()
+        except IntegrityError:
             if not external_id:
-                raise
+                raise ExternalIdTaken() from None
             continue  # created meanwhile by another request: update that one
         return customer
     raise ExternalIdTaken()
