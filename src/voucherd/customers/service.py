@@ -114,8 +114,12 @@ async def create_customer(session: AsyncSession, principal: Principal, data: Cus
     """A new customer; ``external_id`` is unique per client."""
     customer = Customer(client_id=principal.client_id)
     _apply(customer, principal, data.__dict__)
-    session.add(customer)
-    await _flush(session)
+    try:
+        async with session.begin_nested():  # added inside: only this insert is undone
+            session.add(customer)
+            await session.flush()
+    except IntegrityError:
+        raise ExternalIdTaken() from None
     return customer
 
 

@@ -224,6 +224,14 @@ def test_another_clients_customers_are_not_found(served: Served) -> None:
         created = _create(voucherify.CustomersApi(client), source_id="mine", name="Mine")
     stranger = other_tenant(served)
     headers = {"X-App-Id": str(stranger.principal.subject.id), "X-App-Token": stranger.api_key}
+    configuration = voucherify.Configuration(host=served.url, api_key=headers)
+    with voucherify.ApiClient(configuration) as client:
+        theirs_api = voucherify.CustomersApi(client)
+        for key in (created.id or "", "mine"):
+            with pytest.raises(NotFoundException):
+                theirs_api.get_customer(key)
+        listed_sdk = theirs_api.list_customers()
+        assert (listed_sdk.customers, listed_sdk.total) == ([], 0)
     with httpx.Client(base_url=served.url, headers=headers) as http:
         for key in (created.id, "mine"):
             assert http.get(f"/v1/customers/{key}").status_code == 404
