@@ -16,10 +16,44 @@ from voucherd.core.metadata import checked as checked_metadata
 from voucherd.core.pagination import Page, PageRequest
 from voucherd.customers import matching, rules
 from voucherd.customers.errors import CustomerNotFound, ExternalIdTaken
-from voucherd.customers.schemas import CustomerChanges, CustomerInput, Person
+from voucherd.customers.schemas import CustomerChanges, CustomerFilter, CustomerInput, Person
 from voucherd.models import Customer
 
-_LIMITS = {"name": 200, "forename": 100, "surname": 100, "postcode": 20, "external_id": 200}
+_LIMITS = {
+    "name": 200,
+    "forename": 100,
+    "surname": 100,
+    "postcode": 20,
+    "external_id": 200,
+    "phone": 60,
+    "description": 1000,
+    "address_line_1": 200,
+    "address_line_2": 200,
+    "city": 100,
+    "state": 100,
+    "country": 100,
+}
+_PROFILE_TEXT = ("phone", "description", "address_line_1", "address_line_2", "city", "state", "country")
+# Erasure empties every one of these.
+_PERSONAL = (
+    "email",
+    "email_key",
+    "name",
+    "forename",
+    "surname",
+    "mobile",
+    "mobile_e164",
+    "postcode",
+    "external_id",
+    "metadata_",
+    *_PROFILE_TEXT,
+    "birthdate",
+)
+_ORDER = {
+    "created_at": Customer.created_at,
+    "updated_at": Customer.updated_at,
+    "external_id": Customer.external_id,
+}
 
 
 def _text(field: str, value: str | None) -> str | None:
@@ -55,13 +89,15 @@ def _apply(customer: Customer, principal: Principal, values: dict[str, Any]) -> 
             customer.mobile = mobile.strip()
         else:
             customer.mobile = customer.mobile_e164 = None
-    for field in ("forename", "surname", "postcode", "external_id"):
+    for field in ("forename", "surname", "postcode", "external_id", *_PROFILE_TEXT):
         if field in values:
             setattr(customer, field, _text(field, values[field]))
     if "name" in values:
         customer.name = _text("name", values["name"])
     if not customer.name and (customer.forename or customer.surname):
         customer.name = " ".join(p for p in (customer.forename, customer.surname) if p)
+    if "birthdate" in values:
+        customer.birthdate = values["birthdate"]
     if "metadata" in values:
         customer.metadata_ = checked_metadata(values["metadata"])
 
@@ -78,8 +114,12 @@ async def create_customer(session: AsyncSession, principal: Principal, data: Cus
     """A new customer; ``external_id`` is unique per client."""
     customer = Customer(client_id=principal.client_id)
     _apply(customer, principal, data.__dict__)
-    session.add(customer)
-    await _flush(session)
+    try:
+        async with session.begin_nested():  # added inside: only this insert is undone
+            session.add(customer)
+            await session.flush()
+    except IntegrityError:
+        raise ExternalIdTaken() from None
     return customer
 
 
@@ -92,20 +132,91 @@ async def get_customer(session: AsyncSession, principal: Principal, customer_id:
 
 
 async def list_customers(
-    session: AsyncSession, principal: Principal, page: PageRequest, *, email: str | None = None
+    session: AsyncSession,
+    principal: Principal,
+    page: PageRequest,
+    *,
+    email: str | None = None,
+    where: CustomerFilter | None = None,
 ) -> Page[Customer]:
-    where = [Customer.client_id == principal.client_id, Customer.deleted_at.is_(None)]
-    if email:
-        where.append(Customer.email_key == rules.email_key(email.strip()))
-    total = await session.scalar(select(func.count()).select_from(Customer).where(*where))
+    """The client's customers (erased ones never), filtered and ordered as ``where`` says."""
+    where = where or CustomerFilter(email=email)
+    conditions = [Customer.client_id == principal.client_id, Customer.deleted_at.is_(None)]
+    if where.email and where.email.strip():
+        conditions.append(Customer.email_key == rules.email_key(where.email.strip()))
+    if where.name and where.name.strip():
+        conditions.append(func.lower(Customer.name) == where.name.strip().lower())
+    if where.city and where.city.strip():
+        conditions.append(func.lower(Customer.city) == where.city.strip().lower())
+    if where.created_before is not None:
+        conditions.append(Customer.created_at < where.created_before)
+    if where.created_after is not None:
+        conditions.append(Customer.created_at > where.created_after)
+    if where.updated_before is not None:
+        conditions.append(Customer.updated_at < where.updated_before)
+    if where.updated_after is not None:
+        conditions.append(Customer.updated_at > where.updated_after)
+    column = _ORDER.get(where.order.removeprefix("-"))
+    if column is None:
+        choices = ", ".join(sorted(_ORDER))
+        raise InvalidInput(f"order must be one of {choices}, - first to descend.", field="order")
+    ordering = column.desc() if where.order.startswith("-") else column.asc()
+    total = await session.scalar(select(func.count()).select_from(Customer).where(*conditions))
     rows = await session.scalars(
         select(Customer)
-        .where(*where)
-        .order_by(Customer.created_at.desc(), Customer.id)
+        .where(*conditions)
+        .order_by(ordering, Customer.id)
         .limit(page.limit)
         .offset(page.offset)
     )
     return Page(items=list(rows.all()), total=total or 0, request=page)
+
+
+async def find_by_external_id(session: AsyncSession, principal: Principal, external_id: str) -> Customer:
+    """The caller's customer with this ``external_id``; not found otherwise."""
+    found = await session.scalar(
+        select(Customer).where(
+            Customer.client_id == principal.client_id,
+            Customer.external_id == external_id.strip(),
+            Customer.deleted_at.is_(None),
+        )
+    )
+    if found is None:
+        raise CustomerNotFound()
+    return found
+
+
+async def upsert_customer(session: AsyncSession, principal: Principal, changes: dict[str, Any]) -> Customer:
+    """The customer with ``changes["external_id"]``, given the other fields named (fields not
+    named keep their value), or a new customer when there is none (or no external_id). Two
+    upserts racing for one new external_id both end on the same customer."""
+    CustomerChanges(changes)  # only known fields
+    external_id = _text("external_id", changes.get("external_id"))
+    for _attempt in range(2):
+        if external_id:
+            try:
+                customer = await find_by_external_id(session, principal, external_id)
+            except CustomerNotFound:
+                pass
+            else:
+                _apply(customer, principal, changes)
+                customer.updated_at = clock.now()
+                await _flush(session)
+                return customer
+        customer = Customer(client_id=principal.client_id)
+        _apply(customer, principal, changes)
+        try:
+            # Added inside the savepoint (begin_nested flushes what is pending before it opens):
+            # a unique key met here undoes only this insert.
+            async with session.begin_nested():
+                session.add(customer)
+                await session.flush()
+        except IntegrityError:
+            if not external_id:
+                raise ExternalIdTaken() from None
+            continue  # created meanwhile by another request: update that one
+        return customer
+    raise ExternalIdTaken()
 
 
 async def update_customer(
@@ -122,18 +233,7 @@ async def delete_customer(session: AsyncSession, principal: Principal, customer_
     """Erase the person: every personal field is emptied; the codes they were given stay theirs
     (never handed to someone else), and the figures keep counting them."""
     customer = await get_customer(session, principal, customer_id)
-    for field in (
-        "email",
-        "email_key",
-        "name",
-        "forename",
-        "surname",
-        "mobile",
-        "mobile_e164",
-        "postcode",
-        "external_id",
-        "metadata_",
-    ):
+    for field in _PERSONAL:
         setattr(customer, field, None)
     customer.deleted_at = customer.updated_at = clock.now()
     await session.flush()

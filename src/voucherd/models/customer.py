@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, Uuid
+from sqlalchemy import Date, ForeignKey, Index, String, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from voucherd.db.types import JSONType, UTCDateTime
@@ -14,7 +14,9 @@ from voucherd.models.base import Base, timestamp_column, uuid_pk
 class Customer(Base):
     """A person a client hands codes to. ``external_id`` (the client's CRM id) is unique per client;
     ``email_key`` is the lower-cased email used to find a customer again. A deleted customer is
-    erased (personal fields emptied) and kept as a row so the history of their codes stays."""
+    erased (personal fields emptied) and kept as a row so the history of their codes stays.
+    ``phone`` is free text as written (Voucherify's ``phone``), beside ``mobile``, which must be a
+    number we can normalise to E.164; ``postcode`` is also the address's postal code."""
 
     __tablename__ = "customers"
     __table_args__ = (
@@ -34,6 +36,14 @@ class Customer(Base):
     mobile_e164: Mapped[str | None] = mapped_column(String(20), nullable=True)
     postcode: Mapped[str | None] = mapped_column(String(20), nullable=True)
     external_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    phone: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    description: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    birthdate: Mapped[date | None] = mapped_column(Date, nullable=True)
+    address_line_1: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    address_line_2: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    city: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    state: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    country: Mapped[str | None] = mapped_column(String(100), nullable=True)
     metadata_: Mapped[dict[str, Any] | None] = mapped_column("metadata", JSONType, nullable=True)
     created_at: Mapped[datetime] = timestamp_column()
     updated_at: Mapped[datetime] = timestamp_column()
