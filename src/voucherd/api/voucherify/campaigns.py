@@ -25,7 +25,7 @@ from voucherd.api.voucherify.vouchers import _answers as voucher_answers
 from voucherd.campaigns import service as campaigns
 from voucherd.campaigns.errors import CampaignNameTaken, CampaignNotFound, CodeSpaceTooSmall
 from voucherd.core.codes import CodePattern
-from voucherd.core.errors import InvalidInput
+from voucherd.core.errors import InvalidInput, NotFound
 from voucherd.core.pagination import PageRequest
 from voucherd.http.responses import JSON
 from voucherd.http.session import SessionDep
@@ -70,9 +70,7 @@ def _answers(campaign: str | None = None) -> Iterator[None]:
         raise InvalidCodeConfig(small.message, field="code_config") from None
 
 
-def _missing(campaign: str | None) -> Exception:
-    from voucherd.core.errors import NotFound
-
+def _missing(campaign: str | None) -> NotFound:
     return NotFound(
         f"Cannot find campaign with id {campaign}", resource_id=campaign, resource_type="campaign"
     )
@@ -94,8 +92,8 @@ async def _campaign(session: AsyncSession, principal: Principal, reference: str)
         if reference.startswith(CAMPAIGN):
             try:
                 campaign_id = unprefixed(CAMPAIGN, reference, "campaign")
-            except Exception:
-                campaign_id = None
+            except NotFound:
+                campaign_id = None  # a name that merely starts like an id
         if campaign_id is None:
             try:
                 campaign_id = await campaigns.campaign_named(session, principal, reference)
@@ -186,8 +184,7 @@ async def create_campaign(request: Request, session: SessionDep, principal: Prin
     with _answers(name):
         campaign = await campaigns.create_codes_campaign(session, principal, new)
         if count == 1:
-            await vouchers.check_capacity(session, campaign, adding=1)
-            await vouchers.issue_codes(session, campaign, count=1, job_id=None)
+            await vouchers.generate_vouchers(session, principal, campaign.id, count=1)
         elif count > 1:
             job = await vouchers.enqueue_codes(session, principal, campaign, count=count)
             campaign.generation_job_id = job.id
@@ -247,6 +244,8 @@ async def add_vouchers_to_campaign(
         count = 1 if raw in (None, "") else int(raw)
     except ValueError:
         raise InvalidQuery("vouchers_count must be a whole number.") from None
+    if count < 1:
+        raise InvalidQuery("vouchers_count must be 1 or more.")
     data = await body(request)
     if count > 1:
         if data:
