@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 
 import httpx
 import pytest
@@ -116,6 +117,18 @@ def test_the_create_answer_names_its_async_action(served: Served) -> None:
         assert action["type"] == "CAMPAIGN.VOUCHERS_GENERATE"
         assert made["type"] == "AUTO_UPDATE"
         assert made["voucher"]["code_config"] == {}
+        assert made["voucher"]["redemption"] == {"quantity": 1}
+        unlimited = http.post(
+            "/v1/campaigns",
+            json={
+                "name": "Unlimited",
+                "voucher": {
+                    "discount": {"type": "PERCENT", "percent_off": 5},
+                    "redemption": {"quantity": None},
+                },
+            },
+        )
+        assert unlimited.json()["voucher"]["redemption"] == {"quantity": None}
 
 
 def test_campaigns_are_listed_newest_first(served: Served) -> None:
@@ -243,3 +256,36 @@ def test_gift_campaigns_are_not_served_yet(served: Served) -> None:
         )
         assert nameless.status_code == 400
         assert http.get("/v1/campaigns").json()["total"] == 0
+
+
+def test_an_auto_update_campaign_makes_codes_when_published(served: Served) -> None:
+    with served.client() as client:
+        api = voucherify.CampaignsApi(client)
+        made = api.create_campaign(_body("Auto", type="AUTO_UPDATE"))
+        assert made.id is not None
+        assert made.type == "AUTO_UPDATE"
+        host = served.url.removesuffix("/voucherify")
+        with httpx.Client(base_url=host, headers=served.tenant.headers) as http:
+            published = http.post(
+                "/api/publications",
+                json={
+                    "campaign": {"id": str(uuid.UUID(hex=made.id.removeprefix("camp_"))), "count": 2},
+                    "customer": {"email": "a@example.com"},
+                },
+            )
+        assert published.status_code == 201
+        codes = published.json()["vouchers"]
+        assert len(codes) == 2
+        assert all(code.startswith("SUM-") for code in codes)
+        assert api.get_campaign(made.id).vouchers_count == 2
+        static = api.create_campaign(_body("Static"))
+        assert static.id is not None
+        with httpx.Client(base_url=host, headers=served.tenant.headers) as http:
+            refused = http.post(
+                "/api/publications",
+                json={
+                    "campaign": {"id": str(uuid.UUID(hex=static.id.removeprefix("camp_")))},
+                    "customer": {"email": "a@example.com"},
+                },
+            )
+        assert refused.status_code == 409

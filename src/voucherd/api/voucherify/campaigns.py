@@ -155,7 +155,8 @@ async def create_campaign(request: Request, session: SessionDep, principal: Prin
             field="voucher.discount",
         )
     discount_type, discount_value = voucher_mappers.discount_of(template["discount"])
-    _, uses = _uses(template) if "redemption" in template else (False, 1)
+    uses_given, quantity = _uses(template)
+    uses = quantity if uses_given else 1  # Voucherify's default: each code redeems once
     code_config = _object(template.get("code_config"), "voucher.code_config") or {}
     pattern = _code_pattern(code_config)
     count = _count(data.get("vouchers_count"), "vouchers_count") or 0
