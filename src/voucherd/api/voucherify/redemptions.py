@@ -103,8 +103,11 @@ def _codes(fields: StackFields) -> list[str]:
 async def _validate(request: Request, principal: Principal) -> JSON:
     fields = _stack(await body(request))
     order = fields.order or OrderFields()
-    async with checkout(principal, write=False, transaction=False) as unit:
-        stack = await stacks.validate(unit.store, principal, _codes(fields), order.total)
+    codes = _codes(fields)
+    async with checkout(
+        principal, write=False, transaction=any(map(redemptions.needs_session, codes))
+    ) as unit:
+        stack = await stacks.validate(unit.store, principal, codes, order.total)
     return JSON(mappers.validation(stack, order_id=order.id, source_id=order.source_id, request=request))
 
 
@@ -112,12 +115,16 @@ async def _redeem(request: Request, principal: Principal, channel_id: str) -> JS
     fields = _stack(await body(request))
     order = fields.order or OrderFields()
     customer = fields.customer.email if fields.customer is not None else None
+    codes = _codes(fields)
+    # One code and no customer: the redemption is one statement, atomic by itself (the
+    # checkout's fast path); several codes, or a customer to record, commit together.
+    together = len(codes) > 1 or customer is not None or any(map(redemptions.needs_session, codes))
     try:
-        async with checkout(principal, write=True, transaction=True) as unit:
+        async with checkout(principal, write=True, transaction=together) as unit:
             results = await stacks.redeem(
                 unit.store,
                 principal,
-                _codes(fields),
+                codes,
                 order.total,
                 order_reference=order.source_id or order.id,
                 customer=customer,
