@@ -65,3 +65,25 @@ class PublicationEntry:
     channel: str
     metadata: dict[str, Any] | None
     published_at: datetime
+
+
+@dataclass(frozen=True)
+class PublicationFilter:
+    """Which publications a list shows (every given condition holds)."""
+
+    campaign_name: str | None = None
+    customer_id: uuid.UUID | None = None
+    code: str | None = None
+    newest_first: bool = True
+
+
+@dataclass(frozen=True)
+class PublicationBatch:
+    """One publication call: the codes it handed to one customer."""
+
+    id: uuid.UUID
+    created_at: datetime
+    customer: Customer
+    channel: str
+    metadata: dict[str, Any] | None
+    codes: list[PublishedCode] = field(default_factory=list)

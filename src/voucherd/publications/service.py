@@ -22,12 +22,14 @@ from voucherd.core.metadata import checked as checked_metadata
 from voucherd.core.pagination import Page, PageRequest
 from voucherd.customers import service as customers
 from voucherd.events import service as events
-from voucherd.models import Campaign, Customer, Publication, Voucher
+from voucherd.models import Campaign, Customer, Publication, Voucher, VoucherOwner
 from voucherd.publications import repository
 from voucherd.publications.errors import PoolExhausted, VoucherAlreadyPublished
 from voucherd.publications.schemas import (
     CustomerRef,
+    PublicationBatch,
     PublicationEntry,
+    PublicationFilter,
     PublicationResult,
     PublishedCode,
     PublishInput,
@@ -295,4 +297,92 @@ async def _history(session: AsyncSession, where: list[Any], page: PageRequest) -
         )
         for row in rows
     ]
+    return Page(items=items, total=total or 0, request=page)
+
+
+async def held_code(
+    session: AsyncSession, principal: Principal, campaign_id: uuid.UUID, customer_id: uuid.UUID
+) -> str | None:
+    """The first code of the campaign the customer already holds (``join_once``: one customer,
+    one code, always the same)."""
+    return await session.scalar(
+        select(Voucher.code)
+        .join(VoucherOwner, VoucherOwner.voucher_id == Voucher.id)
+        .where(
+            VoucherOwner.client_id == principal.client_id,
+            VoucherOwner.campaign_id == campaign_id,
+            VoucherOwner.customer_id == customer_id,
+        )
+        .order_by(VoucherOwner.created_at, Voucher.id)
+        .limit(1)
+    )
+
+
+async def list_publications(
+    session: AsyncSession, principal: Principal, where: PublicationFilter, page: PageRequest
+) -> Page[PublicationBatch]:
+    """The caller's publication calls (a batch of codes to one customer each), newest first."""
+    conditions: list[Any] = [Publication.client_id == principal.client_id]
+    if where.customer_id is not None:
+        conditions.append(Publication.customer_id == where.customer_id)
+    if where.campaign_name is not None:
+        conditions.append(
+            Publication.campaign_id.in_(
+                select(Campaign.id).where(
+                    Campaign.client_id == principal.client_id, Campaign.name == where.campaign_name.strip()
+                )
+            )
+        )
+    if where.code is not None:
+        conditions.append(
+            Publication.voucher_id.in_(
+                select(Voucher.id).where(
+                    Voucher.client_id == principal.client_id, Voucher.code == normalize(where.code)
+                )
+            )
+        )
+    started = func.min(Publication.created_at).label("started")
+    batches = select(Publication.batch_id, started).where(*conditions).group_by(Publication.batch_id)
+    total = await session.scalar(select(func.count()).select_from(batches.subquery()))
+    ordering = (
+        (started.desc(), Publication.batch_id.desc())
+        if where.newest_first
+        else (started.asc(), Publication.batch_id.asc())
+    )
+    ids = list(
+        (await session.scalars(batches.order_by(*ordering).limit(page.limit).offset(page.offset))).all()
+    )
+    if not ids:
+        return Page(items=[], total=total or 0, request=page)
+    rows = (
+        await session.execute(
+            select(Publication, Voucher.code)
+            .join(Voucher, Voucher.id == Publication.voucher_id)
+            .where(Publication.batch_id.in_(ids))
+            .order_by(Voucher.created_at, Voucher.id)
+        )
+    ).all()
+    people = {
+        person.id: person
+        for person in await session.scalars(
+            select(Customer).where(Customer.id.in_({row[0].customer_id for row in rows}))
+        )
+    }
+    grouped: dict[uuid.UUID, list[tuple[Publication, str]]] = {}
+    for publication, code in rows:
+        grouped.setdefault(publication.batch_id, []).append((publication, code))
+    items = []
+    for batch_id in ids:
+        entries = grouped[batch_id]
+        first = entries[0][0]
+        items.append(
+            PublicationBatch(
+                id=batch_id,
+                created_at=min(entry.created_at for entry, _ in entries),
+                customer=people[first.customer_id],
+                channel=first.channel,
+                metadata=first.metadata_,
+                codes=[PublishedCode(entry.voucher_id, code, entry.campaign_id) for entry, code in entries],
+            )
+        )
     return Page(items=items, total=total or 0, request=page)
