@@ -32,6 +32,8 @@ class PublishInput:
     count: int = 1
     channel: str = DEFAULT_CHANNEL
     metadata: dict[str, Any] | None = None
+    # The caller's own id of the publication: publishing again with it answers the first one.
+    source_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ class PublicationResult:
     channel: str
     metadata: dict[str, Any] | None
     vouchers: list[PublishedCode] = field(default_factory=list)
+    source_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,7 @@ class PublicationFilter:
     campaign_name: str | None = None
     customer_id: uuid.UUID | None = None
     code: str | None = None
+    source_id: str | None = None
     newest_first: bool = True
 
 
@@ -87,3 +91,4 @@ class PublicationBatch:
     channel: str
     metadata: dict[str, Any] | None
     codes: list[PublishedCode] = field(default_factory=list)
+    source_id: str | None = None

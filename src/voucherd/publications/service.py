@@ -7,9 +7,11 @@ another channel) only adds history."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voucherd.accounts.service import Principal
@@ -39,10 +41,66 @@ from voucherd.vouchers.errors import VoucherNotFound
 
 MAX_PUBLISH_COUNT = 1000
 MAX_CHANNEL_LENGTH = 100
+MAX_SOURCE_ID_LENGTH = 200
 
 
 async def publish(session: AsyncSession, principal: Principal, data: PublishInput) -> PublicationResult:
-    """Hand a specific code, or ``count`` codes from a campaign's pool, to one customer."""
+    """Hand a specific code, or ``count`` codes from a campaign's pool, to one customer. With a
+    ``source_id`` (the caller's own id of the publication) one code only, and publishing again
+    with the same ``source_id`` answers the first publication, changing nothing."""
+    if data.source_id is None:
+        return await _publish(session, principal, data)
+    source_id = data.source_id.strip()
+    if not source_id or len(source_id) > MAX_SOURCE_ID_LENGTH:
+        raise InvalidInput(f"source_id must be 1 to {MAX_SOURCE_ID_LENGTH} characters.", field="source_id")
+    if data.count != 1:
+        raise InvalidInput(
+            "A publication with a source_id publishes one code: leave count out.", field="count"
+        )
+    earlier = await by_source_id(session, principal, source_id)
+    if earlier is not None:
+        return earlier
+    try:
+        # A concurrent publish of the same source_id meets the unique key: only this savepoint
+        # (its claim and its history) is undone, and the first publication is the answer.
+        async with session.begin_nested():
+            return await _publish(session, principal, replace(data, source_id=source_id))
+    except IntegrityError:
+        earlier = await by_source_id(session, principal, source_id)
+        if earlier is None:
+            raise
+        return earlier
+
+
+async def by_source_id(
+    session: AsyncSession, principal: Principal, source_id: str
+) -> PublicationResult | None:
+    """The caller's publication of this ``source_id``, if there is one."""
+    rows = (
+        await session.execute(
+            select(Publication, Voucher.code)
+            .join(Voucher, Voucher.id == Publication.voucher_id)
+            .where(Publication.client_id == principal.client_id, Publication.source_id == source_id)
+            .order_by(Voucher.created_at, Voucher.id)
+        )
+    ).all()
+    if not rows:
+        return None
+    first: Publication = rows[0][0]
+    customer = await session.get(Customer, first.customer_id)
+    assert customer is not None
+    return PublicationResult(
+        id=first.batch_id,
+        created_at=first.created_at,
+        customer=customer,
+        channel=first.channel,
+        metadata=first.metadata_,
+        vouchers=[PublishedCode(row[0].voucher_id, row[1], row[0].campaign_id) for row in rows],
+        source_id=source_id,
+    )
+
+
+async def _publish(session: AsyncSession, principal: Principal, data: PublishInput) -> PublicationResult:
     channel = _channel(data.channel)
     checked_metadata(data.metadata)
     if (data.code is None) == (data.campaign_id is None):
@@ -63,6 +121,7 @@ async def publish(session: AsyncSession, principal: Principal, data: PublishInpu
         codes=published,
         channel=channel,
         metadata=data.metadata,
+        source_id=data.source_id,
     )
     await events.record_many(
         session,
@@ -105,6 +164,7 @@ async def record(
     codes: list[PublishedCode],
     channel: str,
     metadata: dict[str, Any] | None,
+    source_id: str | None = None,
 ) -> PublicationResult:
     """History rows for codes the customer owns (one batch id for the call)."""
     batch_id = new_id()
@@ -121,13 +181,20 @@ async def record(
                 "batch_id": batch_id,
                 "channel": channel,
                 "metadata": metadata,
+                "source_id": source_id,
                 "created_at": now,
             }
             for code in codes
         ],
     )
     return PublicationResult(
-        id=batch_id, created_at=now, customer=customer, channel=channel, metadata=metadata, vouchers=codes
+        id=batch_id,
+        created_at=now,
+        customer=customer,
+        channel=channel,
+        metadata=metadata,
+        vouchers=codes,
+        source_id=source_id,
     )
 
 
@@ -333,6 +400,8 @@ async def list_publications(
                 )
             )
         )
+    if where.source_id is not None:
+        conditions.append(Publication.source_id == where.source_id)
     if where.code is not None:
         conditions.append(
             Publication.voucher_id.in_(
@@ -383,6 +452,7 @@ async def list_publications(
                 channel=first.channel,
                 metadata=first.metadata_,
                 codes=[PublishedCode(entry.voucher_id, code, entry.campaign_id) for entry, code in entries],
+                source_id=first.source_id,
             )
         )
     return Page(items=items, total=total or 0, request=page)

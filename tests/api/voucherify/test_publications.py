@@ -264,3 +264,31 @@ def test_client_side_publish_needs_the_switch_for_a_publishable_key(served: Serv
         assert allowed.status_code == 200
         assert allowed.headers["Access-Control-Allow-Origin"] == SHOP
         assert voucherify.PublicationsCreateResponseBody.from_dict(allowed.json()).voucher.code == other
+
+
+def test_a_source_id_publishes_once_and_answers_the_first_publication_again(served: Served) -> None:
+    codes_of(served, 3, name="Tracked")
+    with served.client() as client:
+        first = publish(
+            client, campaign={"name": "Tracked"}, customer={"source_id": "ann"}, source_id="crm-1"
+        )
+        assert first.source_id == "crm-1"
+        again = publish(
+            client, campaign={"name": "Tracked"}, customer={"source_id": "ann"}, source_id="crm-1"
+        )
+        assert again.id == first.id
+        assert again.voucher.code == first.voucher.code
+        assert again.voucher.publish.count == 1
+        api = voucherify.PublicationsApi(client)
+        assert api.list_publications(campaign="Tracked").total == 1
+        (found,) = api.list_publications(source_id="crm-1").publications
+        assert found.id == first.id
+        assert found.source_id == "crm-1"
+        assert api.list_publications(source_id="crm-2").total == 0
+        with pytest.raises(BadRequestException):
+            publish(
+                client,
+                campaign={"name": "Tracked", "count": 2},
+                customer={"source_id": "bob"},
+                source_id="crm-3",
+            )

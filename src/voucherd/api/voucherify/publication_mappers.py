@@ -45,7 +45,7 @@ async def _codes(
     return answer
 
 
-def _common(item: PublicationResult | PublicationBatch, source_id: str | None) -> dict[str, Any]:
+def _common(item: PublicationResult | PublicationBatch) -> dict[str, Any]:
     return {
         "id": prefixed(PUBLICATION, item.id),
         "object": "publication",
@@ -53,19 +53,17 @@ def _common(item: PublicationResult | PublicationBatch, source_id: str | None) -
         "customer_id": prefixed(customer_mappers.CUSTOMER, item.customer.id),
         "tracking_id": item.customer.external_id,
         "metadata": item.metadata or {},
-        "source_id": source_id,
+        "source_id": item.source_id,
         "result": "SUCCESS",
         "customer": customer_mappers.customer(item.customer),
     }
 
 
-async def created(
-    session: AsyncSession, principal: Principal, result: PublicationResult, *, source_id: str | None
-) -> dict[str, Any]:
+async def created(session: AsyncSession, principal: Principal, result: PublicationResult) -> dict[str, Any]:
     codes = await _codes(session, principal, result.vouchers, brief=False)
-    return {**_common(result, source_id), "channel": "API", **codes}
+    return {**_common(result), "channel": "API", **codes}
 
 
 async def listed(session: AsyncSession, principal: Principal, batch: PublicationBatch) -> dict[str, Any]:
     codes = await _codes(session, principal, batch.codes, brief=True)
-    return {**_common(batch, None), "channel": batch.channel, **codes}
+    return {**_common(batch), "channel": batch.channel, **codes}

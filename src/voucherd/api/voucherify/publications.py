@@ -154,6 +154,10 @@ async def _publish(
             )
         fields.campaign = None  # the SDK's GET: with both, the campaign is skipped
     count = 1 if one or fields.campaign is None else (fields.campaign.count or 1)
+    if fields.source_id is not None:
+        earlier = await publications.by_source_id(session, principal, fields.source_id.strip())
+        if earlier is not None:
+            return await mappers.created(session, principal, earlier)
     customer = await _customer(session, principal, fields.customer)
     code = fields.voucher
     campaign_id = None
@@ -174,6 +178,7 @@ async def _publish(
                 count=count,
                 channel=fields.channel or "API",
                 metadata=fields.metadata,
+                source_id=fields.source_id,
             ),
         )
     except VoucherNotFound:
@@ -189,7 +194,7 @@ async def _publish(
             resource_id=name,
             resource_type="campaign",
         ) from None
-    return await mappers.created(session, principal, result, source_id=fields.source_id)
+    return await mappers.created(session, principal, result)
 
 
 @server.post("", summary="Publish a code, or codes of a campaign, to a customer")
@@ -255,6 +260,7 @@ async def list_publications(request: Request, session: SessionDep, principal: Pr
             campaign_name=query.get("campaign") or None,
             customer_id=customer_id,
             code=query.get("voucher") or None,
+            source_id=query.get("source_id") or None,
             newest_first=not _ORDERS[order],
         ),
         PageRequest(page=page, limit=limit),
