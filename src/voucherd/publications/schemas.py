@@ -78,7 +78,7 @@ class PublicationFilter:
     customer_id: uuid.UUID | None = None
     code: str | None = None
     source_id: str | None = None
-    newest_first: bool = True
+    order: str = "-created_at"
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,8 @@ from voucherd.vouchers.errors import VoucherNotFound
 MAX_PUBLISH_COUNT = 1000
 MAX_CHANNEL_LENGTH = 100
 MAX_SOURCE_ID_LENGTH = 200
+# What a publication list may be sorted by.
+LIST_ORDERS = ("created_at", "id", "voucher_code", "tracking_id", "customer_id", "channel")
 
 
 async def publish(session: AsyncSession, principal: Principal, data: PublishInput) -> PublicationResult:
@@ -388,7 +390,9 @@ async def held_code(
 async def list_publications(
     session: AsyncSession, principal: Principal, where: PublicationFilter, page: PageRequest
 ) -> Page[PublicationBatch]:
-    """The caller's publication calls (a batch of codes to one customer each), newest first."""
+    """The caller's publication calls (a batch of codes to one customer each), in ``where.order``
+    (``created_at``, ``id``, ``voucher_code``, ``tracking_id``, ``customer_id``, ``channel``;
+    ``-`` for descending; newest first by default)."""
     conditions: list[Any] = [Publication.client_id == principal.client_id]
     if where.customer_id is not None:
         conditions.append(Publication.customer_id == where.customer_id)
@@ -410,13 +414,33 @@ async def list_publications(
                 )
             )
         )
-    started = func.min(Publication.created_at).label("started")
-    batches = select(Publication.batch_id, started).where(*conditions).group_by(Publication.batch_id)
+    started = func.min(Publication.created_at)
+    batches = (
+        select(Publication.batch_id)
+        .join(Voucher, Voucher.id == Publication.voucher_id)
+        .join(Customer, Customer.id == Publication.customer_id)
+        .where(*conditions)
+        .group_by(Publication.batch_id, Publication.customer_id, Publication.channel)
+    )
     total = await session.scalar(select(func.count()).select_from(batches.subquery()))
+    key = where.order.removeprefix("-")
+    sorts: dict[str, Any] = {
+        "created_at": started,
+        "id": Publication.batch_id,
+        "voucher_code": func.min(Voucher.code),
+        "tracking_id": func.min(Customer.external_id),
+        "customer_id": Publication.customer_id,
+        "channel": Publication.channel,
+    }
+    if key not in LIST_ORDERS:
+        raise InvalidInput(
+            f"order must be one of {', '.join(LIST_ORDERS)}, with '-' for descending.", field="order"
+        )
+    descending = where.order.startswith("-")
     ordering = (
-        (started.desc(), Publication.batch_id.desc())
-        if where.newest_first
-        else (started.asc(), Publication.batch_id.asc())
+        (sorts[key].desc(), started.desc(), Publication.batch_id.desc())
+        if descending
+        else (sorts[key].asc(), started.asc(), Publication.batch_id.asc())
     )
     ids = list(
         (await session.scalars(batches.order_by(*ordering).limit(page.limit).offset(page.offset))).all()

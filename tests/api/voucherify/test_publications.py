@@ -195,6 +195,13 @@ def test_the_list_filters_by_campaign_customer_voucher_and_result(served: Served
             ann.id,
             bob.id,
         ]
+        by_tracking = api.list_publications(order="-tracking_id").publications
+        assert [item.id for item in by_tracking] == [bob.id, ann.id]
+        assert api.list_publications(order="voucher_code").total == 2
+        with httpx.Client(base_url=served.url, headers=served.headers) as http:
+            wrong = http.get("/v1/publications", params={"order": "nonsense"})
+            assert wrong.status_code == 400
+            assert wrong.json()["key"] == "invalid_query_params"
 
 
 def test_bad_publications_are_refused_and_change_nothing(served: Served) -> None:

@@ -43,7 +43,6 @@ server = APIRouter(prefix="/v1/publications", tags=["Publications"], route_class
 # Client-side routes check their caller themselves: a publishable key has no server-side permission.
 client = APIRouter(prefix="/client", tags=["Client side"])
 MAX_COUNT = 50
-_ORDERS = {"created_at": True, "-created_at": False, "id": True, "-id": False}
 
 
 class NoVoucherSuitable(InvalidInput):
@@ -238,9 +237,11 @@ async def create_publication_from_query(
 async def list_publications(request: Request, session: SessionDep, principal: PrincipalDep) -> JSON:
     limit, page = page_of(request)
     query = request.query_params
-    order = query.get("order", "-created_at")
-    if order not in _ORDERS:
-        raise InvalidQuery(f"order must be one of {', '.join(_ORDERS)}.")
+    order = query.get("order") or "-created_at"
+    if order.removeprefix("-") not in publications.LIST_ORDERS:
+        raise InvalidQuery(
+            f"order must be one of {', '.join(publications.LIST_ORDERS)}, with - first to descend."
+        )
     customer_id: uuid.UUID | None = None
     if query.get("customer"):
         customer_id = await _customer_id(session, principal, query["customer"])
@@ -261,7 +262,7 @@ async def list_publications(request: Request, session: SessionDep, principal: Pr
             customer_id=customer_id,
             code=query.get("voucher") or None,
             source_id=query.get("source_id") or None,
-            newest_first=not _ORDERS[order],
+            order=order,
         ),
         PageRequest(page=page, limit=limit),
     )
