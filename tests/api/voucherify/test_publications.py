@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -299,3 +300,35 @@ def test_a_source_id_publishes_once_and_answers_the_first_publication_again(serv
                 customer={"source_id": "bob"},
                 source_id="crm-3",
             )
+
+
+def test_a_disabled_code_is_not_handed_out_from_a_pool(served: Served) -> None:
+    (disabled, enabled) = codes_of(served, 2, name="Mixed")
+    with served.client() as client:
+        voucherify.VouchersApi(client).disable_voucher(disabled)
+        made = publish(client, campaign={"name": "Mixed"}, customer={"source_id": "ann"})
+        assert made.voucher.code == enabled
+        with pytest.raises(BadRequestException) as dry:
+            publish(client, campaign={"name": "Mixed"}, customer={"source_id": "bob"})
+        assert json.loads(dry.value.body)["key"] == "no_voucher_suitable_for_publication"
+
+
+@pytest.mark.concurrency
+def test_racing_publishes_of_one_source_id_end_on_one_publication(served: Served) -> None:
+    codes_of(served, 10, name="Race")
+
+    def attempt(index: int) -> str:
+        with served.client() as client:
+            made = publish(
+                client,
+                campaign={"name": "Race"},
+                customer={"source_id": f"racer-{index}"},
+                source_id="crm-race",
+            )
+            return str(made.id)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = set(pool.map(attempt, range(8)))
+    assert len(answers) == 1
+    with served.client() as client:
+        assert voucherify.PublicationsApi(client).list_publications(campaign="Race").total == 1
