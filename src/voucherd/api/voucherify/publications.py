@@ -188,8 +188,10 @@ async def _publish(
         ) from None
     except PoolExhausted as error:
         name = fields.campaign.name if fields.campaign else ""
+        left, asked = error.details.get("available", 0), error.details.get("requested", count)
         raise NoVoucherSuitable(
-            f"Campaign {name!r} has no code left to publish ({error.message}).",
+            f"Campaign {name!r} has {left} unpublished active code(s) left and {asked} were asked "
+            f"for: add codes (POST /v1/campaigns/{{id}}/vouchers) or make the campaign AUTO_UPDATE.",
             resource_id=name,
             resource_type="campaign",
         ) from None
