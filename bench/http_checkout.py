@@ -72,6 +72,8 @@ class Call:
     voucherd: Callable[[HttpPool], Operation]
     minimal: Callable[[HttpPool], Operation]
     raw: Callable[[asyncpg.Pool], Operation]
+    # What ``minimal`` is in the report: the minimal app, or another voucherd endpoint to compare with.
+    baseline: str = "minimal"
 
 
 class Vouchers:
@@ -261,10 +263,10 @@ async def measure(
         *percentiles(prefix, latency["voucherd"], call.p95_target_ms),
         *percentiles(f"{prefix}.raw_asyncpg", latency["raw"]),
         median_round(f"{throughput}.voucherd", rate["voucherd"], "req/s"),
-        median_round(f"{throughput}.minimal", rate["minimal"], "req/s"),
+        median_round(f"{throughput}.{call.baseline}", rate["minimal"], "req/s"),
         median_round(f"{throughput}.raw_asyncpg", rate["raw"], "req/s"),
         median_round(
-            f"{throughput}.voucherd/minimal",
+            f"{throughput}.voucherd/{call.baseline}",
             [r[0] for r in ratios],
             "ratio",
             Target(">=", call.minimal_ratio_target),

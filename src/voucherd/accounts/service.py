@@ -142,6 +142,17 @@ async def list_clients(session: AsyncSession) -> list[Client]:
     return list((await session.scalars(select(Client).order_by(Client.created_at))).all())
 
 
+async def set_client_side(
+    session: AsyncSession, client_id: uuid.UUID, *, redeem: bool, publish: bool
+) -> Client:
+    """Switch what the client's publishable keys may do from browsers (seed 004's danger zone);
+    every client-side call reads the switches, so the change holds at once."""
+    client = await get_client(session, client_id)
+    client.client_side_redeem = redeem
+    client.client_side_publish = publish
+    return client
+
+
 async def create_api_key(
     session: AsyncSession,
     client_id: uuid.UUID,

@@ -13,3 +13,8 @@ class CodeSpaceTooSmall(InvalidInput):
 class LandingSlugTaken(Conflict):
     code = "landing_slug_taken"
     default_message = "Another campaign already uses this landing_slug."
+
+
+class CampaignNameTaken(Conflict):
+    code = "campaign_name_taken"
+    default_message = "Another campaign already has this name."

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voucherd.accounts.service import Principal
-from voucherd.campaigns.errors import CampaignNotFound, LandingSlugTaken
+from voucherd.campaigns.errors import CampaignNameTaken, CampaignNotFound, LandingSlugTaken
 from voucherd.campaigns.rules import (
     CampaignStatus,
     DiscountType,
@@ -101,8 +103,12 @@ async def campaign_named(session: AsyncSession, principal: Principal, name: str)
     return ids[0]
 
 
-async def list_campaigns(session: AsyncSession, principal: Principal, page: PageRequest) -> Page[Campaign]:
-    where = (Campaign.client_id == principal.client_id, Campaign.deleted_at.is_(None))
+async def list_campaigns(
+    session: AsyncSession, principal: Principal, page: PageRequest, *, with_standalone: bool = True
+) -> Page[Campaign]:
+    where: tuple[Any, ...] = (Campaign.client_id == principal.client_id, Campaign.deleted_at.is_(None))
+    if not with_standalone:
+        where += (Campaign.standalone.is_(False),)
     total = await session.scalar(select(func.count()).select_from(Campaign).where(*where))
     rows = await session.scalars(
         select(Campaign)
@@ -363,3 +369,60 @@ def set_window(campaign: Campaign, valid_from: datetime | None, valid_until: dat
     campaign.valid_from, campaign.valid_until = valid_from, valid_until
     _check_window(campaign)
     campaign.updated_at = clock.now()
+
+
+@dataclass(frozen=True)
+class CodesCampaign:
+    """A campaign whose codes are made from ``pattern`` (Voucherify's campaign): our units (basis
+    points, minor units of the client's currency); ``uses_per_voucher`` ``None`` is no limit;
+    ``profile`` is what the dialect keeps and shows back."""
+
+    name: str
+    discount_type: DiscountType
+    discount_value: int
+    pattern: CodePattern
+    uses_per_voucher: int | None = 1
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    auto_update: bool = False
+    profile: dict[str, Any] | None = None
+
+
+async def create_codes_campaign(session: AsyncSession, principal: Principal, data: CodesCampaign) -> Campaign:
+    """A new campaign whose name no other live campaign of the client has
+    (:class:`CampaignNameTaken`)."""
+    name = _name(data.name)
+    taken = await session.scalar(
+        select(Campaign.id).where(
+            Campaign.client_id == principal.client_id,
+            Campaign.name == name,
+            Campaign.deleted_at.is_(None),
+        )
+    )
+    if taken is not None:
+        raise CampaignNameTaken(f"A campaign named {name!r} already exists.", name=name)
+    campaign = Campaign(
+        client_id=principal.client_id,
+        name=name,
+        currency=principal.currency,
+        code_pattern=data.pattern.pattern,
+        code_charset=data.pattern.charset,
+        status=CampaignStatus.ACTIVE.value,
+        auto_update=data.auto_update,
+        profile=data.profile,
+    )
+    set_standalone_offer(campaign, discount_type=data.discount_type, discount_value=data.discount_value)
+    set_standalone_uses(campaign, data.uses_per_voucher)
+    campaign.valid_from, campaign.valid_until = data.valid_from, data.valid_until
+    _check_window(campaign)
+    session.add(campaign)
+    await session.flush()
+    return campaign
+
+
+async def codes_campaign(session: AsyncSession, principal: Principal, campaign_id: uuid.UUID) -> Campaign:
+    """The caller's live campaign, not one made for a standalone voucher."""
+    campaign = await get_campaign(session, principal, campaign_id)
+    if campaign.standalone:
+        raise CampaignNotFound()
+    return campaign

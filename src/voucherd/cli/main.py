@@ -130,6 +130,35 @@ def clients_create(
         typer.echo(f"API key (shown once): {result['api_key']}")
 
 
+@clients_app.command("client-side")
+def clients_client_side(
+    client_id: uuid.UUID,
+    redeem: Annotated[
+        bool, typer.Option("--redeem/--no-redeem", help="Let publishable keys redeem from browsers")
+    ] = False,
+    publish: Annotated[
+        bool, typer.Option("--publish/--no-publish", help="Let publishable keys publish codes from browsers")
+    ] = False,
+) -> None:
+    """Seed 004's "danger zone": what a client's publishable keys may do besides validating."""
+    from voucherd.accounts import service as accounts
+    from voucherd.db import get_database, unit_of_work
+
+    async def main() -> None:
+        try:
+            async with unit_of_work() as session:
+                await accounts.set_client_side(session, client_id, redeem=redeem, publish=publish)
+        finally:
+            await get_database().dispose()
+
+    try:
+        asyncio.run(main())
+    except DomainError as error:
+        _fail(error)
+        return
+    typer.echo(f"client-side redeem {'on' if redeem else 'off'}, publish {'on' if publish else 'off'}")
+
+
 @clients_app.command("list")
 def clients_list() -> None:
     """List clients."""

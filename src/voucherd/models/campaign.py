@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     CheckConstraint,
@@ -16,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from voucherd.db.types import UTCDateTime
+from voucherd.db.types import JSONType, UTCDateTime
 from voucherd.models.base import Base, timestamp_column, uuid_pk
 
 
@@ -64,6 +65,11 @@ class Campaign(Base):
     # Public landing page /c/{landing_slug} where visitors claim the offer (None: no page).
     landing_slug: Mapped[str | None] = mapped_column(String(100), nullable=True, unique=True)
     terms: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # What a dialect keeps about the campaign and does not interpret (Voucherify: campaign_type,
+    # type, metadata, join_once, code_config as given); shown back, never a rule.
+    profile: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    # The job making the campaign's first codes (None: made at once, or none asked for).
+    generation_job_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     created_at: Mapped[datetime] = timestamp_column()
     updated_at: Mapped[datetime] = timestamp_column()
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -10,7 +10,6 @@ import json
 import httpx
 import pytest
 import voucherify
-from sqlalchemy import update
 from voucherify.exceptions import ForbiddenException, UnauthorizedException
 
 from tests.api.voucherify.conftest import Served
@@ -18,7 +17,6 @@ from tests.api.voucherify.test_redemptions import codes_of, stack
 from voucherd.accounts import service as accounts
 from voucherd.db import unit_of_work
 from voucherd.db.engine import create_database
-from voucherd.models import Client
 
 SHOP = "https://shop.example"
 
@@ -47,14 +45,11 @@ def allow_client_side_redemption(served: Served) -> None:
         database = create_database(served.db_url, pool=False)
         try:
             async with unit_of_work(database) as session:
-                await session.execute(
-                    update(Client).where(Client.id == served.tenant.client_id).values(client_side_redeem=True)
-                )
+                await accounts.set_client_side(session, served.tenant.client_id, redeem=True, publish=False)
         finally:
             await database.dispose()
 
     asyncio.run(switch())
-    accounts._cache.clear()
 
 
 def client_side(served: Served, key_id: str, key: str) -> voucherify.ClientSideApi:

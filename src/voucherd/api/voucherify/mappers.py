@@ -20,6 +20,7 @@ VALIDATION = "valid_"
 # Our job kinds as Voucherify names the work.
 ACTION_TYPES = {
     "generate_codes": "CAMPAIGN.VOUCHERS_GENERATE",
+    "delete_campaign": "CAMPAIGN.VOUCHERS_DELETE",
     "record_export_publications": "CAMPAIGN.VOUCHERS_EXPORT",
     "recipient_upload": "CAMPAIGN.VOUCHERS_IMPORT",
     "mail.voucher": "VOUCHER.MAIL",

@@ -52,7 +52,7 @@ DomainIds = Annotated[list[Number], Field(max_length=1000, description="The sale
 class KeyCreate(Body):
     name: Annotated[str, Field(min_length=1, max_length=200, examples=["Shop checkout"])]
     # A publishable key, for browsers (Voucherify's client-side API), from these origins only.
-    publishable: bool = False
+    publishable: Annotated[bool, Field(strict=True)] = False
     allowed_origins: Annotated[list[Annotated[str, Field(max_length=300)]], Field(max_length=50)] = []
 
 
