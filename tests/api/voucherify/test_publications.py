@@ -332,3 +332,24 @@ def test_racing_publishes_of_one_source_id_end_on_one_publication(served: Served
     assert len(answers) == 1
     with served.client() as client:
         assert voucherify.PublicationsApi(client).list_publications(campaign="Race").total == 1
+
+
+def test_a_campaign_made_through_the_sdk_publishes_by_its_id(served: Served) -> None:
+    template = voucherify.CampaignsCreateRequestBodyVoucher(
+        type="DISCOUNT_VOUCHER",
+        discount=voucherify.Discount(type="PERCENT", percent_off=10),
+        code_config=voucherify.CodeConfig(prefix="AU-", length=6),
+    )
+    with served.client() as client:
+        campaign = voucherify.CampaignsApi(client).create_campaign(
+            voucherify.CampaignsCreateRequestBody(
+                name="Auto", type="AUTO_UPDATE", campaign_type="DISCOUNT_COUPONS", voucher=template
+            )
+        )
+        made = publish(client, campaign={"name": campaign.id, "count": 3}, customer={"source_id": "ann"})
+        assert len(set(made.vouchers)) == 3
+        assert all(code.startswith("AU-") for code in made.vouchers)
+        one = publish(client, campaign={"name": "Auto"}, customer={"source_id": "bob"})
+        assert one.voucher.campaign == "Auto"
+        assert one.voucher.campaign_id == campaign.id
+        assert one.voucher.discount.percent_off == 10
