@@ -53,6 +53,15 @@ class Publication(Base):
             sqlite_where=text("channel = 'export'"),
         ),
         Index("ix_publications_campaign_created", "campaign_id", "created_at"),
+        # The caller's own id of a publication (Voucherify's source_id): one publication each.
+        Index(
+            "uq_publications_client_source_id",
+            "client_id",
+            "source_id",
+            unique=True,
+            postgresql_where=text("source_id IS NOT NULL"),
+            sqlite_where=text("source_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -64,4 +73,5 @@ class Publication(Base):
     batch_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     channel: Mapped[str] = mapped_column(String(100))
     metadata_: Mapped[dict[str, Any] | None] = mapped_column("metadata", JSONType, nullable=True)
+    source_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[datetime] = timestamp_column()

@@ -85,13 +85,19 @@ async def owner_of(session: AsyncSession, voucher_id: uuid.UUID) -> uuid.UUID | 
 
 
 async def unpublished(session: AsyncSession, campaign_id: uuid.UUID, *, limit: int) -> list[uuid.UUID]:
-    """Unused codes of the campaign that nobody holds, oldest first. On PostgreSQL rows that a
+    """Unused, enabled codes of the campaign that nobody holds, oldest first (a disabled code is
+    not handed out). On PostgreSQL rows that a
     concurrent publish is claiming are skipped (``SKIP LOCKED``), so parallel publishes from one
     pool take different codes instead of queueing on the same ones."""
     owned = exists().where(_owners.c.voucher_id == _vouchers.c.id)
     query = (
         select(_vouchers.c.id)
-        .where(_vouchers.c.campaign_id == campaign_id, _vouchers.c.redeemed_count == 0, ~owned)
+        .where(
+            _vouchers.c.campaign_id == campaign_id,
+            _vouchers.c.redeemed_count == 0,
+            _vouchers.c.active.is_(True),
+            ~owned,
+        )
         .order_by(_vouchers.c.created_at, _vouchers.c.id)
         .limit(limit)
     )

@@ -32,6 +32,8 @@ class PublishInput:
     count: int = 1
     channel: str = DEFAULT_CHANNEL
     metadata: dict[str, Any] | None = None
+    # The caller's own id of the publication: publishing again with it answers the first one.
+    source_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ class PublicationResult:
     channel: str
     metadata: dict[str, Any] | None
     vouchers: list[PublishedCode] = field(default_factory=list)
+    source_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -65,3 +68,27 @@ class PublicationEntry:
     channel: str
     metadata: dict[str, Any] | None
     published_at: datetime
+
+
+@dataclass(frozen=True)
+class PublicationFilter:
+    """Which publications a list shows (every given condition holds)."""
+
+    campaign_name: str | None = None
+    customer_id: uuid.UUID | None = None
+    code: str | None = None
+    source_id: str | None = None
+    order: str = "-created_at"
+
+
+@dataclass(frozen=True)
+class PublicationBatch:
+    """One publication call: the codes it handed to one customer."""
+
+    id: uuid.UUID
+    created_at: datetime
+    customer: Customer
+    channel: str
+    metadata: dict[str, Any] | None
+    codes: list[PublishedCode] = field(default_factory=list)
+    source_id: str | None = None

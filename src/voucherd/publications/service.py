@@ -7,9 +7,11 @@ another channel) only adds history."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voucherd.accounts.service import Principal
@@ -22,12 +24,14 @@ from voucherd.core.metadata import checked as checked_metadata
 from voucherd.core.pagination import Page, PageRequest
 from voucherd.customers import service as customers
 from voucherd.events import service as events
-from voucherd.models import Campaign, Customer, Publication, Voucher
+from voucherd.models import Campaign, Customer, Publication, Voucher, VoucherOwner
 from voucherd.publications import repository
 from voucherd.publications.errors import PoolExhausted, VoucherAlreadyPublished
 from voucherd.publications.schemas import (
     CustomerRef,
+    PublicationBatch,
     PublicationEntry,
+    PublicationFilter,
     PublicationResult,
     PublishedCode,
     PublishInput,
@@ -37,10 +41,68 @@ from voucherd.vouchers.errors import VoucherNotFound
 
 MAX_PUBLISH_COUNT = 1000
 MAX_CHANNEL_LENGTH = 100
+MAX_SOURCE_ID_LENGTH = 200
+# What a publication list may be sorted by.
+LIST_ORDERS = ("created_at", "id", "voucher_code", "tracking_id", "customer_id", "channel")
 
 
 async def publish(session: AsyncSession, principal: Principal, data: PublishInput) -> PublicationResult:
-    """Hand a specific code, or ``count`` codes from a campaign's pool, to one customer."""
+    """Hand a specific code, or ``count`` codes from a campaign's pool, to one customer. With a
+    ``source_id`` (the caller's own id of the publication) one code only, and publishing again
+    with the same ``source_id`` answers the first publication, changing nothing."""
+    if data.source_id is None:
+        return await _publish(session, principal, data)
+    source_id = data.source_id.strip()
+    if not source_id or len(source_id) > MAX_SOURCE_ID_LENGTH:
+        raise InvalidInput(f"source_id must be 1 to {MAX_SOURCE_ID_LENGTH} characters.", field="source_id")
+    if data.count != 1:
+        raise InvalidInput(
+            "A publication with a source_id publishes one code: leave count out.", field="count"
+        )
+    earlier = await by_source_id(session, principal, source_id)
+    if earlier is not None:
+        return earlier
+    try:
+        # A concurrent publish of the same source_id meets the unique key: only this savepoint
+        # (its claim and its history) is undone, and the first publication is the answer.
+        async with session.begin_nested():
+            return await _publish(session, principal, replace(data, source_id=source_id))
+    except IntegrityError:
+        earlier = await by_source_id(session, principal, source_id)
+        if earlier is None:
+            raise
+        return earlier
+
+
+async def by_source_id(
+    session: AsyncSession, principal: Principal, source_id: str
+) -> PublicationResult | None:
+    """The caller's publication of this ``source_id``, if there is one."""
+    rows = (
+        await session.execute(
+            select(Publication, Voucher.code)
+            .join(Voucher, Voucher.id == Publication.voucher_id)
+            .where(Publication.client_id == principal.client_id, Publication.source_id == source_id)
+            .order_by(Voucher.created_at, Voucher.id)
+        )
+    ).all()
+    if not rows:
+        return None
+    first: Publication = rows[0][0]
+    customer = await session.get(Customer, first.customer_id)
+    assert customer is not None
+    return PublicationResult(
+        id=first.batch_id,
+        created_at=first.created_at,
+        customer=customer,
+        channel=first.channel,
+        metadata=first.metadata_,
+        vouchers=[PublishedCode(row[0].voucher_id, row[1], row[0].campaign_id) for row in rows],
+        source_id=source_id,
+    )
+
+
+async def _publish(session: AsyncSession, principal: Principal, data: PublishInput) -> PublicationResult:
     channel = _channel(data.channel)
     checked_metadata(data.metadata)
     if (data.code is None) == (data.campaign_id is None):
@@ -61,6 +123,7 @@ async def publish(session: AsyncSession, principal: Principal, data: PublishInpu
         codes=published,
         channel=channel,
         metadata=data.metadata,
+        source_id=data.source_id,
     )
     await events.record_many(
         session,
@@ -103,6 +166,7 @@ async def record(
     codes: list[PublishedCode],
     channel: str,
     metadata: dict[str, Any] | None,
+    source_id: str | None = None,
 ) -> PublicationResult:
     """History rows for codes the customer owns (one batch id for the call)."""
     batch_id = new_id()
@@ -119,13 +183,20 @@ async def record(
                 "batch_id": batch_id,
                 "channel": channel,
                 "metadata": metadata,
+                "source_id": source_id,
                 "created_at": now,
             }
             for code in codes
         ],
     )
     return PublicationResult(
-        id=batch_id, created_at=now, customer=customer, channel=channel, metadata=metadata, vouchers=codes
+        id=batch_id,
+        created_at=now,
+        customer=customer,
+        channel=channel,
+        metadata=metadata,
+        vouchers=codes,
+        source_id=source_id,
     )
 
 
@@ -295,4 +366,117 @@ async def _history(session: AsyncSession, where: list[Any], page: PageRequest) -
         )
         for row in rows
     ]
+    return Page(items=items, total=total or 0, request=page)
+
+
+async def held_code(
+    session: AsyncSession, principal: Principal, campaign_id: uuid.UUID, customer_id: uuid.UUID
+) -> str | None:
+    """The first code of the campaign the customer already holds (``join_once``: one customer,
+    one code, always the same)."""
+    return await session.scalar(
+        select(Voucher.code)
+        .join(VoucherOwner, VoucherOwner.voucher_id == Voucher.id)
+        .where(
+            VoucherOwner.client_id == principal.client_id,
+            VoucherOwner.campaign_id == campaign_id,
+            VoucherOwner.customer_id == customer_id,
+        )
+        .order_by(VoucherOwner.created_at, Voucher.id)
+        .limit(1)
+    )
+
+
+async def list_publications(
+    session: AsyncSession, principal: Principal, where: PublicationFilter, page: PageRequest
+) -> Page[PublicationBatch]:
+    """The caller's publication calls (a batch of codes to one customer each), in ``where.order``
+    (``created_at``, ``id``, ``voucher_code``, ``tracking_id``, ``customer_id``, ``channel``;
+    ``-`` for descending; newest first by default)."""
+    conditions: list[Any] = [Publication.client_id == principal.client_id]
+    if where.customer_id is not None:
+        conditions.append(Publication.customer_id == where.customer_id)
+    if where.campaign_name is not None:
+        conditions.append(
+            Publication.campaign_id.in_(
+                select(Campaign.id).where(
+                    Campaign.client_id == principal.client_id, Campaign.name == where.campaign_name.strip()
+                )
+            )
+        )
+    if where.source_id is not None:
+        conditions.append(Publication.source_id == where.source_id)
+    if where.code is not None:
+        conditions.append(
+            Publication.voucher_id.in_(
+                select(Voucher.id).where(
+                    Voucher.client_id == principal.client_id, Voucher.code == normalize(where.code)
+                )
+            )
+        )
+    started = func.min(Publication.created_at)
+    batches = (
+        select(Publication.batch_id)
+        .join(Voucher, Voucher.id == Publication.voucher_id)
+        .join(Customer, Customer.id == Publication.customer_id)
+        .where(*conditions)
+        .group_by(Publication.batch_id, Publication.customer_id, Publication.channel)
+    )
+    total = await session.scalar(select(func.count()).select_from(batches.subquery()))
+    key = where.order.removeprefix("-")
+    sorts: dict[str, Any] = {
+        "created_at": started,
+        "id": Publication.batch_id,
+        "voucher_code": func.min(Voucher.code),
+        "tracking_id": func.min(Customer.external_id),
+        "customer_id": Publication.customer_id,
+        "channel": Publication.channel,
+    }
+    if key not in LIST_ORDERS:
+        raise InvalidInput(
+            f"order must be one of {', '.join(LIST_ORDERS)}, with '-' for descending.", field="order"
+        )
+    descending = where.order.startswith("-")
+    ordering = (
+        (sorts[key].desc(), started.desc(), Publication.batch_id.desc())
+        if descending
+        else (sorts[key].asc(), started.asc(), Publication.batch_id.asc())
+    )
+    ids = list(
+        (await session.scalars(batches.order_by(*ordering).limit(page.limit).offset(page.offset))).all()
+    )
+    if not ids:
+        return Page(items=[], total=total or 0, request=page)
+    rows = (
+        await session.execute(
+            select(Publication, Voucher.code)
+            .join(Voucher, Voucher.id == Publication.voucher_id)
+            .where(Publication.batch_id.in_(ids))
+            .order_by(Voucher.created_at, Voucher.id)
+        )
+    ).all()
+    people = {
+        person.id: person
+        for person in await session.scalars(
+            select(Customer).where(Customer.id.in_({row[0].customer_id for row in rows}))
+        )
+    }
+    grouped: dict[uuid.UUID, list[tuple[Publication, str]]] = {}
+    for publication, code in rows:
+        grouped.setdefault(publication.batch_id, []).append((publication, code))
+    items = []
+    for batch_id in ids:
+        entries = grouped[batch_id]
+        first = entries[0][0]
+        items.append(
+            PublicationBatch(
+                id=batch_id,
+                created_at=min(entry.created_at for entry, _ in entries),
+                customer=people[first.customer_id],
+                channel=first.channel,
+                metadata=first.metadata_,
+                codes=[PublishedCode(entry.voucher_id, code, entry.campaign_id) for entry, code in entries],
+                source_id=first.source_id,
+            )
+        )
     return Page(items=items, total=total or 0, request=page)

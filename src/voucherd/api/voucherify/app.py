@@ -13,7 +13,15 @@ from fastapi.openapi.utils import get_openapi
 from starlette.types import ASGIApp, Scope
 
 from voucherd import __version__
-from voucherd.api.voucherify import async_actions, campaigns, customers, errors, redemptions, vouchers
+from voucherd.api.voucherify import (
+    async_actions,
+    campaigns,
+    customers,
+    errors,
+    publications,
+    redemptions,
+    vouchers,
+)
 from voucherd.api.voucherify.auth import SECURITY_SCHEMES
 from voucherd.api.voucherify.requests import RawPath
 from voucherd.api.voucherify.versions import HEADER, SERVED, VersionLayer
@@ -53,6 +61,7 @@ def create_voucherify_app(limiter: RateLimiter) -> FastAPI:
     app.include_router(vouchers.router)
     app.include_router(customers.router)
     app.include_router(campaigns.router)
+    app.include_router(publications.router)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
