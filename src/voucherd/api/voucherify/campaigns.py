@@ -18,10 +18,17 @@ from voucherd.api.voucherify import campaign_mappers as mappers
 from voucherd.api.voucherify import voucher_mappers
 from voucherd.api.voucherify.auth import ApplicationRoute, PrincipalDep
 from voucherd.api.voucherify.errors import InvalidQuery
+from voucherd.api.voucherify.fields import (
+    DuplicateFound,
+    code_pattern,
+    moment,
+    obj,
+    redemption_quantity,
+    text,
+)
+from voucherd.api.voucherify.fields import answers as voucher_answers
 from voucherd.api.voucherify.mappers import CAMPAIGN, unprefixed
 from voucherd.api.voucherify.requests import body, envelope, page_of, segment
-from voucherd.api.voucherify.vouchers import DuplicateFound, _moment, _object, _pattern, _text, _uses
-from voucherd.api.voucherify.vouchers import _answers as voucher_answers
 from voucherd.campaigns import service as campaigns
 from voucherd.campaigns.errors import CampaignNameTaken, CampaignNotFound, CodeSpaceTooSmall
 from voucherd.core.codes import CodePattern
@@ -79,7 +86,7 @@ def _missing(campaign: str | None) -> NotFound:
 def _code_pattern(config: Any) -> CodePattern:
     """``code_config`` onto our pattern; one that cannot make codes is ``invalid_code_config``."""
     try:
-        return _pattern(config) or CodePattern.build()
+        return code_pattern(config) or CodePattern.build()
     except InvalidInput as bad:
         raise InvalidCodeConfig(bad.message, field=bad.field or "code_config") from None
 
@@ -133,7 +140,7 @@ async def create_campaign(request: Request, session: SessionDep, principal: Prin
     if not isinstance(name, str) or not name.strip():
         raise InvalidCampaignParams("name is required: a campaign's name, unique among yours.", field="name")
     campaign_type = data.get("campaign_type") or mappers.DISCOUNT_COUPONS
-    template = _object(data.get("voucher"), "voucher") or {}
+    template = obj(data.get("voucher"), "voucher") or {}
     voucher_type = template.get("type") or voucher_mappers.DISCOUNT_VOUCHER
     for given, field in ((campaign_type, "campaign_type"), (voucher_type, "voucher.type")):
         if given in GIFT_TYPES:
@@ -155,9 +162,9 @@ async def create_campaign(request: Request, session: SessionDep, principal: Prin
             field="voucher.discount",
         )
     discount_type, discount_value = voucher_mappers.discount_of(template["discount"])
-    uses_given, quantity = _uses(template)
+    uses_given, quantity = redemption_quantity(template)
     uses = quantity if uses_given else 1  # Voucherify's default: each code redeems once
-    code_config = _object(template.get("code_config"), "voucher.code_config") or {}
+    code_config = obj(template.get("code_config"), "voucher.code_config") or {}
     pattern = _code_pattern(code_config)
     count = _count(data.get("vouchers_count"), "vouchers_count") or 0
     join_once = data.get("join_once")
@@ -166,7 +173,7 @@ async def create_campaign(request: Request, session: SessionDep, principal: Prin
     profile = {
         "campaign_type": campaign_type,
         "type": kind,
-        "metadata": _object(data.get("metadata"), "metadata") or {},
+        "metadata": obj(data.get("metadata"), "metadata") or {},
         "join_once": bool(join_once),
         "code_config": code_config,
     }
@@ -176,8 +183,8 @@ async def create_campaign(request: Request, session: SessionDep, principal: Prin
         discount_value=discount_value,
         pattern=pattern,
         uses_per_voucher=uses,
-        valid_from=_moment(data.get("start_date"), "start_date"),
-        valid_until=_moment(data.get("expiration_date"), "expiration_date"),
+        valid_from=moment(data.get("start_date"), "start_date"),
+        valid_until=moment(data.get("expiration_date"), "expiration_date"),
         auto_update=kind == "AUTO_UPDATE",
         profile=profile,
     )
@@ -227,9 +234,9 @@ def _voucher_fields(data: dict[str, Any]) -> dict[str, Any]:
             field="redemption.quantity",
         )
     return {
-        "metadata": _object(data.get("metadata"), "metadata"),
-        "additional_info": _text(data.get("additional_info"), "additional_info"),
-        "category": _text(data.get("category"), "category"),
+        "metadata": obj(data.get("metadata"), "metadata"),
+        "additional_info": text(data.get("additional_info"), "additional_info"),
+        "category": text(data.get("category"), "category"),
     }
 
 

@@ -5,8 +5,6 @@ update, delete, enable, disable, list. Every voucher is one of our codes in one 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -16,67 +14,18 @@ from voucherd.accounts.service import Principal
 from voucherd.api.voucherify import voucher_mappers as mappers
 from voucherd.api.voucherify.auth import ApplicationRoute, PrincipalDep
 from voucherd.api.voucherify.errors import InvalidQuery
+from voucherd.api.voucherify.fields import answers, code_pattern, moment, obj, redemption_quantity, text
 from voucherd.api.voucherify.mappers import unprefixed
 from voucherd.api.voucherify.requests import body, envelope, page_of, segment
 from voucherd.api.voucherify.times import parse
 from voucherd.campaigns import service as campaigns
 from voucherd.campaigns.errors import CampaignNotFound
-from voucherd.core.codes import CodePattern, normalize
-from voucherd.core.errors import Conflict, InvalidInput, NotFound
+from voucherd.core.errors import InvalidInput, NotFound
 from voucherd.http.responses import JSON
 from voucherd.http.session import SessionDep
 from voucherd.vouchers import service as vouchers
-from voucherd.vouchers.errors import VoucherCodeTaken, VoucherNotFound
 
 router = APIRouter(prefix="/v1/vouchers", tags=["Vouchers"], route_class=ApplicationRoute)
-
-
-class DuplicateFound(Conflict):
-    code = "duplicate_found"
-
-
-@contextmanager
-def _answers(code: str | None = None) -> Iterator[None]:
-    """Our errors as Voucherify words them."""
-    try:
-        yield
-    except VoucherNotFound:
-        raise NotFound(
-            f"Cannot find voucher with id {code}", resource_id=code, resource_type="voucher"
-        ) from None
-    except VoucherCodeTaken as taken:
-        raise DuplicateFound(
-            f"Duplicated resource found: voucher with code {taken.details.get('code')}",
-            resource_id=taken.details.get("code"),
-            resource_type="voucher",
-        ) from None
-    except CampaignNotFound as missing:
-        raise NotFound(
-            missing.message, resource_type="campaign", resource_id=missing.details.get("campaign")
-        ) from None
-
-
-def _moment(value: Any, field: str) -> datetime | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise InvalidInput(f"{field} must be an ISO 8601 date-time.", field=field)
-    try:
-        return parse(value, field=field)
-    except InvalidQuery as bad:
-        raise InvalidInput(bad.message, field=field) from None
-
-
-def _object(value: Any, field: str) -> dict[str, Any] | None:
-    if value is not None and not isinstance(value, dict):
-        raise InvalidInput(f"{field} must be an object.", field=field)
-    return value
-
-
-def _text(value: Any, field: str) -> str | None:
-    if value is not None and not isinstance(value, str):
-        raise InvalidInput(f"{field} must be a string.", field=field)
-    return value
 
 
 def _type(data: dict[str, Any]) -> None:
@@ -89,29 +38,6 @@ def _type(data: dict[str, Any]) -> None:
         )
     if kind != mappers.DISCOUNT_VOUCHER:
         raise InvalidInput("type must be DISCOUNT_VOUCHER.", field="type")
-
-
-def _pattern(config: Any) -> CodePattern | None:
-    """``code_config``: ``prefix`` + (``pattern``, each ``#`` one random ``charset`` character, or
-    ``length`` of them) + ``postfix``; codes are upper case, as the checkout matches them."""
-    config = _object(config, "code_config")
-    if not config:
-        return None
-    prefix = _text(config.get("prefix"), "code_config.prefix") or ""
-    postfix = _text(config.get("postfix"), "code_config.postfix") or ""
-    body_pattern = _text(config.get("pattern"), "code_config.pattern")
-    if body_pattern is None:
-        length = config.get("length", 8)
-        if isinstance(length, float) and length.is_integer():
-            length = int(length)
-        if isinstance(length, bool) or not isinstance(length, int) or not 1 <= length <= 32:
-            raise InvalidInput(
-                "code_config.length must be a whole number from 1 to 32.", field="code_config.length"
-            )
-        body_pattern = "#" * length
-    charset = _text(config.get("charset"), "code_config.charset")
-    symbols = "".join(dict.fromkeys(charset.upper())) if charset else None
-    return CodePattern.build(pattern=normalize(prefix + body_pattern + postfix), charset=symbols)
 
 
 async def _campaign_of(session: SessionDep, principal: Principal, data: dict[str, Any]) -> uuid.UUID | None:
@@ -132,49 +58,37 @@ async def _campaign_of(session: SessionDep, principal: Principal, data: dict[str
     return None
 
 
-def _uses(data: dict[str, Any]) -> tuple[bool, int | None]:
-    redemption = _object(data.get("redemption"), "redemption")
-    if not redemption or "quantity" not in redemption:
-        return False, None
-    quantity = redemption["quantity"]
-    if quantity is not None and (isinstance(quantity, bool) or not isinstance(quantity, int)):
-        raise InvalidInput(
-            "redemption.quantity must be a whole number, or null for no limit.", field="redemption.quantity"
-        )
-    return True, quantity
-
-
 async def _create(session: SessionDep, principal: Principal, data: dict[str, Any], code: str | None) -> JSON:
     _type(data)
     discount = data.get("discount")
     kind, value = mappers.discount_of(discount) if discount is not None else (None, None)
-    uses_given, uses = _uses(data)
+    uses_given, uses = redemption_quantity(data)
     active = data.get("active")
     if active is not None and not isinstance(active, bool):
         raise InvalidInput("active must be true or false.", field="active")
     new = vouchers.NewVoucher(
         code=code,
-        pattern=_pattern(data.get("code_config")) if code is None else None,
+        pattern=code_pattern(data.get("code_config")) if code is None else None,
         campaign_id=await _campaign_of(session, principal, data),
         discount_type=kind,
         discount_value=value,
         uses=uses,
         uses_given=uses_given,
         active=True if active is None else active,
-        valid_from=_moment(data.get("start_date"), "start_date"),
-        valid_until=_moment(data.get("expiration_date"), "expiration_date"),
-        metadata=_object(data.get("metadata"), "metadata"),
-        additional_info=_text(data.get("additional_info"), "additional_info"),
-        category=_text(data.get("category"), "category"),
+        valid_from=moment(data.get("start_date"), "start_date"),
+        valid_until=moment(data.get("expiration_date"), "expiration_date"),
+        metadata=obj(data.get("metadata"), "metadata"),
+        additional_info=text(data.get("additional_info"), "additional_info"),
+        category=text(data.get("category"), "category"),
     )
-    with _answers(code):
+    with answers(code):
         return JSON(mappers.voucher(await vouchers.create_voucher(session, principal, new)))
 
 
 @router.post("", summary="Create a voucher (random code, or `code`)")
 async def generate_random_code(request: Request, session: SessionDep, principal: PrincipalDep) -> JSON:
     data = await body(request)
-    code = _text(data.get("code"), "code")
+    code = text(data.get("code"), "code")
     return await _create(session, principal, data, code)
 
 
@@ -196,7 +110,7 @@ def _voucher_id(code: str) -> uuid.UUID | None:
 @router.get("/{code}", summary="Get a voucher")
 async def get_voucher(code: str, session: SessionDep, principal: PrincipalDep) -> JSON:
     code = segment(code)
-    with _answers(code):
+    with answers(code):
         return JSON(
             mappers.voucher(
                 await vouchers.own_voucher(session, principal, code, voucher_id=_voucher_id(code))
@@ -214,20 +128,20 @@ async def update_voucher(code: str, request: Request, session: SessionDep, princ
             raise InvalidInput("active must be true or false.", field="active")
         changes["active"] = data["active"]
     if data.get("metadata") is not None:
-        changes["metadata"] = _object(data["metadata"], "metadata")
+        changes["metadata"] = obj(data["metadata"], "metadata")
     for field in ("additional_info", "category"):
         if data.get(field) is not None:
-            changes[field] = _text(data[field], field)
+            changes[field] = text(data[field], field)
     if data.get("start_date") is not None:
-        changes["valid_from"] = _moment(data["start_date"], "start_date")
+        changes["valid_from"] = moment(data["start_date"], "start_date")
     if data.get("expiration_date") is not None:
-        changes["valid_until"] = _moment(data["expiration_date"], "expiration_date")
+        changes["valid_until"] = moment(data["expiration_date"], "expiration_date")
     if data.get("discount") is not None:
         changes["discount"] = mappers.discount_of(data["discount"])
-    uses_given, uses = _uses(data)
+    uses_given, uses = redemption_quantity(data)
     if uses_given:
         changes["uses"] = uses
-    with _answers(code):
+    with answers(code):
         view = await vouchers.update_voucher(session, principal, code, changes, voucher_id=_voucher_id(code))
     return JSON(mappers.voucher(view))
 
@@ -235,7 +149,7 @@ async def update_voucher(code: str, request: Request, session: SessionDep, princ
 @router.delete("/{code}", status_code=204, summary="Delete a voucher (for good; `force` is accepted)")
 async def delete_voucher(code: str, session: SessionDep, principal: PrincipalDep) -> Response:
     code = segment(code)
-    with _answers(code):
+    with answers(code):
         await vouchers.delete_voucher(session, principal, code)
     return Response(status_code=204)
 
@@ -243,7 +157,7 @@ async def delete_voucher(code: str, session: SessionDep, principal: PrincipalDep
 @router.post("/{code}/enable", summary="Enable a voucher")
 async def enable_voucher(code: str, session: SessionDep, principal: PrincipalDep) -> JSON:
     code = segment(code)
-    with _answers(code):
+    with answers(code):
         view = await vouchers.set_active(session, principal, code, active=True, voucher_id=_voucher_id(code))
     return JSON(mappers.voucher(view))
 
@@ -251,7 +165,7 @@ async def enable_voucher(code: str, session: SessionDep, principal: PrincipalDep
 @router.post("/{code}/disable", summary="Disable a voucher: it then neither validates nor redeems")
 async def disable_voucher(code: str, session: SessionDep, principal: PrincipalDep) -> JSON:
     code = segment(code)
-    with _answers(code):
+    with answers(code):
         view = await vouchers.set_active(session, principal, code, active=False, voucher_id=_voucher_id(code))
     return JSON(mappers.voucher(view))
 
