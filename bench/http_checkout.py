@@ -11,7 +11,7 @@ import os
 import statistics
 import sys
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import asyncpg  # type: ignore[import-untyped]
@@ -165,6 +165,21 @@ def _redeem_call(
 
         return operation
 
+    return Call(
+        name="redeem",
+        p95_target_ms=10.0,
+        minimal_ratio_target=0.5,
+        voucherd=voucherd,
+        minimal=minimal,
+        raw=raw_redeem(tenant, campaign_id, vouchers, references),
+    )
+
+
+def raw_redeem(
+    tenant: Tenant, campaign_id: uuid.UUID, vouchers: Vouchers, references: Iterator[str]
+) -> Callable[[asyncpg.Pool], Operation]:
+    """The redemption's SQL through raw asyncpg, on unused single-use codes."""
+
     def raw(pool: asyncpg.Pool) -> Operation:
         async def operation() -> str | None:
             voucher_id, code = vouchers.take()
@@ -187,14 +202,7 @@ def _redeem_call(
 
         return operation
 
-    return Call(
-        name="redeem",
-        p95_target_ms=10.0,
-        minimal_ratio_target=0.5,
-        voucherd=voucherd,
-        minimal=minimal,
-        raw=raw,
-    )
+    return raw
 
 
 async def measure(

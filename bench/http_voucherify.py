@@ -37,6 +37,7 @@ from bench.http_checkout import (
     Durations,
     Vouchers,
     measure,
+    raw_redeem,
 )
 from bench.http_client import HttpPool, Reply, get, post_json
 from bench.load import Operation
@@ -121,35 +122,13 @@ def _redeem_call(tenant: Tenant, campaign_id: uuid.UUID, vouchers: Vouchers, por
 
         return operation
 
-    def raw(pool: asyncpg.Pool) -> Operation:
-        async def operation() -> str | None:
-            voucher_id, code = vouchers.take()
-            redemption = checkout_sql.Redemption(
-                client_id=tenant.principal.client_id,
-                campaign_id=campaign_id,
-                voucher_id=voucher_id,
-                code=code,
-                order_reference=next(references),
-                currency=tenant.principal.currency,
-                amount_minor=AMOUNT_MINOR,
-                uses_per_voucher=1,
-            )
-            try:
-                async with pool.acquire() as connection:
-                    redeemed = await checkout_sql.redeem(connection, redemption)
-            except asyncpg.PostgresError as error:
-                return f"{type(error).__name__}: {error}"
-            return None if redeemed else "voucher used up"
-
-        return operation
-
     return Call(
         name="voucherify_redeem",
         p95_target_ms=10.0,
         minimal_ratio_target=0.6,
         voucherd=ours,
         minimal=theirs,
-        raw=raw,
+        raw=raw_redeem(tenant, campaign_id, vouchers, references),
         baseline="vouchertrack",
     )
 
