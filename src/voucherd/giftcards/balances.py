@@ -422,12 +422,17 @@ async def close_hold(
     return True
 
 
+def holds_open(card_id: Any, *, due_by: Any = None) -> ColumnElement[bool]:
+    """The card's open holds (those whose time is up by ``due_by``, when given): what
+    :func:`settle` gives back, and what keeps the one-statement redemption off a card."""
+    held = and_(GiftHold.giftcard_id == card_id, GiftHold.status == HoldStatus.HELD)
+    return held if due_by is None else and_(held, GiftHold.expires_at <= due_by)
+
+
 async def open_holds(
     session: AsyncSession, card: GiftCard, *, due_by: datetime | None = None
 ) -> list[uuid.UUID]:
-    query = select(GiftHold.id).where(GiftHold.giftcard_id == card.id, GiftHold.status == HoldStatus.HELD)
-    if due_by is not None:
-        query = query.where(GiftHold.expires_at <= due_by)
+    query = select(GiftHold.id).where(holds_open(card.id, due_by=due_by))
     return list((await session.execute(query.order_by(GiftHold.created_at, GiftHold.id))).scalars())
 
 

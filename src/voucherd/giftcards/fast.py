@@ -43,12 +43,11 @@ from voucherd.core.ids import new_id
 from voucherd.core.money import MAX_MINOR
 from voucherd.db.driver import for_driver
 from voucherd.events import service as events
-from voucherd.giftcards.balances import CardStatus, CardView, spendable
+from voucherd.giftcards.balances import CardStatus, CardView, holds_open, spendable
 from voucherd.giftcards.ledger import REDEEM, actor
 from voucherd.models import (
     Event,
     GiftCard,
-    GiftHold,
     GiftLedgerEntry,
     GiftOption,
     GiftOrder,
@@ -59,7 +58,6 @@ from voucherd.models import (
 _cards = cast(Table, GiftCard.__table__)
 _ledger = cast(Table, GiftLedgerEntry.__table__)
 _events = cast(Table, Event.__table__)
-_holds = cast(Table, GiftHold.__table__)
 _orders = cast(Table, GiftOrder.__table__)
 _products = cast(Table, GiftProduct.__table__)
 _options = cast(Table, GiftOption.__table__)
@@ -73,9 +71,7 @@ PRODUCT_FIELDS = tuple(column.name for column in _products.columns)
 def _statement() -> Any:
     now = bindparam("now", type_=DateTime(timezone=True))
     amount = bindparam("amount", type_=BigInteger)
-    due_hold = exists().where(
-        _holds.c.giftcard_id == _cards.c.id, _holds.c.status == "held", _holds.c.expires_at <= now
-    )
+    due_hold = exists().where(holds_open(_cards.c.id, due_by=now))
     card = (
         select(_cards.c.id, func.coalesce(amount, _cards.c.balance).label("take"))
         .where(
