@@ -1,7 +1,11 @@
-"""``limit`` (1..100) and ``page`` (1..10**9), as in our API and the Voucherify dialect."""
+"""``limit`` (1..100) and ``page`` (1..10**9), as in our API and the Voucherify dialect; beside
+``page``, a keyset cursor (``after``) for the lists that may be long: the position of the last item
+shown, so a page deep in a list of a million costs what the first one does."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -19,6 +23,7 @@ MAX_PAGE = 1_000_000_000
 class PageRequest:
     page: int = 1
     limit: int = 10
+    after: str | None = None  # a cursor a page of the same list gave as ``next_cursor``
 
     def __post_init__(self) -> None:
         if not 1 <= self.limit <= MAX_LIMIT:
@@ -36,7 +41,35 @@ class Page(Generic[T]):
     items: Sequence[T]
     total: int
     request: PageRequest
+    # Lists with keyset pagination: where the next page starts (``None``: this is the last one).
+    next_cursor: str | None = None
+    keyset: bool = False
 
     @property
     def has_more(self) -> bool:
+        if self.keyset:
+            return self.next_cursor is not None
         return self.request.offset + len(self.items) < self.total
+
+
+def encode_cursor(*values: str) -> str:
+    """An opaque cursor of a position (its sort keys as text)."""
+    return base64.urlsafe_b64encode("\n".join(values).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, fields: int) -> list[str]:
+    """The sort keys of a cursor made by :func:`encode_cursor`; a 422 for anything else."""
+    try:
+        values = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().split("\n")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        values = []
+    if len(values) != fields:
+        raise invalid_cursor()
+    return values
+
+
+def invalid_cursor() -> InvalidInput:
+    return InvalidInput(
+        "after must be a next_cursor this list returned; leave it out to start from the first page.",
+        field="after",
+    )

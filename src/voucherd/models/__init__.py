@@ -4,6 +4,7 @@ from voucherd.models.client import ApiKey, Client
 from voucherd.models.coupon import Coupon, Discount
 from voucherd.models.customer import Customer
 from voucherd.models.event import Event
+from voucherd.models.figures import CampaignFigures
 from voucherd.models.gift import (
     GiftCard,
     GiftCategory,
@@ -28,6 +29,7 @@ __all__ = [
     "ApiKey",
     "Base",
     "Campaign",
+    "CampaignFigures",
     "Client",
     "Coupon",
     "Customer",

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voucherd.accounts.service import Principal
+from voucherd.campaigns.figures import campaign_figures
 from voucherd.campaigns.service import get_campaign
 from voucherd.core import clock
 from voucherd.core.codes import normalize
@@ -309,7 +310,8 @@ async def history_for_campaign(
 ) -> Page[PublicationEntry]:
     """Who got which code of the campaign, when and through which channel (newest first)."""
     campaign = await get_campaign(session, principal, campaign_id)
-    return await _history(session, [Publication.campaign_id == campaign.id], page)
+    total = (await campaign_figures(session, campaign.id))["publications"]  # kept: no count
+    return await _history(session, [Publication.campaign_id == campaign.id], page, total=total)
 
 
 async def history_for_code(
@@ -329,8 +331,11 @@ async def history_for_code(
     return await _history(session, [Publication.voucher_id == voucher_id], page)
 
 
-async def _history(session: AsyncSession, where: list[Any], page: PageRequest) -> Page[PublicationEntry]:
-    total = await session.scalar(select(func.count()).select_from(Publication).where(*where))
+async def _history(
+    session: AsyncSession, where: list[Any], page: PageRequest, *, total: int | None = None
+) -> Page[PublicationEntry]:
+    if total is None:
+        total = await session.scalar(select(func.count()).select_from(Publication).where(*where)) or 0
     rows = await session.execute(
         select(
             Publication.id,
@@ -366,7 +371,7 @@ async def _history(session: AsyncSession, where: list[Any], page: PageRequest) -
         )
         for row in rows
     ]
-    return Page(items=items, total=total or 0, request=page)
+    return Page(items=items, total=total, request=page)
 
 
 async def held_code(

@@ -7,20 +7,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, or_, select
+from sqlalchemy import ColumnElement, delete, func, or_, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voucherd.accounts.service import Principal
 from voucherd.campaigns import service as campaigns
 from voucherd.campaigns.errors import CampaignNotFound, CodeSpaceTooSmall
+from voucherd.campaigns.figures import campaign_figures
 from voucherd.campaigns.rules import DiscountType, describe_discount
 from voucherd.campaigns.service import get_campaign
 from voucherd.config import get_settings
 from voucherd.core import clock
 from voucherd.core.codes import MAX_CODE_LENGTH, CodePattern, normalize
 from voucherd.core.errors import InvalidInput
-from voucherd.core.pagination import Page, PageRequest
+from voucherd.core.pagination import Page, PageRequest, decode_cursor, encode_cursor, invalid_cursor
 from voucherd.events import service as events
 from voucherd.jobs import service as jobs
 from voucherd.models import Campaign, Customer, Job, Publication, Redemption, Voucher, VoucherOwner
@@ -175,21 +176,33 @@ async def list_vouchers(
     redeemed: bool | None,
     page: PageRequest,
 ) -> tuple[Campaign, Page[Voucher]]:
+    """The campaign's codes, oldest first, by ``page`` or after a cursor (``page.after``); the
+    total is the campaign's kept count, so neither costs a scan of its codes."""
     campaign = await get_campaign(session, principal, campaign_id)
+    figures = await campaign_figures(session, campaign.id)
     where = [Voucher.campaign_id == campaign.id]
+    total = figures["issued"]
     if redeemed is True:
         where.append(Voucher.redeemed_count > 0)
+        total = figures["redeemed_codes"]
     elif redeemed is False:
         where.append(Voucher.redeemed_count == 0)
-    total = await session.scalar(select(func.count()).select_from(Voucher).where(*where))
-    rows = await session.scalars(
-        select(Voucher)
-        .where(*where)
-        .order_by(Voucher.created_at, Voucher.id)
-        .limit(page.limit)
-        .offset(page.offset)
-    )
-    return campaign, Page(items=list(rows.all()), total=total or 0, request=page)
+        total -= figures["redeemed_codes"]
+    query = select(Voucher).where(*where).order_by(Voucher.created_at, Voucher.id).limit(page.limit + 1)
+    if page.after is not None:
+        created_at, voucher_id = decode_cursor(page.after, 2)
+        try:
+            position = (datetime.fromisoformat(created_at), uuid.UUID(voucher_id))
+        except ValueError:
+            raise invalid_cursor() from None
+        query = query.where(tuple_(Voucher.created_at, Voucher.id) > position)
+    else:
+        query = query.offset(page.offset)
+    rows = list((await session.scalars(query)).all())
+    items = rows[: page.limit]
+    last = items[-1] if len(rows) > page.limit else None
+    cursor = None if last is None else encode_cursor(last.created_at.isoformat(), str(last.id))
+    return campaign, Page(items=items, total=total, request=page, next_cursor=cursor, keyset=True)
 
 
 async def issue_personal_codes(

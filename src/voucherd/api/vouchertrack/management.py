@@ -29,6 +29,10 @@ router = APIRouter(tags=["Management"], route_class=AuthenticatedRoute)
 
 PageDep = Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page number, from 1 to 1,000,000,000")]
 LimitDep = Annotated[int, Query(ge=1, le=100, description="Items per page, 1 to 100")]
+AfterDep = Annotated[
+    str | None,
+    Query(description="The next_cursor of the page before: the next page, as fast deep in a list as first"),
+]
 
 
 def _amount(value: object) -> Amount | None:
@@ -151,9 +155,15 @@ async def list_vouchers(
     ] = None,
     page: PageDep = 1,
     limit: LimitDep = 10,
+    after: AfterDep = None,
 ) -> JSON:
+    """Oldest first. Follow `next_cursor` with `after` to walk a long list; `page` works too."""
     campaign, result = await vouchers.list_vouchers(
-        session, principal, campaign_id, redeemed=redeemed, page=PageRequest(page=page, limit=limit)
+        session,
+        principal,
+        campaign_id,
+        redeemed=redeemed,
+        page=PageRequest(page=page, limit=limit, after=after),
     )
     return JSON(mappers.page(result, [mappers.voucher_summary(v, campaign) for v in result.items]))
 

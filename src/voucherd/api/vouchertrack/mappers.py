@@ -164,13 +164,16 @@ def job(item: Job) -> dict[str, Any]:
 
 
 def page(result: Page[Any], items: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
+    body = {
         "data": items,
         "page": result.request.page,
         "limit": result.request.limit,
         "total": result.total,
         "has_more": result.has_more,
     }
+    if result.keyset:  # the documented fields first; the cursor is an extra one
+        body["next_cursor"] = result.next_cursor
+    return body
 
 
 def customer(item: Customer) -> dict[str, Any]:

@@ -1,0 +1,208 @@
+"""campaign_figures: a campaign's counts kept by triggers in the statements that change them
+
+Revision ID: 0018
+Revises: 0016
+Create Date: 2026-12-07
+
+Each counted table adds what its rows contribute to their campaign's figures (a row inserted adds
+its contribution, a row deleted takes it back, a row updated adds the difference). On PostgreSQL
+one statement-level trigger per table sums the statement's transition tables, so a bulk insert of
+a million codes is one upsert per chunk, and a statement that changes no figure (an
+``event_sequence`` bump) writes nothing; each connection adds to its own shard row (backend pid
+modulo 16), so concurrent redemptions do not queue on one row. SQLite (one writer at a time) has
+row triggers into shard 0. A row of a campaign being deleted adds nothing (the figures go with the
+campaign). A later migration that rebuilds one of these tables on SQLite (``batch_alter_table``)
+drops its triggers and must create them again (:func:`sqlite_triggers`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0018"
+down_revision: str | None = "0016"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+SHARDS = 16
+FIGURES = (
+    "issued",
+    "redeemed_codes",
+    "published",
+    "publications",
+    "recipients",
+    "opened",
+    "clicked",
+    "bounced",
+    "leads",
+    "referrals",
+    "redemptions_online",
+    "redemptions_in_store",
+    "revenue",
+    "discount_given",
+)
+
+
+def _flag(condition: str) -> str:
+    return f"CASE WHEN {condition} THEN 1 ELSE 0 END"
+
+
+_LIVE = "{r}.rolled_back_at IS NULL"
+# What one row of each table adds to its campaign's figures; {r} is the row.
+CONTRIBUTIONS: dict[str, dict[str, str]] = {
+    "vouchers": {"issued": "1", "redeemed_codes": _flag("{r}.redeemed_count > 0")},
+    "voucher_owners": {"published": "1"},
+    "publications": {"publications": "1"},
+    "recipients": {
+        "recipients": "1",
+        "opened": _flag("{r}.opened_at IS NOT NULL"),
+        "clicked": _flag("{r}.clicked_at IS NOT NULL"),
+        "bounced": _flag("{r}.bounced_at IS NOT NULL"),
+        "leads": _flag("{r}.source = 'landing_page'"),
+        "referrals": _flag("{r}.referred_by IS NOT NULL"),
+    },
+    "redemptions": {
+        "redemptions_online": _flag(f"{_LIVE} AND {{r}}.channel = 'online'"),
+        "redemptions_in_store": _flag(f"{_LIVE} AND {{r}}.channel = 'in_store'"),
+        "revenue": f"CASE WHEN {_LIVE} THEN {{r}}.transaction_amount ELSE 0 END",
+        "discount_given": f"CASE WHEN {_LIVE} THEN {{r}}.discount_applied ELSE 0 END",
+    },
+}
+
+
+def _upsert_columns(figures: dict[str, str], target: str = "f") -> tuple[str, str]:
+    names = ", ".join(figures)
+    updates = ", ".join(f"{name} = {target}.{name} + excluded.{name}" for name in figures)
+    return names, updates
+
+
+def _postgres_function(table: str) -> str:
+    figures = CONTRIBUTIONS[table]
+    names, updates = _upsert_columns(figures)
+
+    def rows(source: str, sign: str) -> str:
+        values = ", ".join(
+            f"{sign}({expression.format(r='t')}) AS {name}" for name, expression in figures.items()
+        )
+        return f"SELECT t.campaign_id, {values} FROM {source} AS t"
+
+    def upsert(delta: str) -> str:
+        sums = ", ".join(f"sum(d.{name})" for name in figures)
+        changed = " OR ".join(f"sum(d.{name}) <> 0" for name in figures)
+        return (
+            f"INSERT INTO campaign_figures AS f (campaign_id, shard, {names}) "
+            f"SELECT d.campaign_id, pg_backend_pid() % {SHARDS}, {sums} FROM ({delta}) AS d "
+            "JOIN campaigns AS c ON c.id = d.campaign_id "
+            f"GROUP BY d.campaign_id HAVING {changed} ORDER BY d.campaign_id "
+            f"ON CONFLICT (campaign_id, shard) DO UPDATE SET {updates};"
+        )
+
+    return f"""
+CREATE FUNCTION campaign_figures_{table}() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    {upsert(rows("new_rows", "+"))}
+  ELSIF TG_OP = 'DELETE' THEN
+    {upsert(rows("old_rows", "-"))}
+  ELSE
+    {upsert(rows("new_rows", "+") + " UNION ALL " + rows("old_rows", "-"))}
+  END IF;
+  RETURN NULL;
+END $$"""
+
+
+def postgres_triggers(table: str) -> list[str]:
+    statements = [_postgres_function(table)]
+    for operation, tables in (
+        ("INSERT", "NEW TABLE AS new_rows"),
+        ("DELETE", "OLD TABLE AS old_rows"),
+        ("UPDATE", "NEW TABLE AS new_rows OLD TABLE AS old_rows"),
+    ):
+        statements.append(
+            f"CREATE TRIGGER campaign_figures_{operation.lower()} AFTER {operation} ON {table} "
+            f"REFERENCING {tables} FOR EACH STATEMENT EXECUTE FUNCTION campaign_figures_{table}()"
+        )
+    return statements
+
+
+def sqlite_triggers(table: str) -> list[str]:
+    figures = CONTRIBUTIONS[table]
+    names, updates = _upsert_columns(figures, "campaign_figures")
+    statements = []
+    for operation, campaign, delta in (
+        ("insert", "NEW", {name: f"({e.format(r='NEW')})" for name, e in figures.items()}),
+        ("delete", "OLD", {name: f"-({e.format(r='OLD')})" for name, e in figures.items()}),
+        (
+            "update",
+            "NEW",
+            {name: f"({e.format(r='NEW')}) - ({e.format(r='OLD')})" for name, e in figures.items()},
+        ),
+    ):
+        condition = f"EXISTS (SELECT 1 FROM campaigns WHERE id = {campaign}.campaign_id)"
+        if operation == "update":
+            # campaign_id never changes; a change that moves no figure writes nothing.
+            condition += " AND (" + " OR ".join(f"({value}) <> 0" for value in delta.values()) + ")"
+        statements.append(
+            f"CREATE TRIGGER campaign_figures_{table}_{operation} AFTER {operation.upper()} ON {table} "
+            f"FOR EACH ROW WHEN {condition} BEGIN "
+            f"INSERT INTO campaign_figures (campaign_id, shard, {names}) "
+            f"VALUES ({campaign}.campaign_id, 0, {', '.join(delta.values())}) "
+            f"ON CONFLICT (campaign_id, shard) DO UPDATE SET {updates}; END"
+        )
+    return statements
+
+
+def _backfill(table: str) -> str:
+    figures = CONTRIBUTIONS[table]
+    names, updates = _upsert_columns(figures)
+    sums = ", ".join(f"sum({expression.format(r='t')})" for expression in figures.values())
+    return (
+        f"INSERT INTO campaign_figures AS f (campaign_id, shard, {names}) "
+        f"SELECT t.campaign_id, 0, {sums} FROM {table} AS t JOIN campaigns AS c ON c.id = t.campaign_id "
+        f"WHERE true GROUP BY t.campaign_id ON CONFLICT (campaign_id, shard) DO UPDATE SET {updates}"
+    )
+
+
+def upgrade() -> None:
+    op.create_table(
+        "campaign_figures",
+        sa.Column("campaign_id", sa.Uuid(), nullable=False),
+        sa.Column("shard", sa.Integer(), autoincrement=False, nullable=False),
+        *(
+            sa.Column(
+                name,
+                sa.BigInteger() if name in ("revenue", "discount_given") else sa.Integer(),
+                server_default=sa.text("0"),
+                nullable=False,
+            )
+            for name in FIGURES
+        ),
+        sa.ForeignKeyConstraint(
+            ["campaign_id"],
+            ["campaigns.id"],
+            name="fk_campaign_figures_campaign_id_campaigns",
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("campaign_id", "shard", name="pk_campaign_figures"),
+    )
+    postgres = op.get_bind().dialect.name == "postgresql"
+    for table in CONTRIBUTIONS:
+        op.execute(_backfill(table))
+        for statement in postgres_triggers(table) if postgres else sqlite_triggers(table):
+            op.execute(statement)
+
+
+def downgrade() -> None:
+    postgres = op.get_bind().dialect.name == "postgresql"
+    for table in CONTRIBUTIONS:
+        for operation in ("insert", "update", "delete"):
+            if postgres:
+                op.execute(f"DROP TRIGGER campaign_figures_{operation} ON {table}")
+            else:
+                op.execute(f"DROP TRIGGER campaign_figures_{table}_{operation}")
+        if postgres:
+            op.execute(f"DROP FUNCTION campaign_figures_{table}()")
+    op.drop_table("campaign_figures")

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import BigInteger, ForeignKey, Integer, Uuid, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from voucherd.models.base import Base
+
+# The figures a campaign keeps, each the sum of one column over its rows.
+FIGURES = (
+    "issued",
+    "redeemed_codes",
+    "published",
+    "publications",
+    "recipients",
+    "opened",
+    "clicked",
+    "bounced",
+    "leads",
+    "referrals",
+    "redemptions_online",
+    "redemptions_in_store",
+    "revenue",
+    "discount_given",
+)
+
+
+def _figure(big: bool = False) -> Mapped[int]:
+    return mapped_column(BigInteger if big else Integer, default=0, server_default=text("0"))
+
+
+class CampaignFigures(Base):
+    """A campaign's counts, kept by database triggers (migration 0018) in the statement that
+    changes the counted rows: vouchers, voucher_owners, publications, recipients, redemptions.
+    A campaign's figures are the sums over its rows here; on PostgreSQL each connection adds to
+    its own ``shard`` (its backend pid modulo 16), so concurrent redemptions of one campaign do not
+    queue on one row. Never written by the application."""
+
+    __tablename__ = "campaign_figures"
+
+    campaign_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
+    )
+    shard: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    issued: Mapped[int] = _figure()
+    redeemed_codes: Mapped[int] = _figure()
+    published: Mapped[int] = _figure()
+    publications: Mapped[int] = _figure()
+    recipients: Mapped[int] = _figure()
+    opened: Mapped[int] = _figure()
+    clicked: Mapped[int] = _figure()
+    bounced: Mapped[int] = _figure()
+    leads: Mapped[int] = _figure()
+    referrals: Mapped[int] = _figure()
+    redemptions_online: Mapped[int] = _figure()
+    redemptions_in_store: Mapped[int] = _figure()
+    revenue: Mapped[int] = _figure(big=True)
+    discount_given: Mapped[int] = _figure(big=True)
