@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 import uvloop
 
-from bench import codegen, distribution, http_checkout, http_giftcards, http_voucherify, webhooks
+from bench import bigclient, codegen, distribution, http_checkout, http_giftcards, http_voucherify, webhooks
 from bench.common import (
     BENCH_DATABASE,
     RESULTS,
@@ -47,6 +47,8 @@ class Mode:
     webhook_redemptions: int = 200
     # Stored-value cards for voucherd's redemptions, and as many again for the baselines'.
     giftcards: int = 5000
+    # The big client's codes (the small one has a tenth).
+    bigclient_codes: int = 1_000_000
 
 
 FULL = Mode(
@@ -57,7 +59,15 @@ FULL = Mode(
     1_000_000,
 )
 QUICK = Mode(
-    "quick", Durations(warmup=0.5, open_loop=2.0, saturation=2.0), (100_000,), 40_000, 100_000, 1000, 50, 500
+    "quick",
+    Durations(warmup=0.5, open_loop=2.0, saturation=2.0),
+    (100_000,),
+    40_000,
+    100_000,
+    1000,
+    50,
+    500,
+    100_000,
 )
 
 
@@ -68,7 +78,7 @@ async def _commit() -> str:
         return "unknown"
 
 
-SECTIONS = ("codegen", "checkout", "voucherify", "giftcards", "distribution", "webhooks")
+SECTIONS = ("codegen", "checkout", "voucherify", "giftcards", "distribution", "webhooks", "bigclient")
 
 
 async def _bench(mode: Mode, only: Sequence[str] = SECTIONS) -> str:
@@ -99,6 +109,8 @@ async def _bench(mode: Mode, only: Sequence[str] = SECTIONS) -> str:
                 sections.append(
                     await webhooks.run(database, tenant, mode.webhook_events, mode.webhook_redemptions)
                 )
+            if "bigclient" in only:
+                sections.append(await bigclient.run(database, mode.bigclient_codes))
         finally:
             await database.dispose()
     finally:

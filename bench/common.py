@@ -60,9 +60,10 @@ def progress(message: str) -> None:
 # --- Figures and the report --------------------------------------------------------------------
 
 
-Comparison = Literal["<", ">=", "="]
+Comparison = Literal["<", "<=", ">=", "="]
 _COMPARE: dict[Comparison, Callable[[float, float], bool]] = {
     "<": operator.lt,
+    "<=": operator.le,
     ">=": operator.ge,
     "=": operator.eq,
 }

@@ -6,14 +6,17 @@ Create Date: 2026-12-07
 
 Each counted table adds what its rows contribute to their campaign's figures (a row inserted adds
 its contribution, a row deleted takes it back, a row updated adds the difference). On PostgreSQL
-one statement-level trigger per table sums the statement's transition tables, so a bulk insert of
-a million codes is one upsert per chunk, and a statement that changes no figure (an
-``event_sequence`` bump) writes nothing; each connection adds to its own shard row (backend pid
-modulo 16), so concurrent redemptions do not queue on one row. SQLite (one writer at a time) has
-row triggers into shard 0. A row of a campaign being deleted adds nothing (the figures go with the
+inserts and deletes of the tables that grow in bulk run one statement-level trigger that sums the
+statement's transition table, so a chunk of 10,000 codes is one upsert; redemptions (one at a
+time, at the checkout) and updates run row triggers, an update only when it moves a figure (the
+WHEN clause: an ``event_sequence`` bump runs nothing). Each connection adds to its own shard row
+(backend pid modulo 16), so concurrent redemptions do not queue on one row. SQLite (one writer at
+a time) has row triggers into shard 0. A row of a campaign being deleted adds nothing (the figures go with the
 campaign). A later migration that rebuilds one of these tables on SQLite (``batch_alter_table``)
 drops its triggers and must create them again (:func:`sqlite_triggers`).
 """
+
+# ruff: noqa: S608 - the DDL is built from this file's constants, never from input
 
 from __future__ import annotations
 
@@ -28,6 +31,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 SHARDS = 16
+_PG_SHARD = f"pg_backend_pid() % {SHARDS}"
 FIGURES = (
     "issued",
     "redeemed_codes",
@@ -79,24 +83,26 @@ def _upsert_columns(figures: dict[str, str], target: str = "f") -> tuple[str, st
     return names, updates
 
 
-def _postgres_function(table: str) -> str:
+def _changes(figures: dict[str, str], old: str, new: str) -> dict[str, str]:
+    """Each figure's change when row ``old`` becomes ``new``."""
+    return {name: f"({e.format(r=new)}) - ({e.format(r=old)})" for name, e in figures.items()}
+
+
+def _moved(delta: dict[str, str]) -> str:
+    return " OR ".join(f"({value}) <> 0" for value in delta.values())
+
+
+def _statement_function(table: str) -> str:
+    """Rows inserted or deleted in bulk: one upsert per statement and campaign."""
     figures = CONTRIBUTIONS[table]
     names, updates = _upsert_columns(figures)
 
-    def rows(source: str, sign: str) -> str:
-        values = ", ".join(
-            f"{sign}({expression.format(r='t')}) AS {name}" for name, expression in figures.items()
-        )
-        return f"SELECT t.campaign_id, {values} FROM {source} AS t"
-
-    def upsert(delta: str) -> str:
-        sums = ", ".join(f"sum(d.{name})" for name in figures)
-        changed = " OR ".join(f"sum(d.{name}) <> 0" for name in figures)
+    def upsert(source: str, sign: str) -> str:
+        sums = ", ".join(f"{sign}sum({expression.format(r='t')})" for expression in figures.values())
         return (
             f"INSERT INTO campaign_figures AS f (campaign_id, shard, {names}) "
-            f"SELECT d.campaign_id, pg_backend_pid() % {SHARDS}, {sums} FROM ({delta}) AS d "
-            "JOIN campaigns AS c ON c.id = d.campaign_id "
-            f"GROUP BY d.campaign_id HAVING {changed} ORDER BY d.campaign_id "
+            f"SELECT t.campaign_id, {_PG_SHARD}, {sums} FROM {source} AS t "
+            "JOIN campaigns AS c ON c.id = t.campaign_id GROUP BY t.campaign_id ORDER BY t.campaign_id "
             f"ON CONFLICT (campaign_id, shard) DO UPDATE SET {updates};"
         )
 
@@ -104,26 +110,65 @@ def _postgres_function(table: str) -> str:
 CREATE FUNCTION campaign_figures_{table}() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF TG_OP = 'INSERT' THEN
-    {upsert(rows("new_rows", "+"))}
-  ELSIF TG_OP = 'DELETE' THEN
-    {upsert(rows("old_rows", "-"))}
+    {upsert("new_rows", "")}
   ELSE
-    {upsert(rows("new_rows", "+") + " UNION ALL " + rows("old_rows", "-"))}
+    {upsert("old_rows", "-")}
   END IF;
   RETURN NULL;
 END $$"""
 
 
+def _row_function(table: str) -> str:
+    """One row changed (an update, or a redemption): its change, when it moves a figure."""
+    figures = CONTRIBUTIONS[table]
+    names, updates = _upsert_columns(figures)
+
+    def upsert(row: str, values: dict[str, str]) -> str:
+        return (
+            f"INSERT INTO campaign_figures AS f (campaign_id, shard, {names}) "
+            f"SELECT {row}.campaign_id, {_PG_SHARD}, {', '.join(values.values())} "
+            f"WHERE EXISTS (SELECT 1 FROM campaigns WHERE id = {row}.campaign_id) "
+            f"ON CONFLICT (campaign_id, shard) DO UPDATE SET {updates};"
+        )
+
+    return f"""
+CREATE FUNCTION campaign_figures_{table}_row() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    {upsert("NEW", {name: e.format(r="NEW") for name, e in figures.items()})}
+  ELSIF TG_OP = 'DELETE' THEN
+    {upsert("OLD", {name: f"-({e.format(r='OLD')})" for name, e in figures.items()})}
+  ELSE
+    {upsert("NEW", _changes(figures, "OLD", "NEW"))}
+  END IF;
+  RETURN NULL;
+END $$"""
+
+
+# Redemptions come one at a time (the checkout): row triggers, cheaper than a statement's
+# transition tables. The other tables grow in bulk (code generation, uploads).
+_ROW_TABLES = frozenset({"redemptions"})
+
+
 def postgres_triggers(table: str) -> list[str]:
-    statements = [_postgres_function(table)]
-    for operation, tables in (
-        ("INSERT", "NEW TABLE AS new_rows"),
-        ("DELETE", "OLD TABLE AS old_rows"),
-        ("UPDATE", "NEW TABLE AS new_rows OLD TABLE AS old_rows"),
-    ):
+    statements = [_row_function(table)]
+    delta = _changes(CONTRIBUTIONS[table], "OLD", "NEW")
+    # An update that moves no figure (most of them: an event number, a flag) runs nothing.
+    statements.append(
+        f"CREATE TRIGGER campaign_figures_update AFTER UPDATE ON {table} FOR EACH ROW "
+        f"WHEN ({_moved(delta)}) EXECUTE FUNCTION campaign_figures_{table}_row()"
+    )
+    if table in _ROW_TABLES:
+        statements.append(
+            f"CREATE TRIGGER campaign_figures_insert_delete AFTER INSERT OR DELETE ON {table} "
+            f"FOR EACH ROW EXECUTE FUNCTION campaign_figures_{table}_row()"
+        )
+        return statements
+    statements.append(_statement_function(table))
+    for operation, rows in (("INSERT", "NEW TABLE AS new_rows"), ("DELETE", "OLD TABLE AS old_rows")):
         statements.append(
             f"CREATE TRIGGER campaign_figures_{operation.lower()} AFTER {operation} ON {table} "
-            f"REFERENCING {tables} FOR EACH STATEMENT EXECUTE FUNCTION campaign_figures_{table}()"
+            f"REFERENCING {rows} FOR EACH STATEMENT EXECUTE FUNCTION campaign_figures_{table}()"
         )
     return statements
 
@@ -144,7 +189,7 @@ def sqlite_triggers(table: str) -> list[str]:
         condition = f"EXISTS (SELECT 1 FROM campaigns WHERE id = {campaign}.campaign_id)"
         if operation == "update":
             # campaign_id never changes; a change that moves no figure writes nothing.
-            condition += " AND (" + " OR ".join(f"({value}) <> 0" for value in delta.values()) + ")"
+            condition += f" AND ({_moved(delta)})"
         statements.append(
             f"CREATE TRIGGER campaign_figures_{table}_{operation} AFTER {operation.upper()} ON {table} "
             f"FOR EACH ROW WHEN {condition} BEGIN "
@@ -198,11 +243,11 @@ def upgrade() -> None:
 def downgrade() -> None:
     postgres = op.get_bind().dialect.name == "postgresql"
     for table in CONTRIBUTIONS:
-        for operation in ("insert", "update", "delete"):
-            if postgres:
-                op.execute(f"DROP TRIGGER campaign_figures_{operation} ON {table}")
-            else:
+        if postgres:  # the functions go with their triggers
+            op.execute(f"DROP FUNCTION campaign_figures_{table}_row() CASCADE")
+            if table not in _ROW_TABLES:
+                op.execute(f"DROP FUNCTION campaign_figures_{table}() CASCADE")
+        else:
+            for operation in ("insert", "update", "delete"):
                 op.execute(f"DROP TRIGGER campaign_figures_{table}_{operation}")
-        if postgres:
-            op.execute(f"DROP FUNCTION campaign_figures_{table}()")
     op.drop_table("campaign_figures")

@@ -1,0 +1,181 @@
+"""A big client: the dashboard's lists, searches and figures on a campaign of ``codes`` codes,
+``codes / 10`` recipients (customers, hand-outs, publications) and ``codes / 10`` redemptions,
+against a client ten times smaller built in the same run. The rows are written by SQL
+(``generate_series``, not timed), as a bulk upload and real redemptions would leave them, through
+the same triggers that keep the campaign's figures. Each endpoint is called over keep-alive HTTP
+against ``voucherd serve``, one request at a time; the target is p95 under 25 ms at the full size
+and a p50 that does not grow with the client (big / small at most 1.5)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+
+import asyncpg  # type: ignore[import-untyped]
+import httpx
+
+from bench.common import (
+    HOST,
+    Figure,
+    Section,
+    Target,
+    Tenant,
+    create_campaign,
+    create_tenant,
+    dsn,
+    free_port,
+    percentile,
+    progress,
+    ratio,
+    running_server,
+    settle,
+    voucherd_command,
+    voucherd_env,
+)
+from voucherd.core.pagination import encode_cursor
+from voucherd.db import Database
+
+WARMUP = 5
+CALLS = 40
+TARGET_MS = 25.0
+TARGET_RATIO = 1.5
+
+# $1 client, $2 campaign, $3 codes, $4 a label that keeps both clients' keys apart. Every tenth
+# code is redeemed once; the first tenth went to recipients (a customer, a hand-out, a
+# publication each), a third of whom opened the mail.
+_SEED = [
+    """INSERT INTO customers (id, client_id, email, email_key, forename, surname, external_id,
+                              created_at, updated_at)
+       SELECT md5($4 || 'c' || g)::uuid, $1, $4 || g || '@example.com', $4 || g || '@example.com',
+              'Person' || g, 'Bench', $4 || '-' || g,
+              now() + g * interval '1 microsecond', now()
+       FROM generate_series(1, $3 / 10) AS g WHERE $2::uuid IS NOT NULL""",
+    """INSERT INTO vouchers (id, client_id, campaign_id, code, redeemed_count, created_at)
+       SELECT md5($4 || 'v' || g)::uuid, $1, $2, upper($4) || lpad(g::text, 10, '0'),
+              (g % 10 = 0)::int, now() + g * interval '1 microsecond'
+       FROM generate_series(1, $3) AS g""",
+    """INSERT INTO voucher_owners (voucher_id, client_id, campaign_id, customer_id, created_at)
+       SELECT md5($4 || 'v' || g)::uuid, $1, $2, md5($4 || 'c' || g)::uuid, now()
+       FROM generate_series(1, $3 / 10) AS g""",
+    """INSERT INTO publications (id, client_id, campaign_id, voucher_id, customer_id, batch_id, channel,
+                                 created_at)
+       SELECT md5($4 || 'p' || g)::uuid, $1, $2, md5($4 || 'v' || g)::uuid, md5($4 || 'c' || g)::uuid,
+              md5($4 || 'p' || g)::uuid, 'upload', now() + g * interval '1 microsecond'
+       FROM generate_series(1, $3 / 10) AS g""",
+    """INSERT INTO recipients (id, client_id, campaign_id, customer_id, voucher_id, identity, source, email,
+                               opened_at, created_at)
+       SELECT md5($4 || 'r' || g)::uuid, $1, $2, md5($4 || 'c' || g)::uuid, md5($4 || 'v' || g)::uuid,
+              'ext:' || $4 || '-' || g, 'upload', $4 || g || '@example.com',
+              CASE WHEN g % 3 = 0 THEN now() END, now() + g * interval '1 microsecond'
+       FROM generate_series(1, $3 / 10) AS g""",
+    """INSERT INTO redemptions (id, client_id, campaign_id, voucher_id, code, order_reference, currency,
+                                transaction_amount, discount_applied, channel, redeemed_at, created_at)
+       SELECT md5($4 || 'x' || g)::uuid, $1, $2, md5($4 || 'v' || g)::uuid,
+              upper($4) || lpad(g::text, 10, '0'),
+              'order-' || g, 'GBP', 2000, 200, CASE WHEN g % 20 = 0 THEN 'in_store' ELSE 'online' END,
+              now(), now() + g * interval '1 microsecond'
+       FROM generate_series(10, $3, 10) AS g""",
+]
+
+
+@dataclass(frozen=True)
+class Client:
+    tenant: Tenant
+    campaign_id: uuid.UUID
+    codes: int
+    label: str
+    deep_cursor: str  # the position of the code nine tenths into the campaign
+
+
+async def _build(database: Database, codes: int, label: str) -> Client:
+    tenant = await create_tenant()
+    campaign_id = await create_campaign(database, tenant, f"Bench big client {label}")
+    progress(f"bigclient: seeding a campaign of {codes:,} codes ({label})")
+    connection = await asyncpg.connect(dsn())
+    try:
+        for statement in _SEED:
+            await connection.execute(statement, tenant.principal.client_id, campaign_id, codes, label)
+        created_at, voucher_id = await connection.fetchrow(
+            "SELECT created_at, id FROM vouchers WHERE id = md5($1 || 'v' || $2)::uuid",
+            label,
+            str(codes * 9 // 10),
+        )
+    finally:
+        await connection.close()
+    return Client(tenant, campaign_id, codes, label, encode_cursor(created_at.isoformat(), str(voucher_id)))
+
+
+def _endpoints(client: Client) -> dict[str, str]:
+    campaign = f"/api/campaigns/{client.campaign_id}"
+    return {
+        "stats": f"{campaign}/stats",
+        "vouchers.first_page": f"{campaign}/vouchers",
+        "vouchers.page_5000": f"{campaign}/vouchers?page=5000",
+        "vouchers.cursor_deep": f"{campaign}/vouchers?after={client.deep_cursor}",
+        "vouchers.redeemed": f"{campaign}/vouchers?redeemed=true",
+        "vouchers.redeemed_cursor_deep": f"{campaign}/vouchers?redeemed=true&after={client.deep_cursor}",
+        "vouchers.unredeemed": f"{campaign}/vouchers?redeemed=false",
+        "publications": f"{campaign}/publications",
+        "campaigns": "/api/campaigns",
+        "customers": "/api/customers",
+        "customers.by_email": f"/api/customers?email={client.label}{client.codes // 20}@example.com",
+    }
+
+
+async def _measure(http: httpx.AsyncClient, client: Client) -> dict[str, list[float]]:
+    timings: dict[str, list[float]] = {}
+    headers = {"X-API-Key": client.tenant.api_key}
+    for name, path in _endpoints(client).items():
+        samples = []
+        for call in range(WARMUP + CALLS):
+            start = time.perf_counter()
+            response = await http.get(path, headers=headers)
+            elapsed = (time.perf_counter() - start) * 1000
+            if response.status_code != 200:
+                raise RuntimeError(f"{path} answered {response.status_code}: {response.text[:200]}")
+            if call >= WARMUP:
+                samples.append(elapsed)
+        timings[name] = samples
+    return timings
+
+
+async def run(database: Database, codes: int) -> Section:
+    small_codes = codes // 10
+    big = await _build(database, codes, "big")
+    small = await _build(database, small_codes, "small")
+    await settle()
+    port = free_port()
+    progress("bigclient: calling the endpoints")
+    async with (
+        running_server(
+            "voucherd-bigclient",
+            voucherd_command("serve", "--host", HOST, "--port", str(port)),
+            voucherd_env(),
+            port,
+        ),
+        httpx.AsyncClient(base_url=f"http://{HOST}:{port}", timeout=60) as http,
+    ):
+        timings = {"big": await _measure(http, big), "small": await _measure(http, small)}
+    figures: list[Figure] = []
+    for name in timings["big"]:
+        big_p50, big_p95 = percentile(timings["big"][name], 0.5), percentile(timings["big"][name], 0.95)
+        small_p50 = percentile(timings["small"][name], 0.5)
+        small_p95 = percentile(timings["small"][name], 0.95)
+        figures += [
+            Figure(f"bigclient.{name}.small.p50", small_p50, "ms"),
+            Figure(f"bigclient.{name}.small.p95", small_p95, "ms"),
+            Figure(f"bigclient.{name}.big.p50", big_p50, "ms"),
+            Figure(f"bigclient.{name}.big.p95", big_p95, "ms", Target("<", TARGET_MS)),
+            ratio(f"bigclient.{name}.big/small.p50", big_p50, small_p50, Target("<=", TARGET_RATIO)),
+            ratio(f"bigclient.{name}.big/small.p95", big_p95, small_p95),
+        ]
+    notes = [
+        f"bigclient: a campaign of {codes:,} codes, {codes // 10:,} recipients (customers, hand-outs, "
+        f"publications), {codes // 10:,} redemptions, against one of {small_codes:,} (another client), "
+        "seeded by SQL; voucherd serve, one request at a time over keep-alive HTTP, "
+        f"{CALLS} calls per endpoint after {WARMUP} warm-ups; latency timed at the client",
+        "bigclient: page_5000 is an OFFSET of 49,990 codes at both sizes (it grows with the page, not "
+        "the campaign); cursor_deep starts nine tenths into the campaign",
+    ]
+    return Section(notes, figures)
