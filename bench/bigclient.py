@@ -123,20 +123,23 @@ def _endpoints(client: Client) -> dict[str, str]:
     }
 
 
-async def _measure(http: httpx.AsyncClient, client: Client) -> dict[str, list[float]]:
-    timings: dict[str, list[float]] = {}
-    headers = {"X-API-Key": client.tenant.api_key}
-    for name, path in _endpoints(client).items():
-        samples = []
+async def _measure(http: httpx.AsyncClient, clients: dict[str, Client]) -> dict[str, dict[str, list[float]]]:
+    """Each endpoint's latencies (ms) per client; the clients' calls alternate, so a burst of other
+    work on the machine falls on both sizes alike."""
+    timings: dict[str, dict[str, list[float]]] = {size: {} for size in clients}
+    paths = {size: _endpoints(client) for size, client in clients.items()}
+    for name in paths[next(iter(clients))]:
         for call in range(WARMUP + CALLS):
-            start = time.perf_counter()
-            response = await http.get(path, headers=headers)
-            elapsed = (time.perf_counter() - start) * 1000
-            if response.status_code != 200:
-                raise RuntimeError(f"{path} answered {response.status_code}: {response.text[:200]}")
-            if call >= WARMUP:
-                samples.append(elapsed)
-        timings[name] = samples
+            for size, client in clients.items():
+                start = time.perf_counter()
+                response = await http.get(paths[size][name], headers={"X-API-Key": client.tenant.api_key})
+                elapsed = (time.perf_counter() - start) * 1000
+                if response.status_code != 200:
+                    raise RuntimeError(
+                        f"{paths[size][name]} answered {response.status_code}: {response.text[:200]}"
+                    )
+                if call >= WARMUP:
+                    timings[size].setdefault(name, []).append(elapsed)
     return timings
 
 
@@ -156,7 +159,7 @@ async def run(database: Database, codes: int) -> Section:
         ),
         httpx.AsyncClient(base_url=f"http://{HOST}:{port}", timeout=60) as http,
     ):
-        timings = {"big": await _measure(http, big), "small": await _measure(http, small)}
+        timings = await _measure(http, {"big": big, "small": small})
     figures: list[Figure] = []
     for name in timings["big"]:
         big_p50, big_p95 = percentile(timings["big"][name], 0.5), percentile(timings["big"][name], 0.95)
@@ -174,7 +177,8 @@ async def run(database: Database, codes: int) -> Section:
         f"bigclient: a campaign of {codes:,} codes, {codes // 10:,} recipients (customers, hand-outs, "
         f"publications), {codes // 10:,} redemptions, against one of {small_codes:,} (another client), "
         "seeded by SQL; voucherd serve, one request at a time over keep-alive HTTP, "
-        f"{CALLS} calls per endpoint after {WARMUP} warm-ups; latency timed at the client",
+        f"{CALLS} calls per endpoint and size (alternating) after {WARMUP} warm-ups; "
+        "latency timed at the client",
         "bigclient: page_5000 is an OFFSET of 49,990 codes at both sizes (it grows with the page, not "
         "the campaign); cursor_deep starts nine tenths into the campaign",
     ]

@@ -6,10 +6,9 @@ Create Date: 2026-12-07
 
 Each counted table adds what its rows contribute to their campaign's figures (a row inserted adds
 its contribution, a row deleted takes it back, a row updated adds the difference). On PostgreSQL
-inserts and deletes of the tables that grow in bulk run one statement-level trigger that sums the
-statement's transition table, so a chunk of 10,000 codes is one upsert; redemptions (one at a
-time, at the checkout) and updates run row triggers, an update only when it moves a figure (the
-WHEN clause: an ``event_sequence`` bump runs nothing). Each connection adds to its own shard row
+inserts and deletes run one statement-level trigger that sums the statement's transition table, so
+a chunk of 10,000 codes is one upsert; updates run a row trigger, and only when they move a figure
+(the WHEN clause: an ``event_sequence`` bump runs nothing). Each connection adds to its own shard row
 (backend pid modulo 16), so concurrent redemptions do not queue on one row. SQLite (one writer at
 a time) has row triggers into shard 0. A row of a campaign being deleted adds nothing (the figures go with the
 campaign). A later migration that rebuilds one of these tables on SQLite (``batch_alter_table``)
@@ -119,51 +118,31 @@ END $$"""
 
 
 def _row_function(table: str) -> str:
-    """One row changed (an update, or a redemption): its change, when it moves a figure."""
+    """One row updated: its change to the figures."""
     figures = CONTRIBUTIONS[table]
     names, updates = _upsert_columns(figures)
-
-    def upsert(row: str, values: dict[str, str]) -> str:
-        return (
-            f"INSERT INTO campaign_figures AS f (campaign_id, shard, {names}) "
-            f"SELECT {row}.campaign_id, {_PG_SHARD}, {', '.join(values.values())} "
-            f"WHERE EXISTS (SELECT 1 FROM campaigns WHERE id = {row}.campaign_id) "
-            f"ON CONFLICT (campaign_id, shard) DO UPDATE SET {updates};"
-        )
-
     return f"""
 CREATE FUNCTION campaign_figures_{table}_row() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  IF TG_OP = 'INSERT' THEN
-    {upsert("NEW", {name: e.format(r="NEW") for name, e in figures.items()})}
-  ELSIF TG_OP = 'DELETE' THEN
-    {upsert("OLD", {name: f"-({e.format(r='OLD')})" for name, e in figures.items()})}
-  ELSE
-    {upsert("NEW", _changes(figures, "OLD", "NEW"))}
-  END IF;
+  INSERT INTO campaign_figures AS f (campaign_id, shard, {names})
+  SELECT NEW.campaign_id, {_PG_SHARD}, {", ".join(_changes(figures, "OLD", "NEW").values())}
+  WHERE EXISTS (SELECT 1 FROM campaigns WHERE id = NEW.campaign_id)
+  ON CONFLICT (campaign_id, shard) DO UPDATE SET {updates};
   RETURN NULL;
 END $$"""
 
 
-# Redemptions come one at a time (the checkout): row triggers, cheaper than a statement's
-# transition tables. The other tables grow in bulk (code generation, uploads).
-_ROW_TABLES = frozenset({"redemptions"})
-
-
 def postgres_triggers(table: str) -> list[str]:
+    """Inserts and deletes: one upsert per statement (a row trigger would update one row once per
+    row inserted, and a transaction's own versions of a row cannot be pruned: a bulk insert of
+    100,000 redemptions took minutes). Updates: a row trigger, which an update that moves no
+    figure (most of them: an event number, a flag) does not even call."""
     statements = [_row_function(table)]
     delta = _changes(CONTRIBUTIONS[table], "OLD", "NEW")
-    # An update that moves no figure (most of them: an event number, a flag) runs nothing.
     statements.append(
         f"CREATE TRIGGER campaign_figures_update AFTER UPDATE ON {table} FOR EACH ROW "
         f"WHEN ({_moved(delta)}) EXECUTE FUNCTION campaign_figures_{table}_row()"
     )
-    if table in _ROW_TABLES:
-        statements.append(
-            f"CREATE TRIGGER campaign_figures_insert_delete AFTER INSERT OR DELETE ON {table} "
-            f"FOR EACH ROW EXECUTE FUNCTION campaign_figures_{table}_row()"
-        )
-        return statements
     statements.append(_statement_function(table))
     for operation, rows in (("INSERT", "NEW TABLE AS new_rows"), ("DELETE", "OLD TABLE AS old_rows")):
         statements.append(
@@ -245,8 +224,7 @@ def downgrade() -> None:
     for table in CONTRIBUTIONS:
         if postgres:  # the functions go with their triggers
             op.execute(f"DROP FUNCTION campaign_figures_{table}_row() CASCADE")
-            if table not in _ROW_TABLES:
-                op.execute(f"DROP FUNCTION campaign_figures_{table}() CASCADE")
+            op.execute(f"DROP FUNCTION campaign_figures_{table}() CASCADE")
         else:
             for operation in ("insert", "update", "delete"):
                 op.execute(f"DROP TRIGGER campaign_figures_{table}_{operation}")
