@@ -1,4 +1,4 @@
-"""campaign_figures: a campaign's counts kept by triggers in the statements that change them
+"""campaign_figures, client_figures: counts kept by triggers in the statements that change them
 
 Revision ID: 0018
 Revises: 0016
@@ -73,7 +73,14 @@ CONTRIBUTIONS: dict[str, dict[str, str]] = {
         "revenue": f"CASE WHEN {_LIVE} THEN {{r}}.transaction_amount ELSE 0 END",
         "discount_given": f"CASE WHEN {_LIVE} THEN {{r}}.discount_applied ELSE 0 END",
     },
+    # A client's customers, erased ones left out (the customers list's total).
+    "customers": {"customers": _flag("{r}.deleted_at IS NULL")},
 }
+
+
+# Where a table's rows are counted: (figures table, the rows' key column, the table it keys).
+CAMPAIGN = ("campaign_figures", "campaign_id", "campaigns")
+TARGETS = {"customers": ("client_figures", "client_id", "clients")}
 
 
 def _upsert_columns(figures: dict[str, str], target: str = "f") -> tuple[str, str]:
@@ -92,21 +99,22 @@ def _moved(delta: dict[str, str]) -> str:
 
 
 def _statement_function(table: str) -> str:
-    """Rows inserted or deleted in bulk: one upsert per statement and campaign."""
+    """Rows inserted or deleted in bulk: one upsert per statement and campaign (or client)."""
+    into, key, parent = TARGETS.get(table, CAMPAIGN)
     figures = CONTRIBUTIONS[table]
     names, updates = _upsert_columns(figures)
 
     def upsert(source: str, sign: str) -> str:
         sums = ", ".join(f"{sign}sum({expression.format(r='t')})" for expression in figures.values())
         return (
-            f"INSERT INTO campaign_figures AS f (campaign_id, shard, {names}) "
-            f"SELECT t.campaign_id, {_PG_SHARD}, {sums} FROM {source} AS t "
-            "JOIN campaigns AS c ON c.id = t.campaign_id GROUP BY t.campaign_id ORDER BY t.campaign_id "
-            f"ON CONFLICT (campaign_id, shard) DO UPDATE SET {updates};"
+            f"INSERT INTO {into} AS f ({key}, shard, {names}) "
+            f"SELECT t.{key}, {_PG_SHARD}, {sums} FROM {source} AS t "
+            f"JOIN {parent} AS c ON c.id = t.{key} GROUP BY t.{key} ORDER BY t.{key} "
+            f"ON CONFLICT ({key}, shard) DO UPDATE SET {updates};"
         )
 
     return f"""
-CREATE FUNCTION campaign_figures_{table}() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION figures_{table}() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF TG_OP = 'INSERT' THEN
     {upsert("new_rows", "")}
@@ -119,15 +127,16 @@ END $$"""
 
 def _row_function(table: str) -> str:
     """One row updated: its change to the figures."""
+    into, key, parent = TARGETS.get(table, CAMPAIGN)
     figures = CONTRIBUTIONS[table]
     names, updates = _upsert_columns(figures)
     return f"""
-CREATE FUNCTION campaign_figures_{table}_row() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION figures_{table}_row() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  INSERT INTO campaign_figures AS f (campaign_id, shard, {names})
-  SELECT NEW.campaign_id, {_PG_SHARD}, {", ".join(_changes(figures, "OLD", "NEW").values())}
-  WHERE EXISTS (SELECT 1 FROM campaigns WHERE id = NEW.campaign_id)
-  ON CONFLICT (campaign_id, shard) DO UPDATE SET {updates};
+  INSERT INTO {into} AS f ({key}, shard, {names})
+  SELECT NEW.{key}, {_PG_SHARD}, {", ".join(_changes(figures, "OLD", "NEW").values())}
+  WHERE EXISTS (SELECT 1 FROM {parent} WHERE id = NEW.{key})
+  ON CONFLICT ({key}, shard) DO UPDATE SET {updates};
   RETURN NULL;
 END $$"""
 
@@ -140,53 +149,51 @@ def postgres_triggers(table: str) -> list[str]:
     statements = [_row_function(table)]
     delta = _changes(CONTRIBUTIONS[table], "OLD", "NEW")
     statements.append(
-        f"CREATE TRIGGER campaign_figures_update AFTER UPDATE ON {table} FOR EACH ROW "
-        f"WHEN ({_moved(delta)}) EXECUTE FUNCTION campaign_figures_{table}_row()"
+        f"CREATE TRIGGER figures_update AFTER UPDATE ON {table} FOR EACH ROW "
+        f"WHEN ({_moved(delta)}) EXECUTE FUNCTION figures_{table}_row()"
     )
     statements.append(_statement_function(table))
     for operation, rows in (("INSERT", "NEW TABLE AS new_rows"), ("DELETE", "OLD TABLE AS old_rows")):
         statements.append(
-            f"CREATE TRIGGER campaign_figures_{operation.lower()} AFTER {operation} ON {table} "
-            f"REFERENCING {rows} FOR EACH STATEMENT EXECUTE FUNCTION campaign_figures_{table}()"
+            f"CREATE TRIGGER figures_{operation.lower()} AFTER {operation} ON {table} "
+            f"REFERENCING {rows} FOR EACH STATEMENT EXECUTE FUNCTION figures_{table}()"
         )
     return statements
 
 
 def sqlite_triggers(table: str) -> list[str]:
+    into, key, parent = TARGETS.get(table, CAMPAIGN)
     figures = CONTRIBUTIONS[table]
-    names, updates = _upsert_columns(figures, "campaign_figures")
+    names, updates = _upsert_columns(figures, into)
     statements = []
-    for operation, campaign, delta in (
+    for operation, row, delta in (
         ("insert", "NEW", {name: f"({e.format(r='NEW')})" for name, e in figures.items()}),
         ("delete", "OLD", {name: f"-({e.format(r='OLD')})" for name, e in figures.items()}),
-        (
-            "update",
-            "NEW",
-            {name: f"({e.format(r='NEW')}) - ({e.format(r='OLD')})" for name, e in figures.items()},
-        ),
+        ("update", "NEW", _changes(figures, "OLD", "NEW")),
     ):
-        condition = f"EXISTS (SELECT 1 FROM campaigns WHERE id = {campaign}.campaign_id)"
+        condition = f"EXISTS (SELECT 1 FROM {parent} WHERE id = {row}.{key})"
         if operation == "update":
-            # campaign_id never changes; a change that moves no figure writes nothing.
+            # The key never changes; a change that moves no figure writes nothing.
             condition += f" AND ({_moved(delta)})"
         statements.append(
-            f"CREATE TRIGGER campaign_figures_{table}_{operation} AFTER {operation.upper()} ON {table} "
+            f"CREATE TRIGGER figures_{table}_{operation} AFTER {operation.upper()} ON {table} "
             f"FOR EACH ROW WHEN {condition} BEGIN "
-            f"INSERT INTO campaign_figures (campaign_id, shard, {names}) "
-            f"VALUES ({campaign}.campaign_id, 0, {', '.join(delta.values())}) "
-            f"ON CONFLICT (campaign_id, shard) DO UPDATE SET {updates}; END"
+            f"INSERT INTO {into} ({key}, shard, {names}) "
+            f"VALUES ({row}.{key}, 0, {', '.join(delta.values())}) "
+            f"ON CONFLICT ({key}, shard) DO UPDATE SET {updates}; END"
         )
     return statements
 
 
 def _backfill(table: str) -> str:
+    into, key, parent = TARGETS.get(table, CAMPAIGN)
     figures = CONTRIBUTIONS[table]
     names, updates = _upsert_columns(figures)
     sums = ", ".join(f"sum({expression.format(r='t')})" for expression in figures.values())
     return (
-        f"INSERT INTO campaign_figures AS f (campaign_id, shard, {names}) "
-        f"SELECT t.campaign_id, 0, {sums} FROM {table} AS t JOIN campaigns AS c ON c.id = t.campaign_id "
-        f"WHERE true GROUP BY t.campaign_id ON CONFLICT (campaign_id, shard) DO UPDATE SET {updates}"
+        f"INSERT INTO {into} AS f ({key}, shard, {names}) "
+        f"SELECT t.{key}, 0, {sums} FROM {table} AS t JOIN {parent} AS c ON c.id = t.{key} "
+        f"WHERE true GROUP BY t.{key} ON CONFLICT ({key}, shard) DO UPDATE SET {updates}"
     )
 
 
@@ -212,6 +219,16 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("campaign_id", "shard", name="pk_campaign_figures"),
     )
+    op.create_table(
+        "client_figures",
+        sa.Column("client_id", sa.Uuid(), nullable=False),
+        sa.Column("shard", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("customers", sa.Integer(), server_default=sa.text("0"), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["client_id"], ["clients.id"], name="fk_client_figures_client_id_clients", ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("client_id", "shard", name="pk_client_figures"),
+    )
     postgres = op.get_bind().dialect.name == "postgresql"
     for table in CONTRIBUTIONS:
         op.execute(_backfill(table))
@@ -223,9 +240,10 @@ def downgrade() -> None:
     postgres = op.get_bind().dialect.name == "postgresql"
     for table in CONTRIBUTIONS:
         if postgres:  # the functions go with their triggers
-            op.execute(f"DROP FUNCTION campaign_figures_{table}_row() CASCADE")
-            op.execute(f"DROP FUNCTION campaign_figures_{table}() CASCADE")
+            op.execute(f"DROP FUNCTION figures_{table}_row() CASCADE")
+            op.execute(f"DROP FUNCTION figures_{table}() CASCADE")
         else:
             for operation in ("insert", "update", "delete"):
-                op.execute(f"DROP TRIGGER campaign_figures_{table}_{operation}")
+                op.execute(f"DROP TRIGGER figures_{table}_{operation}")
+    op.drop_table("client_figures")
     op.drop_table("campaign_figures")

@@ -19,7 +19,7 @@ from voucherd.campaigns.figures import campaign_figures
 from voucherd.core.money import Amount
 from voucherd.db import Database, unit_of_work
 from voucherd.jobs import runner
-from voucherd.models import Publication, Recipient, Redemption, Voucher, VoucherOwner
+from voucherd.models import ClientFigures, Publication, Recipient, Redemption, Voucher, VoucherOwner
 from voucherd.redemptions import service as redemptions
 from voucherd.redemptions.repository import SessionStore
 from voucherd.redemptions.schemas import Channel, RedeemInput
@@ -280,3 +280,24 @@ class TestKeysetPagination:
             )
             assert response.status_code == 422, response.text
             assert "next_cursor" in response.text
+
+
+async def test_the_customers_list_total_is_the_kept_count(
+    api: httpx.AsyncClient, database: Database, tenant: Tenant
+) -> None:
+    # given three customers, one of them then erased
+    made = [
+        (await api.post("/api/customers", json={"email": f"c{i}@example.com"}, headers=tenant.headers)).json()
+        for i in range(3)
+    ]
+    assert (await api.delete(f"/api/customers/{made[0]['id']}", headers=tenant.headers)).status_code == 204
+    # then the list's total (kept) and a filtered list's (counted) agree with the rows
+    listed = (await api.get("/api/customers?limit=1", headers=tenant.headers)).json()
+    assert (listed["total"], listed["has_more"]) == (2, True)
+    by_email = (await api.get("/api/customers?email=c1@example.com", headers=tenant.headers)).json()
+    assert by_email["total"] == 1
+    async with unit_of_work(database, write=False) as session:
+        kept_total = await session.scalar(
+            select(func.sum(ClientFigures.customers)).where(ClientFigures.client_id == tenant.client_id)
+        )
+    assert kept_total == 2

@@ -17,7 +17,7 @@ from voucherd.core.pagination import Page, PageRequest
 from voucherd.customers import matching, rules
 from voucherd.customers.errors import CustomerNotFound, ExternalIdTaken
 from voucherd.customers.schemas import CustomerChanges, CustomerFilter, CustomerInput, Person
-from voucherd.models import Customer
+from voucherd.models import ClientFigures, Customer
 
 _LIMITS = {
     "name": 200,
@@ -161,7 +161,14 @@ async def list_customers(
         choices = ", ".join(sorted(_ORDER))
         raise InvalidInput(f"order must be one of {choices}, - first to descend.", field="order")
     ordering = column.desc() if where.order.startswith("-") else column.asc()
-    total = await session.scalar(select(func.count()).select_from(Customer).where(*conditions))
+    if where == CustomerFilter(order=where.order):  # all of them: the kept count, no scan
+        total = await session.scalar(
+            select(func.coalesce(func.sum(ClientFigures.customers), 0)).where(
+                ClientFigures.client_id == principal.client_id
+            )
+        )
+    else:
+        total = await session.scalar(select(func.count()).select_from(Customer).where(*conditions))
     rows = await session.scalars(
         select(Customer)
         .where(*conditions)

@@ -57,3 +57,16 @@ class CampaignFigures(Base):
     redemptions_in_store: Mapped[int] = _figure()
     revenue: Mapped[int] = _figure(big=True)
     discount_given: Mapped[int] = _figure(big=True)
+
+
+class ClientFigures(Base):
+    """A client's counts, kept as :class:`CampaignFigures` are (the customers table's triggers):
+    ``customers`` is how many are not erased."""
+
+    __tablename__ = "client_figures"
+
+    client_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("clients.id", ondelete="CASCADE"), primary_key=True
+    )
+    shard: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    customers: Mapped[int] = _figure()
