@@ -9,7 +9,7 @@ its contribution, a row deleted takes it back, a row updated adds the difference
 inserts and deletes run one statement-level trigger that sums the statement's transition table, so
 a chunk of 10,000 codes is one upsert; updates run a row trigger, and only when they move a figure
 (the WHEN clause: an ``event_sequence`` bump runs nothing). Each connection adds to its own shard row
-(backend pid modulo 16), so concurrent redemptions do not queue on one row. SQLite (one writer at
+(its backend pid), so concurrent redemptions neither queue nor deadlock on a figures row. SQLite (one writer at
 a time) has row triggers into shard 0. A row of a campaign being deleted adds nothing (the figures go with the
 campaign). A later migration that rebuilds one of these tables on SQLite (``batch_alter_table``)
 drops its triggers and must create them again (:func:`sqlite_triggers`).
@@ -29,8 +29,11 @@ down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-SHARDS = 16
-_PG_SHARD = f"pg_backend_pid() % {SHARDS}"
+# Each server process (backend) adds to a row of its own: two transactions running at once never
+# share one, so the figures add no lock wait and no deadlock to anything (with pid modulo 16, a
+# redemption, which locks its code and then the figures, deadlocked with a rollback, which takes
+# them in the other order). A campaign gets one row per backend that ever wrote to it.
+_PG_SHARD = "pg_backend_pid()"
 FIGURES = (
     "issued",
     "redeemed_codes",

@@ -34,8 +34,8 @@ class CampaignFigures(Base):
     """A campaign's counts, kept by database triggers (migration 0018) in the statement that
     changes the counted rows: vouchers, voucher_owners, publications, recipients, redemptions.
     A campaign's figures are the sums over its rows here; on PostgreSQL each connection adds to
-    its own ``shard`` (its backend pid modulo 16), so concurrent redemptions of one campaign do not
-    queue on one row. Never written by the application."""
+    its own ``shard`` (its backend pid), so concurrent transactions never wait for one another on
+    a figures row. Never written by the application."""
 
     __tablename__ = "campaign_figures"
 
