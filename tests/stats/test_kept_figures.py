@@ -301,3 +301,31 @@ async def test_the_customers_list_total_is_the_kept_count(
             select(func.sum(ClientFigures.customers)).where(ClientFigures.client_id == tenant.client_id)
         )
     assert kept_total == 2
+
+
+async def test_a_publication_history_walks_by_cursor(
+    api: httpx.AsyncClient, database: Database, tenant: Tenant
+) -> None:
+    # given 7 codes handed out in three calls (a batch shares its creation time: ties by id)
+    campaign = await make_campaign(database, tenant)
+    await make_codes(database, tenant, campaign, 7)
+    for count, email in ((3, "a@example.com"), (2, "b@example.com"), (2, "c@example.com")):
+        response = await api.post(
+            "/api/publications",
+            json={"campaign": {"id": str(campaign.id), "count": count}, "customer": {"email": email}},
+            headers=tenant.headers,
+        )
+        assert response.status_code == 201
+    url = f"/api/campaigns/{campaign.id}/publications"
+    by_page = (await api.get(f"{url}?limit=7", headers=tenant.headers)).json()
+    assert (by_page["total"], by_page["has_more"], by_page["next_cursor"]) == (7, False, None)
+    # when it is walked 3 at a time by cursor
+    walked, cursor = [], None
+    for _ in range(3):
+        query = f"limit=3&after={cursor}" if cursor else "limit=3"
+        body = (await api.get(f"{url}?{query}", headers=tenant.headers)).json()
+        walked += body["data"]
+        cursor = body["next_cursor"]
+    # then it lists the same entries in the same order, and ends
+    assert cursor is None
+    assert [entry["voucher_code"] for entry in walked] == [entry["voucher_code"] for entry in by_page["data"]]

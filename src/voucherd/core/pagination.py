@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Generic, TypeVar
 
 from voucherd.core.errors import InvalidInput
@@ -73,3 +75,17 @@ def invalid_cursor() -> InvalidInput:
         "after must be a next_cursor this list returned; leave it out to start from the first page.",
         field="after",
     )
+
+
+def time_cursor(created_at: datetime, item_id: uuid.UUID) -> str:
+    """The cursor of an item in a list ordered by creation time, then id."""
+    return encode_cursor(created_at.isoformat(), str(item_id))
+
+
+def time_position(cursor: str) -> tuple[datetime, uuid.UUID]:
+    """The (created_at, id) a :func:`time_cursor` names; a 422 for anything else."""
+    created_at, item_id = decode_cursor(cursor, 2)
+    try:
+        return datetime.fromisoformat(created_at), uuid.UUID(item_id)
+    except ValueError:
+        raise invalid_cursor() from None

@@ -10,7 +10,7 @@ import uuid
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,7 +22,7 @@ from voucherd.core.codes import normalize
 from voucherd.core.errors import InvalidInput
 from voucherd.core.ids import new_id
 from voucherd.core.metadata import checked as checked_metadata
-from voucherd.core.pagination import Page, PageRequest
+from voucherd.core.pagination import Page, PageRequest, time_cursor, time_position
 from voucherd.customers import service as customers
 from voucherd.events import service as events
 from voucherd.models import Campaign, Customer, Publication, Voucher, VoucherOwner
@@ -334,9 +334,18 @@ async def history_for_code(
 async def _history(
     session: AsyncSession, where: list[Any], page: PageRequest, *, total: int | None = None
 ) -> Page[PublicationEntry]:
+    """Newest first (ties by id), by ``page`` or after a cursor (``page.after``)."""
     if total is None:
         total = await session.scalar(select(func.count()).select_from(Publication).where(*where)) or 0
-    rows = await session.execute(
+    if page.after is not None:
+        created_at, publication_id = time_position(page.after)
+        # The first condition bounds the index scan; the second breaks ties within a batch.
+        where = [
+            *where,
+            Publication.created_at <= created_at,
+            or_(Publication.created_at < created_at, Publication.id > publication_id),
+        ]
+    query = (
         select(
             Publication.id,
             Publication.batch_id,
@@ -353,9 +362,11 @@ async def _history(
         .join(Customer, Customer.id == Publication.customer_id)
         .where(*where)
         .order_by(Publication.created_at.desc(), Publication.id)
-        .limit(page.limit)
-        .offset(page.offset)
+        .limit(page.limit + 1)
     )
+    rows = list((await session.execute(query if page.after else query.offset(page.offset))).all())
+    more = len(rows) > page.limit
+    rows = rows[: page.limit]
     items = [
         PublicationEntry(
             id=row.id,
@@ -371,7 +382,8 @@ async def _history(
         )
         for row in rows
     ]
-    return Page(items=items, total=total, request=page)
+    cursor = time_cursor(rows[-1].created_at, rows[-1].id) if more else None
+    return Page(items=items, total=total, request=page, next_cursor=cursor, keyset=True)
 
 
 async def held_code(

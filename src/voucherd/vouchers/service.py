@@ -21,7 +21,7 @@ from voucherd.config import get_settings
 from voucherd.core import clock
 from voucherd.core.codes import MAX_CODE_LENGTH, CodePattern, normalize
 from voucherd.core.errors import InvalidInput
-from voucherd.core.pagination import Page, PageRequest, decode_cursor, encode_cursor, invalid_cursor
+from voucherd.core.pagination import Page, PageRequest, time_cursor, time_position
 from voucherd.events import service as events
 from voucherd.jobs import service as jobs
 from voucherd.models import Campaign, Customer, Job, Publication, Redemption, Voucher, VoucherOwner
@@ -190,18 +190,13 @@ async def list_vouchers(
         total -= figures["redeemed_codes"]
     query = select(Voucher).where(*where).order_by(Voucher.created_at, Voucher.id).limit(page.limit + 1)
     if page.after is not None:
-        created_at, voucher_id = decode_cursor(page.after, 2)
-        try:
-            position = (datetime.fromisoformat(created_at), uuid.UUID(voucher_id))
-        except ValueError:
-            raise invalid_cursor() from None
-        query = query.where(tuple_(Voucher.created_at, Voucher.id) > position)
+        query = query.where(tuple_(Voucher.created_at, Voucher.id) > time_position(page.after))
     else:
         query = query.offset(page.offset)
     rows = list((await session.scalars(query)).all())
     items = rows[: page.limit]
     last = items[-1] if len(rows) > page.limit else None
-    cursor = None if last is None else encode_cursor(last.created_at.isoformat(), str(last.id))
+    cursor = None if last is None else time_cursor(last.created_at, last.id)
     return campaign, Page(items=items, total=total, request=page, next_cursor=cursor, keyset=True)
 
 

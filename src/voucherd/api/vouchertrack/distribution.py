@@ -10,6 +10,7 @@ from fastapi.responses import Response
 
 from voucherd.api.vouchertrack import mappers
 from voucherd.api.vouchertrack.auth import AuthenticatedRoute, PrincipalDep, authenticated
+from voucherd.api.vouchertrack.management import AfterDep
 from voucherd.api.vouchertrack.schemas import CustomerBody, PublicationCreate
 from voucherd.campaigns import service as campaigns
 from voucherd.campaigns.errors import CampaignNotFound
@@ -146,20 +147,27 @@ async def campaign_publications(
     principal: PrincipalDep,
     page: PageDep = 1,
     limit: LimitDep = 10,
+    after: AfterDep = None,
 ) -> JSON:
-    """Who got which code, when, and through which channel; newest first."""
+    """Who got which code, when, and through which channel; newest first. Follow `next_cursor`
+    with `after` to walk a long history; `page` works too."""
     result = await publications.history_for_campaign(
-        session, principal, campaign_id, PageRequest(page=page, limit=limit)
+        session, principal, campaign_id, PageRequest(page=page, limit=limit, after=after)
     )
     return JSON(mappers.page(result, [mappers.publication_entry(e) for e in result.items]))
 
 
 @router.get("/vouchers/{code}/publications", summary="A code's publication history")
 async def voucher_publications(
-    code: str, session: SessionDep, principal: PrincipalDep, page: PageDep = 1, limit: LimitDep = 10
+    code: str,
+    session: SessionDep,
+    principal: PrincipalDep,
+    page: PageDep = 1,
+    limit: LimitDep = 10,
+    after: AfterDep = None,
 ) -> JSON:
     result = await publications.history_for_code(
-        session, principal, code, PageRequest(page=page, limit=limit)
+        session, principal, code, PageRequest(page=page, limit=limit, after=after)
     )
     return JSON(mappers.page(result, [mappers.publication_entry(e) for e in result.items]))
 
