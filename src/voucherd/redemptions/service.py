@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,7 +21,7 @@ from voucherd.offers.errors import CustomerLimitReached, CustomerRequired, Minim
 from voucherd.offers.rules import discount_for, exhausted_error, usability_error
 from voucherd.redemptions import giftcards as gift_cards
 from voucherd.redemptions import repository
-from voucherd.redemptions.errors import OrderReferenceConflict, RedemptionNotFound
+from voucherd.redemptions.errors import NeedsSession, OrderReferenceConflict, RedemptionNotFound
 from voucherd.redemptions.repository import CheckoutStore, Outcome, PastRedemption
 from voucherd.redemptions.schemas import RedeemInput, RedemptionResult, Validation
 from voucherd.vouchers.errors import VoucherNotFound
@@ -45,6 +46,8 @@ async def validate(store: CheckoutStore, principal: Principal, code: str) -> Val
     offer = await store.lookup(principal.client_id, code) if code else None
     if offer is None:
         return Validation(code=code, offer=None, error=VoucherNotFound(), remaining_uses=0)
+    if gift_cards.is_gift_voucher(offer):
+        return await gift_cards.validate_voucher(_session(store), offer)
     return Validation(
         code=code,
         offer=offer,
@@ -97,9 +100,17 @@ async def redeem(store: CheckoutStore, principal: Principal, data: RedeemInput) 
         )
     # Without a customer the limit cannot apply (the campaign allows that, or it refused above).
     customer_limit = offer.uses_per_customer if customer_id is not None else None
-    discount = discount_for(offer, amount)
-    redemption_id = new_id()
     redeemed_at = data.redeemed_at or now
+    card = None
+    if gift_cards.is_gift_voucher(offer):
+        session = _session(store)
+        past = await _past(store, principal, offer.id, order_reference)
+        if past is not None:
+            return replace(_replay(past, amount), gift=await gift_cards.balance_of(session, offer))
+        card, discount = await gift_cards.take(session, principal, offer, amount=amount, credits=data.credits)
+    else:
+        discount = discount_for(offer, amount)
+    redemption_id = new_id()
     outcome = await store.redeem(
         {
             "id": redemption_id,
@@ -150,6 +161,17 @@ async def redeem(store: CheckoutStore, principal: Principal, data: RedeemInput) 
                 "as often as it allows."
             )
         raise exhausted_error(offer.uses_per_voucher)
+    gift = None
+    if card is not None:
+        gift = await gift_cards.pay(
+            _session(store),
+            principal,
+            card,
+            discount,
+            at=redeemed_at,
+            order_reference=order_reference,
+            transaction_amount=amount,
+        )
     return RedemptionResult(
         redemption_id=redemption_id,
         code=offer.code,
@@ -157,7 +179,16 @@ async def redeem(store: CheckoutStore, principal: Principal, data: RedeemInput) 
         transaction_amount=amount,
         discount_applied=discount,
         replayed=False,
+        gift=gift,
     )
+
+
+def _session(store: CheckoutStore) -> AsyncSession:
+    """The request's session, which a gift voucher's balance needs: without one the caller runs
+    the checkout again in a transaction (:class:`NeedsSession`)."""
+    if store.session is None:
+        raise NeedsSession()
+    return store.session
 
 
 async def _past(
@@ -210,6 +241,7 @@ async def rollback_redemption(
     done = await repository.mark_rolled_back(session, redemption.id, at=now, reason=reason)
     if done:
         sequence = await repository.release_use(session, redemption.voucher_id)
+        await gift_cards.give_back(session, principal, redemption)
         await events.record(
             session,
             principal.client_id,

@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from voucherd.accounts.service import Principal
 from voucherd.core.errors import DomainError, InvalidInput
 from voucherd.core.money import MAX_MINOR, Amount
+from voucherd.giftcards.vouchers import GiftBalance
 from voucherd.offers.repository import Offer
 from voucherd.offers.rules import discount_for
+from voucherd.redemptions import giftcards as gift_cards
 from voucherd.redemptions import service as redemptions
 from voucherd.redemptions.repository import CheckoutStore
 from voucherd.redemptions.schemas import Channel, RedeemInput, RedemptionResult
@@ -29,6 +31,15 @@ class Checked:
     offer: Offer | None
     error: DomainError | None
     discount: int
+    gift: GiftBalance | None = None  # a gift voucher's balance before this order
+
+
+@dataclass(frozen=True)
+class Redeemable:
+    """One code of the request, with the credits to take when it is a gift voucher."""
+
+    code: str
+    credits: int | None = None
 
 
 @dataclass(frozen=True)
@@ -45,7 +56,7 @@ class Stack:
         return sum(item.discount for item in self.items if item.error is None)
 
 
-def _checked_codes(codes: list[str]) -> list[str]:
+def _checked_codes(codes: list[Redeemable]) -> list[Redeemable]:
     if not 1 <= len(codes) <= MAX_REDEEMABLES:
         raise InvalidInput(f"redeemables must hold 1 to {MAX_REDEEMABLES} items.", field="redeemables")
     return codes
@@ -57,24 +68,37 @@ def _checked_amount(amount: int) -> int:
     return amount
 
 
-async def validate(store: CheckoutStore, principal: Principal, codes: list[str], amount: int) -> Stack:
+async def validate(store: CheckoutStore, principal: Principal, codes: list[Redeemable], amount: int) -> Stack:
     """What the stack would give on an order of ``amount`` minor units; changes nothing."""
     left = _checked_amount(amount)
     items = []
-    for code in _checked_codes(codes):
-        result = await redemptions.validate(store, principal, code)
-        discount = 0
-        if result.offer is not None and result.error is None:
-            discount = discount_for(result.offer, left)
+    for item in _checked_codes(codes):
+        result = await redemptions.validate(store, principal, item.code)
+        discount, error = 0, result.error
+        if result.offer is not None and error is None:
+            try:
+                discount = (
+                    discount_for(result.offer, left)
+                    if result.gift is None
+                    else gift_cards.taken(
+                        result.gift.balance,
+                        amount=left,
+                        credits=item.credits,
+                        code=result.offer.code,
+                        currency=result.offer.currency,
+                    )
+                )
+            except DomainError as refused:
+                error = refused
             left -= discount
-        items.append(Checked(code, result.offer, result.error, discount))
+        items.append(Checked(item.code, result.offer, error, discount, result.gift))
     return Stack(amount, items)
 
 
 async def redeem(
     store: CheckoutStore,
     principal: Principal,
-    codes: list[str],
+    codes: list[Redeemable],
     amount: int,
     *,
     order_reference: str | None,
@@ -85,12 +109,13 @@ async def redeem(
     answers as the first did."""
     left = _checked_amount(amount)
     results = []
-    for code in _checked_codes(codes):
+    for item in _checked_codes(codes):
         result = await redemptions.redeem(
             store,
             principal,
             RedeemInput(
-                code=code,
+                code=item.code,
+                credits=item.credits,
                 amount=Amount.minor(left),
                 order_reference=order_reference,
                 channel=Channel.ONLINE,

@@ -95,7 +95,11 @@ def _redeemable(item: Checked, stack: Stack, request: Request) -> dict[str, Any]
     if item.error is None:
         assert offer is not None
         entry["order"] = order(stack.amount, item.discount)
-        entry["result"] = {"discount": discount(offer)}
+        entry["result"] = (
+            {"discount": discount(offer)}
+            if item.gift is None
+            else {"gift": {"credits": item.discount, "balance": item.gift.balance}}
+        )
     else:
         error = item.error
         entry["result"] = {
@@ -146,14 +150,14 @@ def redeemed(
                 "customer_id": None,
                 "tracking_id": None,
                 "metadata": {},
-                "amount": 0,
+                "amount": 0 if result.gift is None else result.discount_applied,
                 "redemption": None,
                 "result": "SUCCESS",
                 "status": "SUCCEEDED",
                 "order": order(left, result.discount_applied, source_id=source_id),
                 "channel": {"channel_id": channel_id, "channel_type": "API"},
                 "related_object_type": "voucher",
-                "voucher": {"code": result.code, "object": "voucher"},
+                "voucher": _redeemed_voucher(result),
             }
         )
         left -= result.discount_applied
@@ -163,6 +167,13 @@ def redeemed(
         "inapplicable_redeemables": [],
         "skipped_redeemables": [],
     }
+
+
+def _redeemed_voucher(result: RedemptionResult) -> dict[str, Any]:
+    if result.gift is None:
+        return {"code": result.code, "object": "voucher"}
+    gift = {"amount": result.gift.amount, "balance": result.gift.balance, "effect": "APPLY_TO_ORDER"}
+    return {"code": result.code, "object": "voucher", "type": "GIFT_VOUCHER", "gift": gift}
 
 
 def _order_of(row: Redemption) -> dict[str, Any]:

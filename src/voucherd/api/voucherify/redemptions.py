@@ -25,7 +25,7 @@ from voucherd.core.errors import DomainError, InvalidInput, NotFound
 from voucherd.core.pagination import PageRequest
 from voucherd.db import unit_of_work
 from voucherd.http import ratelimit
-from voucherd.http.checkout import checkout
+from voucherd.http.checkout import run_checkout
 from voucherd.http.responses import JSON
 from voucherd.http.session import SessionDep
 from voucherd.redemptions import service as redemptions
@@ -41,9 +41,14 @@ class _Fields(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
+class GiftFields(_Fields):
+    credits: int | None = None
+
+
 class RedeemableFields(_Fields):
     object: str = "voucher"
     id: str = Field(min_length=1, max_length=200)
+    gift: GiftFields | None = None
 
 
 class ItemFields(_Fields):
@@ -90,24 +95,29 @@ def _stack(data: dict[str, Any]) -> StackFields:
         raise InvalidInput(f"{where}: {first['msg']}", field=where) from None
 
 
-def _codes(fields: StackFields) -> list[str]:
+def _codes(fields: StackFields) -> list[stacks.Redeemable]:
     for index, item in enumerate(fields.redeemables):
         if item.object != "voucher":
             raise InvalidInput(
                 f"redeemables[{index}].object: only vouchers are served (not {item.object}).",
                 field=f"redeemables[{index}].object",
             )
-    return [item.id for item in fields.redeemables]
+    return [
+        stacks.Redeemable(item.id, None if item.gift is None else item.gift.credits)
+        for item in fields.redeemables
+    ]
 
 
 async def _validate(request: Request, principal: Principal) -> JSON:
     fields = _stack(await body(request))
     order = fields.order or OrderFields()
     codes = _codes(fields)
-    async with checkout(
-        principal, write=False, transaction=any(map(redemptions.needs_session, codes))
-    ) as unit:
-        stack = await stacks.validate(unit.store, principal, codes, order.total)
+    stack = await run_checkout(
+        principal,
+        lambda unit: stacks.validate(unit.store, principal, codes, order.total),
+        write=False,
+        transaction=any(redemptions.needs_session(item.code) for item in codes),
+    )
     return JSON(mappers.validation(stack, order_id=order.id, source_id=order.source_id, request=request))
 
 
@@ -118,17 +128,23 @@ async def _redeem(request: Request, principal: Principal, channel_id: str) -> JS
     codes = _codes(fields)
     # One code and no customer: the redemption is one statement, atomic by itself (the
     # checkout's fast path); several codes, or a customer to record, commit together.
-    together = len(codes) > 1 or customer is not None or any(map(redemptions.needs_session, codes))
+    together = (
+        len(codes) > 1 or customer is not None or any(redemptions.needs_session(item.code) for item in codes)
+    )
     try:
-        async with checkout(principal, write=True, transaction=together) as unit:
-            results = await stacks.redeem(
+        results = await run_checkout(
+            principal,
+            lambda unit: stacks.redeem(
                 unit.store,
                 principal,
                 codes,
                 order.total,
                 order_reference=order.source_id or order.id,
                 customer=customer,
-            )
+            ),
+            write=True,
+            transaction=together,
+        )
     except DomainError as error:
         # The first refused redeemable says why, as a 400 (a refusal, whatever its kind).
         answer = mappers.error_body(error, request)
