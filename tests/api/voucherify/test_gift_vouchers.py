@@ -12,7 +12,7 @@ import httpx
 import pytest
 import voucherify
 from sqlalchemy import func, select
-from voucherify.exceptions import ApiException, BadRequestException
+from voucherify.exceptions import ApiException, BadRequestException, NotFoundException
 
 from tests.api.voucherify.conftest import Served
 from voucherd.db.engine import create_database
@@ -274,3 +274,18 @@ def test_a_published_gift_voucher_lists_under_its_voucher_type(served: Served) -
         for kind, total in (("gift", 1), ("GIFT_VOUCHER", 1), ("discount", 0), ("loyalty", 0)):
             listed = http.get("/v1/publications", params={"voucher_type": kind}).json()
             assert listed["total"] == total, kind
+
+
+def test_a_spent_gift_voucher_is_deleted_with_its_card(served: Served) -> None:
+    with served.client() as client:
+        _gift(client, "GIFT-DEL", 1000)
+        _redeem(client, _stack("GIFT-DEL", amount=400, credits=400))
+        voucherify.VouchersApi(client).delete_voucher("GIFT-DEL")
+        with pytest.raises(NotFoundException):
+            voucherify.VouchersApi(client).get_voucher("GIFT-DEL")
+        again = _gift(client, "GIFT-DEL", 700)  # the code is free again, with a new balance
+        assert again.gift is not None
+        assert again.gift.balance == 700
+        done = _redeem(client, _stack("GIFT-DEL", amount=100, credits=100))
+        assert done.redemptions[0].voucher.gift.balance == 600
+    assert _ledger(served, "GIFT-DEL")[:2] == (600, 600)
