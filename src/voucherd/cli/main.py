@@ -41,7 +41,14 @@ def serve(
     workers: Annotated[int, typer.Option(help="Server processes")] = 1,
 ) -> None:
     """Serve the API (and, on SQLite, run the job worker in the same process)."""
+    import os
+    import tempfile
+
     import uvicorn
+
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # /metrics sums every server process's samples: each writes its own files here.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="voucherd-metrics-")
 
     uvicorn.run(
         "voucherd.api.app:serve_app",
