@@ -147,3 +147,31 @@ def test_another_clients_parent_redemption_is_not_found(served: Served) -> None:
         assert http.post(f"/v1/redemptions/{parent.id}/rollback").status_code == 404
     with served.client() as client:
         assert voucherify.RedemptionsApi(client).get_redemption(parent.id).status == "SUCCEEDED"
+
+
+def test_a_stack_with_a_gift_voucher_rolls_back_its_credits_with_the_parent(served: Served) -> None:
+    (percent,) = codes_of(served, discount_type=DiscountType.PERCENTAGE, discount_value=10)
+    with served.client() as client:
+        voucherify.VouchersApi(client).create_voucher(
+            "GIFT-STACK-1",
+            voucherify.VouchersCreateWithSpecificCodeRequestBody(
+                type="GIFT_VOUCHER", gift=voucherify.Gift(amount=5000)
+            ),
+        )
+        body = stack(percent, "GIFT-STACK-1", amount=10000, source_id="ord-s6")
+        body["redeemables"][1]["gift"] = {"credits": 2000}  # type: ignore[index]
+        done = redeem(client, body)
+        parent = done.parent_redemption
+        assert parent is not None
+        # 10% of 10000, then 2000 of credits on the 9000 left.
+        assert (parent.amount, parent.order.total_discount_amount, parent.order.total_amount) == (
+            2000,
+            3000,
+            7000,
+        )
+        redemptions = voucherify.RedemptionsApi(client)
+        redemptions.rollback_redemption(parent.id, reason="order cancelled")
+        shown = voucherify.VouchersApi(client).get_voucher("GIFT-STACK-1")
+        assert shown.gift is not None
+        assert shown.gift.balance == 5000
+        assert redemptions.get_redemption(parent.id).status == "ROLLED_BACK"
