@@ -143,6 +143,7 @@ async def _redeem(store: CheckoutStore, principal: Principal, data: RedeemInput)
             "channel": data.channel.value,
             "redeemed_at": redeemed_at,
             "created_at": now,
+            "stack_id": data.stack_id,
         },
         events.new_event(
             principal.client_id,
@@ -197,6 +198,7 @@ async def _redeem(store: CheckoutStore, principal: Principal, data: RedeemInput)
         discount_applied=discount,
         replayed=False,
         gift=gift,
+        stack_id=data.stack_id,
     )
 
 
@@ -234,6 +236,7 @@ def _replay(earlier: PastRedemption, amount: int) -> RedemptionResult:
         transaction_amount=earlier.transaction_amount,
         discount_applied=earlier.discount_applied,
         replayed=True,
+        stack_id=earlier.stack_id,
     )
 
 
