@@ -154,6 +154,10 @@ def test_credits_validate_redeem_and_roll_back_on_one_balance(served: Served) ->
         assert whole.redemptions[0].amount == 2500
         assert _balance(client, "GIFT-100") == 4500
 
+        shown = voucherify.RedemptionsApi(client).get_redemption(child.id)
+        assert shown.amount == 3000  # the credits it took, read back too
+        listed = voucherify.RedemptionsApi(client).list_redemptions()
+        assert sorted(item.amount for item in listed.redemptions) == [2500, 3000]
         rolled = voucherify.RedemptionsApi(client).rollback_redemption(child.id, reason="returned")
         assert (rolled.result, rolled.status) == ("SUCCESS", "SUCCEEDED")
         assert _balance(client, "GIFT-100") == 7500

@@ -4,6 +4,7 @@ as the SDK checks them."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from fastapi import Request
@@ -221,14 +222,17 @@ def _stack_rolled_back_at(rows: list[Redemption]) -> Any:
     return max(row.rolled_back_at for row in rows if row.rolled_back_at is not None)
 
 
-def parent(stack_id: Any, rows: list[Redemption]) -> dict[str, Any]:
+def parent(stack_id: Any, rows: list[Redemption], gifts: Collection[Any] = ()) -> dict[str, Any]:
     """A stack's parent redemption read back: ROLLED_BACK once every member is."""
     rolled_back_at = _stack_rolled_back_at(rows)
     extra: dict[str, Any] = {}
     if rolled_back_at is not None:
         extra["status"] = "ROLLED_BACK"
     answer = _parent(
-        stack_id, order_of=_stack_order(rows), children=[redemption(row) for row in rows], **extra
+        stack_id,
+        order_of=_stack_order(rows),
+        children=[redemption(row, gift=row.id in gifts) for row in rows],
+        **extra,
     )
     if rolled_back_at is not None:
         answer["related_redemptions"]["rollbacks"] = [
@@ -273,7 +277,8 @@ def _order_of(row: Redemption) -> dict[str, Any]:
     return order(row.transaction_amount, row.discount_applied, source_id=row.order_reference)
 
 
-def redemption(row: Redemption) -> dict[str, Any]:
+def redemption(row: Redemption, *, gift: bool = False) -> dict[str, Any]:
+    """``gift``: the redemption of a gift voucher, whose ``amount`` is the credits it took."""
     rolled_back = row.rolled_back_at is not None
     return {
         "id": prefixed(REDEMPTION, row.id),
@@ -282,7 +287,7 @@ def redemption(row: Redemption) -> dict[str, Any]:
         "customer_id": None if row.customer_id is None else f"cust_{row.customer_id.hex}",
         "tracking_id": None,
         "metadata": {},
-        "amount": 0,
+        "amount": row.discount_applied if gift else 0,
         "redemption": None if row.stack_id is None else prefixed(REDEMPTION, row.stack_id),
         "result": "SUCCESS",
         "status": "ROLLED_BACK" if rolled_back else "SUCCEEDED",

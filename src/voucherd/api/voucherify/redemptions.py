@@ -28,6 +28,7 @@ from voucherd.http import ratelimit
 from voucherd.http.checkout import run_checkout
 from voucherd.http.responses import JSON
 from voucherd.http.session import SessionDep
+from voucherd.redemptions import giftcards as gift_cards
 from voucherd.redemptions import service as redemptions
 from voucherd.redemptions import stacks
 from voucherd.redemptions.errors import RedemptionNotFound
@@ -245,7 +246,8 @@ async def get_redemption(redemption_id: str, session: SessionDep, principal: Pri
         except RedemptionNotFound:
             raise _not_found(redemption_id) from None
         if not of_rollback:
-            return JSON(mappers.parent(wanted, members))
+            gifts = await gift_cards.of_gift_vouchers(session, [row.id for row in members])
+            return JSON(mappers.parent(wanted, members, gifts))
         rolled_back = mappers.stack_rollback(wanted, members)
         if rolled_back is None:
             raise _not_found(redemption_id) from None
@@ -254,14 +256,16 @@ async def get_redemption(redemption_id: str, session: SessionDep, principal: Pri
         if found.rolled_back_at is None:
             raise _not_found(redemption_id)
         return JSON(mappers.rollback(found))
-    return JSON(mappers.redemption(found))
+    gift = bool(await gift_cards.of_gift_vouchers(session, [found.id]))
+    return JSON(mappers.redemption(found, gift=gift))
 
 
 @router.get("/v1/redemptions", summary="List redemptions")
 async def list_redemptions(request: Request, session: SessionDep, principal: PrincipalDep) -> JSON:
     limit, page = page_of(request)
     found, total = await redemptions.list_redemptions(session, principal, PageRequest(page=page, limit=limit))
-    items = [mappers.redemption(item) for item in found]
+    gifts = await gift_cards.of_gift_vouchers(session, [item.id for item in found])
+    items = [mappers.redemption(item, gift=item.id in gifts) for item in found]
     return JSON({"object": "list", "data_ref": "redemptions", "redemptions": items, "total": total})
 
 
