@@ -14,7 +14,7 @@ import voucherify
 from sqlalchemy import func, select
 from voucherify.exceptions import ApiException, BadRequestException, NotFoundException
 
-from tests.api.voucherify.conftest import Served
+from tests.api.voucherify.conftest import Served, other_tenant
 from voucherd.db.engine import create_database
 from voucherd.models import GiftCard, GiftLedgerEntry
 
@@ -293,3 +293,22 @@ def test_a_spent_gift_voucher_is_deleted_with_its_card(served: Served) -> None:
         done = _redeem(client, _stack("GIFT-DEL", amount=100, credits=100))
         assert done.redemptions[0].voucher.gift.balance == 600
     assert _ledger(served, "GIFT-DEL")[:2] == (600, 600)
+
+
+def test_another_clients_gift_voucher_is_not_found_and_keeps_its_balance(served: Served) -> None:
+    with served.client() as client:
+        _gift(client, "GIFT-MINE", 4000)
+        (child,) = _redeem(client, _stack("GIFT-MINE", amount=1000, credits=1000)).redemptions
+    stranger = other_tenant(served)
+    headers = {"X-App-Id": str(stranger.principal.subject.id), "X-App-Token": stranger.api_key}
+    with httpx.Client(base_url=served.url, headers=headers) as http:
+        checked = http.post("/v1/validations", json=_stack("GIFT-MINE", amount=1000, credits=500)).json()
+        assert checked["redeemables"][0]["result"]["error"]["key"] == "not_found"
+        taken = http.post("/v1/redemptions", json=_stack("GIFT-MINE", amount=1000, credits=500))
+        assert (taken.status_code, taken.json()["key"]) == (400, "not_found")
+        assert http.get("/v1/vouchers/GIFT-MINE").status_code == 404
+        assert http.post(f"/v1/redemptions/{child.id}/rollback").status_code == 404
+        mine = http.post("/v1/vouchers/GIFT-MINE", json={"type": "GIFT_VOUCHER", "gift": {"amount": 100}})
+        assert mine.status_code == 200  # codes are per client: the same code is theirs to make
+    with served.client() as client:
+        assert _balance(client, "GIFT-MINE") == 3000
