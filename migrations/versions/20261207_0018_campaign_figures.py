@@ -1,7 +1,7 @@
 """campaign_figures, client_figures: counts kept by triggers in the statements that change them
 
 Revision ID: 0018
-Revises: 0016
+Revises: 0020
 Create Date: 2026-12-07
 
 Each counted table adds what its rows contribute to their campaign's figures (a row inserted adds
@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0018"
-down_revision: str | None = "0016"
+down_revision: str | None = "0020"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

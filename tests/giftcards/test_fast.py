@@ -46,14 +46,20 @@ async def written(database: Database, code: str) -> tuple[list[tuple[Any, ...]],
             await session.execute(
                 select(GiftLedgerEntry)
                 .where(GiftLedgerEntry.giftcard_id == card.id)
-                .order_by(GiftLedgerEntry.created_at)
+                .order_by(GiftLedgerEntry.created_at, GiftLedgerEntry.id)
             )
         ).scalars()
         ledger = [
             (row.kind, row.amount, row.balance_after, row.sales_page_id is not None, row.actor)
             for row in rows
         ]
-        found = (await session.execute(select(Event).where(Event.type == events.GIFTCARD_REDEEMED))).scalars()
+        found = (
+            await session.execute(
+                select(Event)
+                .where(Event.type == events.GIFTCARD_REDEEMED)
+                .order_by(Event.created_at, Event.id)
+            )
+        ).scalars()
         data = [dict(event.data) for event in found if event.data["code"] == code]
     for item in data:
         item.pop("code")

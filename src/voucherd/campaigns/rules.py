@@ -14,6 +14,9 @@ class DiscountType(StrEnum):
     PERCENTAGE = "percentage"
     FIXED = "fixed"
     FREE_ITEM = "free_item"
+    # A gift voucher: each code holds a balance, ``discount_value`` the amount it is loaded with
+    # (giftcards.vouchers); at a checkout it is worth what is left.
+    GIFT = "gift"
 
 
 class CampaignStatus(StrEnum):
@@ -27,6 +30,8 @@ def describe_discount(discount_type: DiscountType, value: int, currency: str) ->
         return f"{basis_points_to_percent(value)}% off your order"
     if discount_type is DiscountType.FIXED:
         return f"{describe_amount(value, currency)} off your order"
+    if discount_type is DiscountType.GIFT:
+        return f"A {describe_amount(value, currency)} gift voucher"
     return "A free item with your order"
 
 

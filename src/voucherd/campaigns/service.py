@@ -104,11 +104,19 @@ async def campaign_named(session: AsyncSession, principal: Principal, name: str)
 
 
 async def list_campaigns(
-    session: AsyncSession, principal: Principal, page: PageRequest, *, with_standalone: bool = True
+    session: AsyncSession,
+    principal: Principal,
+    page: PageRequest,
+    *,
+    with_standalone: bool = True,
+    gift: bool | None = None,
 ) -> Page[Campaign]:
+    """Newest first; ``gift`` keeps only the campaigns of gift vouchers (or only the others)."""
     where: tuple[Any, ...] = (Campaign.client_id == principal.client_id, Campaign.deleted_at.is_(None))
     if not with_standalone:
         where += (Campaign.standalone.is_(False),)
+    if gift is not None:
+        where += ((Campaign.discount_type == DiscountType.GIFT) == gift,)
     total = await session.scalar(select(func.count()).select_from(Campaign).where(*where))
     rows = await session.scalars(
         select(Campaign)

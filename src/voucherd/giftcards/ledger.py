@@ -20,6 +20,7 @@ RELEASE = "release"
 REFUND = "refund"
 EXPIRY = "expiry"
 REGENERATE = "regenerate"  # the balance leaving a lost code (and ISSUE on its successor)
+ROLLBACK = "rollback"  # what a redemption took, given back when it is rolled back
 
 
 def actor(principal: Principal) -> str:

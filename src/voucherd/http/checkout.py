@@ -3,9 +3,10 @@ dependency costs FastAPI about 0.1 ms to resolve, and the checkout is the hot pa
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,6 +14,7 @@ from voucherd.accounts.service import Principal
 from voucherd.db import get_database, unit_of_work
 from voucherd.db.session import driver_of
 from voucherd.http.session import after_commit
+from voucherd.redemptions.errors import NeedsSession
 from voucherd.redemptions.repository import CheckoutStore, PostgresStore, SessionStore
 
 
@@ -21,6 +23,9 @@ class Checkout:
     principal: Principal
     store: CheckoutStore
     session: AsyncSession | None  # set when the request's writes go through SQLAlchemy
+
+
+T = TypeVar("T")
 
 
 @asynccontextmanager
@@ -44,3 +49,18 @@ async def checkout(principal: Principal, *, write: bool, transaction: bool) -> A
             )
             yield Checkout(principal, store, session)
     after_commit(write)
+
+
+async def run_checkout(
+    principal: Principal, work: Callable[[Checkout], Awaitable[T]], *, write: bool, transaction: bool
+) -> T:
+    """``work`` in a :func:`checkout`; again in a transaction if the code it met turned out to
+    be a gift voucher, whose balance moves through the session (the first run wrote nothing)."""
+    if not transaction:
+        try:
+            async with checkout(principal, write=write, transaction=False) as unit:
+                return await work(unit)
+        except NeedsSession:
+            pass
+    async with checkout(principal, write=write, transaction=True) as unit:
+        return await work(unit)

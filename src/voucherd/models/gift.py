@@ -177,13 +177,25 @@ class GiftCard(Base):
         CheckConstraint("balance >= 0", name="balance_not_negative"),
         CheckConstraint("balance <= stock", name="balance_within_stock"),
         Index("ix_giftcards_order", "order_id"),
+        # Order-issued codes are random enough to be unique everywhere; a Voucherify gift
+        # voucher's card carries its voucher's code, unique within its client as vouchers are.
+        UniqueConstraint("client_id", "code"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     client_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("clients.id", ondelete="CASCADE"))
-    order_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("gift_orders.id", ondelete="CASCADE"))
-    product_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("gift_products.id", ondelete="RESTRICT"))
-    code: Mapped[str] = mapped_column(String(32), unique=True)
+    # A card sold in an order of a product, or (``voucher_id``) the balance of one of our vouchers
+    # made as a Voucherify gift voucher, opened at its first movement.
+    order_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("gift_orders.id", ondelete="CASCADE"), nullable=True
+    )
+    product_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("gift_products.id", ondelete="RESTRICT"), nullable=True
+    )
+    voucher_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("vouchers.id", ondelete="CASCADE"), nullable=True, unique=True
+    )
+    code: Mapped[str] = mapped_column(String(64))
     reference: Mapped[str] = mapped_column(String(48))
     monetary: Mapped[bool] = mapped_column()
     currency: Mapped[str] = mapped_column(String(3))

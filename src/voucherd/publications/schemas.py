@@ -78,6 +78,7 @@ class PublicationFilter:
     customer_id: uuid.UUID | None = None
     code: str | None = None
     source_id: str | None = None
+    gift: bool | None = None  # only codes of gift voucher campaigns (or only the others)
     order: str = "-created_at"
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from voucherd.accounts.service import Principal
 from voucherd.campaigns.figures import campaign_figures
+from voucherd.campaigns.rules import DiscountType
 from voucherd.campaigns.service import get_campaign
 from voucherd.core import clock
 from voucherd.core.codes import normalize
@@ -423,6 +424,15 @@ async def list_publications(
         )
     if where.source_id is not None:
         conditions.append(Publication.source_id == where.source_id)
+    if where.gift is not None:
+        gift_campaigns = select(Campaign.id).where(
+            Campaign.client_id == principal.client_id, Campaign.discount_type == DiscountType.GIFT
+        )
+        conditions.append(
+            Publication.campaign_id.in_(gift_campaigns)
+            if where.gift
+            else Publication.campaign_id.not_in(gift_campaigns)
+        )
     if where.code is not None:
         conditions.append(
             Publication.voucher_id.in_(

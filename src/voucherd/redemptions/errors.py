@@ -9,3 +9,8 @@ class OrderReferenceConflict(Conflict):
 
 class RedemptionNotFound(NotFound):
     code = "redemption_not_found"
+
+
+class NeedsSession(Exception):
+    """The code turned out to be a gift voucher, whose redemption moves a balance through the
+    session: the caller runs the checkout again in a transaction (nothing was written)."""

@@ -6,23 +6,34 @@ code's, so the dialects map them as they map any other."""
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import replace
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voucherd.accounts.service import Principal
+from voucherd.campaigns.rules import DiscountType
 from voucherd.core import clock
-from voucherd.core.errors import DomainError
+from voucherd.core.errors import DomainError, InvalidInput
 from voucherd.core.money import Amount, display_price
 from voucherd.giftcards import codes
-from voucherd.giftcards.balances import debit, settle, unusable
-from voucherd.giftcards.errors import GiftCardExpired, GiftCardNotYetValid, GiftCardUsedUp
-from voucherd.giftcards.ledger import REDEEM
-from voucherd.models import GiftCard, GiftLedgerEntry, GiftProduct
+from voucherd.giftcards import vouchers as gift_vouchers
+from voucherd.giftcards.balances import credit, debit, settle, unusable
+from voucherd.giftcards.errors import (
+    GiftCardExpired,
+    GiftCardNotYetValid,
+    GiftCardUsedUp,
+    InsufficientBalance,
+)
+from voucherd.giftcards.ledger import REDEEM, ROLLBACK
+from voucherd.giftcards.vouchers import GiftBalance
+from voucherd.models import Campaign, GiftCard, GiftLedgerEntry, GiftProduct, Redemption, Voucher
 from voucherd.offers.errors import VoucherAlreadyRedeemed, VoucherExpired, VoucherNotYetActive
 from voucherd.offers.repository import Offer
+from voucherd.offers.rules import usability_error
 from voucherd.redemptions.errors import OrderReferenceConflict
 from voucherd.redemptions.schemas import RedemptionResult, Validation
 from voucherd.vouchers.errors import VoucherNotFound
@@ -187,3 +198,126 @@ def _replay(card: GiftCard, earlier: GiftLedgerEntry, transaction: int) -> Redem
         discount_applied=-earlier.amount if card.monetary else 0,
         replayed=True,
     )
+
+
+# Gift vouchers that are campaign codes (giftcards.vouchers): the checkout finds them as any code,
+# then takes what the order uses from the voucher's card, beside the redemption row.
+
+
+def is_gift_voucher(offer: Offer) -> bool:
+    return offer.discount_type == DiscountType.GIFT
+
+
+def worth(offer: Offer, held: GiftBalance) -> Offer:
+    """A gift voucher's offer as the checkout applies it: a fixed discount worth its balance."""
+    return replace(
+        offer,
+        discount_type=DiscountType.FIXED.value,
+        discount_value=held.balance,
+        discount_description=f"Gift voucher: {display_price(held.balance, offer.currency)} to spend",
+    )
+
+
+async def validate_voucher(session: AsyncSession, offer: Offer) -> Validation:
+    held = await gift_vouchers.balance(session, offer.id, offer.discount_value)
+    error = usability_error(offer, offer.redeemed_count, clock.now())
+    if error is None and held.balance == 0:
+        error = VoucherAlreadyRedeemed()
+    return Validation(
+        code=offer.code,
+        offer=worth(offer, held),
+        error=error,
+        remaining_uses=1 if held.balance else 0,
+        gift=held,
+    )
+
+
+async def balance_of(session: AsyncSession, offer: Offer) -> GiftBalance:
+    return await gift_vouchers.balance(session, offer.id, offer.discount_value)
+
+
+async def take(
+    session: AsyncSession, principal: Principal, offer: Offer, *, amount: int, credits: int | None
+) -> tuple[GiftCard, int]:
+    """The voucher's card, locked, and what this redemption takes from it: the ``credits``
+    asked (at most the order's amount), else all the order can use. More credits than the
+    balance are refused."""
+    card = await gift_vouchers.card(
+        session,
+        principal,
+        voucher_id=offer.id,
+        code=offer.code,
+        currency=offer.currency,
+        loaded=offer.discount_value,
+    )
+    if card.balance == 0 and credits is None:
+        raise VoucherAlreadyRedeemed()
+    return card, taken(card.balance, amount=amount, credits=credits, code=card.code, currency=card.currency)
+
+
+def taken(balance: int, *, amount: int, credits: int | None, code: str, currency: str) -> int:
+    """What a redemption of a gift voucher takes: the ``credits`` asked (at most the order's
+    amount), else all the order can use; more credits than the balance are refused."""
+    if credits is None:
+        return min(balance, amount)
+    if credits < 1:
+        raise InvalidInput("gift.credits must be at least 1 (minor units).", field="gift.credits")
+    if credits > balance:
+        raise InsufficientBalance(
+            f"Only {display_price(balance, currency)} is left on gift voucher {code}; "
+            f"{display_price(credits, currency)} was asked."
+        )
+    return min(credits, amount)
+
+
+async def pay(
+    session: AsyncSession,
+    principal: Principal,
+    card: GiftCard,
+    taken: int,
+    *,
+    at: datetime,
+    order_reference: str | None,
+    transaction_amount: int,
+) -> GiftBalance:
+    """Take what the redemption recorded from the card (its ledger row beside the redemption)."""
+    if taken:
+        await debit(
+            session,
+            principal,
+            card,
+            taken,
+            kind=REDEEM,
+            at=at,
+            order_reference=order_reference,
+            transaction_amount=transaction_amount,
+        )
+    return GiftBalance(card.stock, card.balance)
+
+
+async def give_back(session: AsyncSession, principal: Principal, redemption: Redemption) -> None:
+    """A rolled-back redemption of a gift voucher gives its card what it took."""
+    if not redemption.discount_applied:
+        return
+    card = await session.scalar(
+        select(GiftCard)
+        .where(GiftCard.voucher_id == redemption.voucher_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if card is not None:
+        await credit(session, principal, card, redemption.discount_applied, kind=ROLLBACK, at=clock.now())
+
+
+async def of_gift_vouchers(session: AsyncSession, redemption_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of these redemptions took from a gift voucher's balance."""
+    if not redemption_ids:
+        return set()
+    kind = func.coalesce(Voucher.discount_type, Campaign.discount_type)
+    found = await session.scalars(
+        select(Redemption.id)
+        .join(Voucher, Voucher.id == Redemption.voucher_id)
+        .join(Campaign, Campaign.id == Voucher.campaign_id)
+        .where(Redemption.id.in_(redemption_ids), kind == DiscountType.GIFT)
+    )
+    return set(found.all())

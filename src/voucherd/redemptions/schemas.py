@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from voucherd.core.errors import DomainError
 from voucherd.core.money import Amount
+from voucherd.giftcards.vouchers import GiftBalance
 from voucherd.offers.repository import Offer
 
 
@@ -23,6 +24,7 @@ class Validation:
     offer: Offer | None
     error: DomainError | None
     remaining_uses: int
+    gift: GiftBalance | None = None  # a gift voucher's balance (its offer is then worth it)
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,8 @@ class RedeemInput:
     redeemed_at: datetime | None = None
     channel: Channel = Channel.ONLINE
     customer: str | None = None  # an email or our customer id
+    credits: int | None = None  # what to take from a gift voucher (else all the order can use)
+    stack_id: uuid.UUID | None = None  # the codes redeemed with it on the order, as one stack
 
 
 @dataclass(frozen=True)
@@ -43,3 +47,5 @@ class RedemptionResult:
     transaction_amount: int
     discount_applied: int
     replayed: bool
+    gift: GiftBalance | None = None  # a gift voucher's balance after the redemption
+    stack_id: uuid.UUID | None = None

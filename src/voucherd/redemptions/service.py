@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from voucherd import metrics
 from voucherd.accounts.service import Principal
 from voucherd.core import clock
 from voucherd.core.codes import normalize
-from voucherd.core.errors import InvalidInput
+from voucherd.core.errors import DomainError, InvalidInput
 from voucherd.core.ids import new_id
 from voucherd.core.money import describe_amount
 from voucherd.core.pagination import PageRequest
@@ -20,7 +22,7 @@ from voucherd.offers.errors import CustomerLimitReached, CustomerRequired, Minim
 from voucherd.offers.rules import discount_for, exhausted_error, usability_error
 from voucherd.redemptions import giftcards as gift_cards
 from voucherd.redemptions import repository
-from voucherd.redemptions.errors import OrderReferenceConflict, RedemptionNotFound
+from voucherd.redemptions.errors import NeedsSession, OrderReferenceConflict, RedemptionNotFound
 from voucherd.redemptions.repository import CheckoutStore, Outcome, PastRedemption
 from voucherd.redemptions.schemas import RedeemInput, RedemptionResult, Validation
 from voucherd.vouchers.errors import VoucherNotFound
@@ -37,6 +39,26 @@ def needs_session(code: str) -> bool:
 
 async def validate(store: CheckoutStore, principal: Principal, code: str) -> Validation:
     """Whether the code can be used now, and if not why; changes nothing."""
+    result = await _validate(store, principal, code)
+    metrics.checkout("validate", "ok" if result.error is None else result.error.code)
+    return result
+
+
+async def redeem(store: CheckoutStore, principal: Principal, data: RedeemInput) -> RedemptionResult:
+    """Use the voucher once for an order, or replay the result of the same order sent before.
+
+    The same ``order_reference`` with the same amount returns the original result and redeems
+    nothing more; with another amount it is an :class:`OrderReferenceConflict`."""
+    try:
+        result = await _redeem(store, principal, data)
+    except DomainError as refused:
+        metrics.checkout("redeem", refused.code)
+        raise
+    metrics.checkout("redeem", "replayed" if result.replayed else "ok")
+    return result
+
+
+async def _validate(store: CheckoutStore, principal: Principal, code: str) -> Validation:
     code = normalize(code)
     if store.session is not None and gift_cards.is_gift_code(code):
         gift = await gift_cards.validate(store.session, principal, code)
@@ -45,6 +67,8 @@ async def validate(store: CheckoutStore, principal: Principal, code: str) -> Val
     offer = await store.lookup(principal.client_id, code) if code else None
     if offer is None:
         return Validation(code=code, offer=None, error=VoucherNotFound(), remaining_uses=0)
+    if gift_cards.is_gift_voucher(offer):
+        return await gift_cards.validate_voucher(_session(store), offer)
     return Validation(
         code=code,
         offer=offer,
@@ -53,11 +77,7 @@ async def validate(store: CheckoutStore, principal: Principal, code: str) -> Val
     )
 
 
-async def redeem(store: CheckoutStore, principal: Principal, data: RedeemInput) -> RedemptionResult:
-    """Use the voucher once for an order, or replay the result of the same order sent before.
-
-    The same ``order_reference`` with the same amount returns the original result and redeems
-    nothing more; with another amount it is an :class:`OrderReferenceConflict`."""
+async def _redeem(store: CheckoutStore, principal: Principal, data: RedeemInput) -> RedemptionResult:
     code = normalize(data.code)
     order_reference = _reference(data.order_reference)
     if store.session is not None and gift_cards.is_gift_code(code):
@@ -97,9 +117,17 @@ async def redeem(store: CheckoutStore, principal: Principal, data: RedeemInput) 
         )
     # Without a customer the limit cannot apply (the campaign allows that, or it refused above).
     customer_limit = offer.uses_per_customer if customer_id is not None else None
-    discount = discount_for(offer, amount)
-    redemption_id = new_id()
     redeemed_at = data.redeemed_at or now
+    card = None
+    if gift_cards.is_gift_voucher(offer):
+        session = _session(store)
+        past = await _past(store, principal, offer.id, order_reference)
+        if past is not None:
+            return replace(_replay(past, amount), gift=await gift_cards.balance_of(session, offer))
+        card, discount = await gift_cards.take(session, principal, offer, amount=amount, credits=data.credits)
+    else:
+        discount = discount_for(offer, amount)
+    redemption_id = new_id()
     outcome = await store.redeem(
         {
             "id": redemption_id,
@@ -115,6 +143,7 @@ async def redeem(store: CheckoutStore, principal: Principal, data: RedeemInput) 
             "channel": data.channel.value,
             "redeemed_at": redeemed_at,
             "created_at": now,
+            "stack_id": data.stack_id,
         },
         events.new_event(
             principal.client_id,
@@ -150,6 +179,17 @@ async def redeem(store: CheckoutStore, principal: Principal, data: RedeemInput) 
                 "as often as it allows."
             )
         raise exhausted_error(offer.uses_per_voucher)
+    gift = None
+    if card is not None:
+        gift = await gift_cards.pay(
+            _session(store),
+            principal,
+            card,
+            discount,
+            at=redeemed_at,
+            order_reference=order_reference,
+            transaction_amount=amount,
+        )
     return RedemptionResult(
         redemption_id=redemption_id,
         code=offer.code,
@@ -157,7 +197,17 @@ async def redeem(store: CheckoutStore, principal: Principal, data: RedeemInput) 
         transaction_amount=amount,
         discount_applied=discount,
         replayed=False,
+        gift=gift,
+        stack_id=data.stack_id,
     )
+
+
+def _session(store: CheckoutStore) -> AsyncSession:
+    """The request's session, which a gift voucher's balance needs: without one the caller runs
+    the checkout again in a transaction (:class:`NeedsSession`)."""
+    if store.session is None:
+        raise NeedsSession()
+    return store.session
 
 
 async def _past(
@@ -186,6 +236,7 @@ def _replay(earlier: PastRedemption, amount: int) -> RedemptionResult:
         transaction_amount=earlier.transaction_amount,
         discount_applied=earlier.discount_applied,
         replayed=True,
+        stack_id=earlier.stack_id,
     )
 
 
@@ -210,6 +261,7 @@ async def rollback_redemption(
     done = await repository.mark_rolled_back(session, redemption.id, at=now, reason=reason)
     if done:
         sequence = await repository.release_use(session, redemption.voucher_id)
+        await gift_cards.give_back(session, principal, redemption)
         await events.record(
             session,
             principal.client_id,

@@ -23,6 +23,8 @@ from voucherd.core.codes import MAX_CODE_LENGTH, CodePattern, normalize
 from voucherd.core.errors import InvalidInput
 from voucherd.core.pagination import Page, PageRequest, time_cursor, time_position
 from voucherd.events import service as events
+from voucherd.giftcards import vouchers as gift_vouchers
+from voucherd.giftcards.vouchers import GiftBalance
 from voucherd.jobs import service as jobs
 from voucherd.models import Campaign, Customer, Job, Publication, Redemption, Voucher, VoucherOwner
 from voucherd.offers.rules import CodeOffer, Discount, VoucherState, discount_of, offer_of, voucher_state
@@ -277,6 +279,7 @@ class VoucherView:
     campaign: Campaign
     publications: int
     holder_id: uuid.UUID | None
+    gift: GiftBalance | None = None  # a gift voucher's balance (giftcards.vouchers)
 
     @property
     def offer(self) -> CodeOffer:
@@ -346,7 +349,9 @@ async def create_voucher(session: AsyncSession, principal: Principal, new: NewVo
     await events.record(
         session, principal.client_id, events.VOUCHER_CREATED, created_event(campaign, voucher.id, code)
     )
-    return VoucherView(voucher, campaign, 0, None)
+    offer = discount_of(voucher, campaign)
+    loaded = offer.discount_value if offer.discount_type == DiscountType.GIFT else None
+    return VoucherView(voucher, campaign, 0, None, None if loaded is None else GiftBalance(loaded, loaded))
 
 
 async def own_voucher(
@@ -387,6 +392,12 @@ async def update_voucher(
         voucher.additional_info = _text(changes["additional_info"], "additional_info", 1000)
     if "category" in changes:
         voucher.category = _text(changes["category"], "category", 200)
+    if "discount" in changes and (view.gift is not None or changes["discount"][0] == DiscountType.GIFT):
+        raise InvalidInput(
+            "A gift voucher is worth its balance and a discount voucher its discount: one cannot "
+            "become the other. Create a new voucher instead.",
+            field="discount",
+        )
     window = {"valid_from", "valid_until"} & changes.keys()
     if campaign.standalone:
         if window:
@@ -522,7 +533,17 @@ async def find_vouchers(
             .group_by(Publication.voucher_id)
         )
         counts = {voucher_id: count for voucher_id, count in counted.all()}
-    views = [VoucherView(row[0], row[1], counts.get(row[0].id, 0), row[2]) for row in rows]
+    gifts = await gift_vouchers.balances(
+        session,
+        (
+            (row[0].id, offer.discount_value)
+            for row in rows
+            if (offer := discount_of(row[0], row[1])).discount_type == DiscountType.GIFT
+        ),
+    )
+    views = [
+        VoucherView(row[0], row[1], counts.get(row[0].id, 0), row[2], gifts.get(row[0].id)) for row in rows
+    ]
     return views, total or 0
 
 

@@ -245,12 +245,15 @@ def test_a_code_config_too_small_is_invalid_code_config(served: Served) -> None:
         assert api.list_campaigns().total == 0
 
 
-def test_gift_campaigns_are_not_served_yet(served: Served) -> None:
+def test_unserved_campaign_types_and_a_gift_campaign_without_its_amount_are_refused(served: Served) -> None:
     with httpx.Client(base_url=served.url, headers=served.headers) as http:
-        answer = http.post("/v1/campaigns", json={"name": "Gift", "campaign_type": "GIFT_VOUCHERS"})
+        answer = http.post("/v1/campaigns", json={"name": "Points", "campaign_type": "LOYALTY_PROGRAM"})
         assert answer.status_code == 400
         assert answer.json()["key"] == "invalid_payload"
-        assert "GIFT_VOUCHERS" in answer.json()["details"]
+        assert "LOYALTY_PROGRAM" in answer.json()["details"]
+        gift = http.post("/v1/campaigns", json={"name": "Gift", "campaign_type": "GIFT_VOUCHERS"})
+        assert gift.status_code == 400
+        assert "voucher.gift" in gift.json()["details"]
         nameless = http.post(
             "/v1/campaigns", json={"voucher": {"discount": {"type": "PERCENT", "percent_off": 5}}}
         )

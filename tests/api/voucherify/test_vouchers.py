@@ -258,15 +258,13 @@ def test_the_list_filters_orders_and_pages(served: Served) -> None:
         assert (bad_date.status_code, bad_date.json()["key"]) == (400, "invalid_query_params")
 
 
-def test_gift_vouchers_and_unserved_discounts_are_refused_by_name(served: Served) -> None:
+def test_loyalty_cards_and_unserved_discounts_are_refused_by_name(served: Served) -> None:
     with served.client() as client:
         api = _api(client)
-        with pytest.raises(BadRequestException) as gift:
-            api.generate_random_code(
-                voucherify.VouchersCreateRequestBody(type="GIFT_VOUCHER", gift=voucherify.Gift(amount=5000))
-            )
-        assert _error(gift)["key"] == "invalid_payload"
-        assert "GIFT_VOUCHER" in str(_error(gift)["details"])
+        with pytest.raises(BadRequestException) as loyalty:
+            api.generate_random_code(voucherify.VouchersCreateRequestBody(type="LOYALTY_CARD"))
+        assert _error(loyalty)["key"] == "invalid_payload"
+        assert "LOYALTY_CARD" in str(_error(loyalty)["details"])
         for discount in (
             voucherify.Discount(type="UNIT", unit_off=1, unit_type="coffee"),
             voucherify.Discount(type="PERCENT"),

@@ -7,12 +7,15 @@ from __future__ import annotations
 from typing import Any
 
 from voucherd.api.voucherify.mappers import ASYNC_ACTION, CAMPAIGN, moment, prefixed
-from voucherd.api.voucherify.voucher_mappers import DISCOUNT_VOUCHER, discount
+from voucherd.api.voucherify.voucher_mappers import DISCOUNT_VOUCHER, GIFT_VOUCHER, discount, gift
+from voucherd.campaigns.rules import DiscountType
 from voucherd.models import Campaign, Job
 from voucherd.offers.rules import Discount
 from voucherd.vouchers.service import unlimited
 
 DISCOUNT_COUPONS = "DISCOUNT_COUPONS"
+GIFT_VOUCHERS = "GIFT_VOUCHERS"
+CAMPAIGN_TYPES = (DISCOUNT_COUPONS, GIFT_VOUCHERS)
 TYPES = ("AUTO_UPDATE", "STATIC", "STANDALONE")
 _GENERATION = {"succeeded": "DONE", "failed": "FAILED"}
 
@@ -29,11 +32,21 @@ def campaign(row: Campaign, *, codes: int, job: Job | None) -> dict[str, Any]:
         "id": prefixed(CAMPAIGN, row.id),
         "name": row.name,
         "description": None,
-        "campaign_type": profile.get("campaign_type", DISCOUNT_COUPONS),
+        "campaign_type": profile.get(
+            "campaign_type", GIFT_VOUCHERS if row.discount_type == DiscountType.GIFT else DISCOUNT_COUPONS
+        ),
         "type": profile.get("type", "AUTO_UPDATE" if row.auto_update else "STATIC"),
         "voucher": {
-            "type": DISCOUNT_VOUCHER,
-            "discount": discount(Discount(row.discount_type, row.discount_value, row.discount_description)),
+            **(
+                {"type": GIFT_VOUCHER, "gift": gift(row.discount_value, row.discount_value)}
+                if row.discount_type == DiscountType.GIFT
+                else {
+                    "type": DISCOUNT_VOUCHER,
+                    "discount": discount(
+                        Discount(row.discount_type, row.discount_value, row.discount_description)
+                    ),
+                }
+            ),
             "redemption": {"quantity": None if unlimited(row) else row.uses_per_voucher},
             "code_config": profile.get("code_config") or {},
             "is_referral_code": False,

@@ -43,15 +43,6 @@ from voucherd.vouchers import service as vouchers
 
 router = APIRouter(prefix="/v1/campaigns", tags=["Campaigns"], route_class=ApplicationRoute)
 
-GIFT_TYPES = {
-    "GIFT_VOUCHERS",
-    "GIFT_VOUCHER",
-    "LOYALTY_PROGRAM",
-    "LOYALTY_CARD",
-    "PROMOTION",
-    "REFERRAL_PROGRAM",
-}
-
 
 class InvalidCodeConfig(InvalidInput):
     code = "invalid_code_config"
@@ -139,31 +130,43 @@ async def create_campaign(request: Request, session: SessionDep, principal: Prin
     name = data.get("name")
     if not isinstance(name, str) or not name.strip():
         raise InvalidCampaignParams("name is required: a campaign's name, unique among yours.", field="name")
-    campaign_type = data.get("campaign_type") or mappers.DISCOUNT_COUPONS
     template = obj(data.get("voucher"), "voucher") or {}
-    voucher_type = template.get("type") or voucher_mappers.DISCOUNT_VOUCHER
-    for given, field in ((campaign_type, "campaign_type"), (voucher_type, "voucher.type")):
-        if given in GIFT_TYPES:
-            raise InvalidInput(
-                f"{field} {given} is not served yet: create a DISCOUNT_COUPONS campaign of "
-                "DISCOUNT_VOUCHER codes.",
-                field=field,
-            )
-    if campaign_type != mappers.DISCOUNT_COUPONS:
-        raise InvalidInput("campaign_type must be DISCOUNT_COUPONS.", field="campaign_type")
-    if voucher_type != voucher_mappers.DISCOUNT_VOUCHER:
-        raise InvalidInput("voucher.type must be DISCOUNT_VOUCHER.", field="voucher.type")
+    campaign_type = data.get("campaign_type") or (
+        mappers.GIFT_VOUCHERS
+        if template.get("type") == voucher_mappers.GIFT_VOUCHER
+        else mappers.DISCOUNT_COUPONS
+    )
+    if campaign_type not in mappers.CAMPAIGN_TYPES:
+        raise InvalidInput(
+            f"campaign_type {campaign_type} is not served: create DISCOUNT_COUPONS or GIFT_VOUCHERS.",
+            field="campaign_type",
+        )
+    gift = campaign_type == mappers.GIFT_VOUCHERS
+    template = {
+        "type": voucher_mappers.GIFT_VOUCHER if gift else voucher_mappers.DISCOUNT_VOUCHER,
+        **template,
+    }
+    if (template["type"] == voucher_mappers.GIFT_VOUCHER) != gift:
+        raise InvalidInput(
+            f"A {campaign_type} campaign holds "
+            f"{voucher_mappers.GIFT_VOUCHER if gift else voucher_mappers.DISCOUNT_VOUCHER} codes.",
+            field="voucher.type",
+        )
     kind = data.get("type") or "AUTO_UPDATE"
     if kind not in mappers.TYPES:
         raise InvalidCampaignParams(f"type must be one of {', '.join(mappers.TYPES)}.", field="type")
-    if template.get("discount") is None:
+    offer = voucher_mappers.offer_of(template, "voucher")
+    if offer is None:
         raise InvalidCampaignParams(
-            'voucher.discount is required, for example {"type": "PERCENT", "percent_off": 10}.',
-            field="voucher.discount",
+            'voucher.gift is required, for example {"amount": 5000}.'
+            if gift
+            else 'voucher.discount is required, for example {"type": "PERCENT", "percent_off": 10}.',
+            field="voucher.gift" if gift else "voucher.discount",
         )
-    discount_type, discount_value = voucher_mappers.discount_of(template["discount"])
+    discount_type, discount_value = offer
     uses_given, quantity = redemption_quantity(template)
-    uses = quantity if uses_given else 1  # Voucherify's default: each code redeems once
+    # Voucherify's default: a discount code redeems once, a gift card until its balance is spent.
+    uses = quantity if uses_given else (None if gift else 1)
     code_config = obj(template.get("code_config"), "voucher.code_config") or {}
     pattern = _code_pattern(code_config)
     count = _count(data.get("vouchers_count"), "vouchers_count") or 0
@@ -211,13 +214,17 @@ async def get_campaign(campaign_id: str, session: SessionDep, principal: Princip
 async def list_campaigns(request: Request, session: SessionDep, principal: PrincipalDep) -> JSON:
     limit, page = page_of(request)
     wanted = request.query_params.get("campaign_type")
-    if wanted and wanted != mappers.DISCOUNT_COUPONS:
-        return JSON(envelope("campaigns", [], 0))  # only discount coupons are served
+    if wanted and wanted not in mappers.CAMPAIGN_TYPES:
+        return JSON(envelope("campaigns", [], 0))  # only discount coupons and gift vouchers are served
     order = request.query_params.get("order")
     if order not in (None, "", "-created_at"):
         raise InvalidQuery("order: campaigns are listed newest first (-created_at) only, for now.")
     found = await campaigns.list_campaigns(
-        session, principal, PageRequest(page=page, limit=limit), with_standalone=False
+        session,
+        principal,
+        PageRequest(page=page, limit=limit),
+        with_standalone=False,
+        gift=None if not wanted else wanted == mappers.GIFT_VOUCHERS,
     )
     counts = await vouchers.count_codes(session, [row.id for row in found.items])
     shown = [

@@ -41,6 +41,7 @@ KEYS: dict[str, str] = {
     "invalid_input": "invalid_payload",
     "voucher_exhausted": "quantity_exceeded",
     "campaign_paused": "voucher_disabled",
+    "insufficient_balance": "gift_amount_exceeded",
 }
 MESSAGES = {
     400: "Bad Request",

@@ -74,7 +74,9 @@ def code_pattern(config: Any) -> CodePattern | None:
     postfix = text(config.get("postfix"), "code_config.postfix") or ""
     body_pattern = text(config.get("pattern"), "code_config.pattern")
     if body_pattern is None:
-        length = config.get("length", 8)
+        length = config.get("length")
+        if length is None:  # left out, or null as the SDK sends it: "not given"
+            length = 8
         if isinstance(length, float) and length.is_integer():
             length = int(length)
         if isinstance(length, bool) or not isinstance(length, int) or not 1 <= length <= 32:

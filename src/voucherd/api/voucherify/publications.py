@@ -248,12 +248,8 @@ async def list_publications(request: Request, session: SessionDep, principal: Pr
     if query.get("customer"):
         customer_id = await _customer_id(session, principal, query["customer"])
     result, voucher_type = query.get("result"), query.get("voucher_type")
-    nothing = result not in (None, "", "SUCCESS") or voucher_type not in (
-        None,
-        "",
-        "discount",
-        "DISCOUNT_VOUCHER",
-    )
+    kinds = {"discount": False, "DISCOUNT_VOUCHER": False, "gift": True, "GIFT_VOUCHER": True}
+    nothing = result not in (None, "", "SUCCESS") or voucher_type not in (None, "", *kinds)
     if nothing or (query.get("customer") and customer_id is None):
         return JSON(envelope("publications", [], 0))
     found = await publications.list_publications(
@@ -264,6 +260,7 @@ async def list_publications(request: Request, session: SessionDep, principal: Pr
             customer_id=customer_id,
             code=query.get("voucher") or None,
             source_id=query.get("source_id") or None,
+            gift=kinds.get(voucher_type or ""),
             order=order,
         ),
         PageRequest(page=page, limit=limit),

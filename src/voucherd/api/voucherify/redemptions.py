@@ -25,9 +25,10 @@ from voucherd.core.errors import DomainError, InvalidInput, NotFound
 from voucherd.core.pagination import PageRequest
 from voucherd.db import unit_of_work
 from voucherd.http import ratelimit
-from voucherd.http.checkout import checkout
+from voucherd.http.checkout import run_checkout
 from voucherd.http.responses import JSON
 from voucherd.http.session import SessionDep
+from voucherd.redemptions import giftcards as gift_cards
 from voucherd.redemptions import service as redemptions
 from voucherd.redemptions import stacks
 from voucherd.redemptions.errors import RedemptionNotFound
@@ -41,9 +42,14 @@ class _Fields(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
+class GiftFields(_Fields):
+    credits: int | None = None
+
+
 class RedeemableFields(_Fields):
     object: str = "voucher"
     id: str = Field(min_length=1, max_length=200)
+    gift: GiftFields | None = None
 
 
 class ItemFields(_Fields):
@@ -90,24 +96,29 @@ def _stack(data: dict[str, Any]) -> StackFields:
         raise InvalidInput(f"{where}: {first['msg']}", field=where) from None
 
 
-def _codes(fields: StackFields) -> list[str]:
+def _codes(fields: StackFields) -> list[stacks.Redeemable]:
     for index, item in enumerate(fields.redeemables):
         if item.object != "voucher":
             raise InvalidInput(
                 f"redeemables[{index}].object: only vouchers are served (not {item.object}).",
                 field=f"redeemables[{index}].object",
             )
-    return [item.id for item in fields.redeemables]
+    return [
+        stacks.Redeemable(item.id, None if item.gift is None else item.gift.credits)
+        for item in fields.redeemables
+    ]
 
 
 async def _validate(request: Request, principal: Principal) -> JSON:
     fields = _stack(await body(request))
     order = fields.order or OrderFields()
     codes = _codes(fields)
-    async with checkout(
-        principal, write=False, transaction=any(map(redemptions.needs_session, codes))
-    ) as unit:
-        stack = await stacks.validate(unit.store, principal, codes, order.total)
+    stack = await run_checkout(
+        principal,
+        lambda unit: stacks.validate(unit.store, principal, codes, order.total),
+        write=False,
+        transaction=any(redemptions.needs_session(item.code) for item in codes),
+    )
     return JSON(mappers.validation(stack, order_id=order.id, source_id=order.source_id, request=request))
 
 
@@ -118,23 +129,35 @@ async def _redeem(request: Request, principal: Principal, channel_id: str) -> JS
     codes = _codes(fields)
     # One code and no customer: the redemption is one statement, atomic by itself (the
     # checkout's fast path); several codes, or a customer to record, commit together.
-    together = len(codes) > 1 or customer is not None or any(map(redemptions.needs_session, codes))
+    together = (
+        len(codes) > 1 or customer is not None or any(redemptions.needs_session(item.code) for item in codes)
+    )
     try:
-        async with checkout(principal, write=True, transaction=together) as unit:
-            results = await stacks.redeem(
+        done = await run_checkout(
+            principal,
+            lambda unit: stacks.redeem(
                 unit.store,
                 principal,
                 codes,
                 order.total,
                 order_reference=order.source_id or order.id,
                 customer=customer,
-            )
+            ),
+            write=True,
+            transaction=together,
+        )
     except DomainError as error:
         # The first refused redeemable says why, as a 400 (a refusal, whatever its kind).
         answer = mappers.error_body(error, request)
         return error_object(request, 400, answer["key"], answer["details"], **_resource(answer))
     return JSON(
-        mappers.redeemed(results, amount=order.total, source_id=order.source_id, channel_id=channel_id)
+        mappers.redeemed(
+            done.results,
+            stack_id=done.stack_id,
+            amount=order.total,
+            source_id=order.source_id,
+            channel_id=channel_id,
+        )
     )
 
 
@@ -203,25 +226,46 @@ def _redemption_id(value: str) -> uuid.UUID:
     return unprefixed(prefix, value, "redemption")
 
 
+def _not_found(redemption_id: str) -> NotFound:
+    return NotFound(
+        f"Cannot find redemption with id {segment(redemption_id)}",
+        resource_id=segment(redemption_id),
+        resource_type="redemption",
+    )
+
+
 @router.get("/v1/redemptions/{redemption_id}", summary="Get a redemption")
 async def get_redemption(redemption_id: str, session: SessionDep, principal: PrincipalDep) -> JSON:
-    found = await redemptions.get_redemption(session, principal, _redemption_id(redemption_id))
-    if segment(redemption_id).startswith(ROLLBACK):
+    wanted = _redemption_id(redemption_id)
+    of_rollback = segment(redemption_id).startswith(ROLLBACK)
+    try:
+        found = await redemptions.get_redemption(session, principal, wanted)
+    except RedemptionNotFound:  # the parent redemption of a stack?
+        try:
+            members = await stacks.members(session, principal, wanted)
+        except RedemptionNotFound:
+            raise _not_found(redemption_id) from None
+        if not of_rollback:
+            gifts = await gift_cards.of_gift_vouchers(session, [row.id for row in members])
+            return JSON(mappers.parent(wanted, members, gifts))
+        rolled_back = mappers.stack_rollback(wanted, members)
+        if rolled_back is None:
+            raise _not_found(redemption_id) from None
+        return JSON(rolled_back)
+    if of_rollback:
         if found.rolled_back_at is None:
-            raise NotFound(
-                f"Cannot find redemption with id {redemption_id}",
-                resource_id=segment(redemption_id),
-                resource_type="redemption",
-            )
+            raise _not_found(redemption_id)
         return JSON(mappers.rollback(found))
-    return JSON(mappers.redemption(found))
+    gift = bool(await gift_cards.of_gift_vouchers(session, [found.id]))
+    return JSON(mappers.redemption(found, gift=gift))
 
 
 @router.get("/v1/redemptions", summary="List redemptions")
 async def list_redemptions(request: Request, session: SessionDep, principal: PrincipalDep) -> JSON:
     limit, page = page_of(request)
     found, total = await redemptions.list_redemptions(session, principal, PageRequest(page=page, limit=limit))
-    items = [mappers.redemption(item) for item in found]
+    gifts = await gift_cards.of_gift_vouchers(session, [item.id for item in found])
+    items = [mappers.redemption(item, gift=item.id in gifts) for item in found]
     return JSON({"object": "list", "data_ref": "redemptions", "redemptions": items, "total": total})
 
 
@@ -231,17 +275,20 @@ async def rollback_redemption(
 ) -> JSON:
     data = await body(request)
     reason = request.query_params.get("reason") or data.get("reason") or "Rolled back through the API"
+    wanted = _redemption_id(redemption_id)
     try:
         found, done = await redemptions.rollback_redemption(
-            session, principal, reason=str(reason), redemption_id=_redemption_id(redemption_id)
+            session, principal, reason=str(reason), redemption_id=wanted
         )
-    except RedemptionNotFound:
-        raise NotFound(
-            f"Cannot find redemption with id {segment(redemption_id)}",
-            resource_id=segment(redemption_id),
-            resource_type="redemption",
-        ) from None
-    if not done:
+    except RedemptionNotFound:  # a stack's parent rolls back every member, or none
+        try:
+            members, done = await stacks.rollback(session, principal, wanted, reason=str(reason))
+        except RedemptionNotFound:
+            raise _not_found(redemption_id) from None
+        answer = mappers.stack_rollback(wanted, members) if done else None
+    else:
+        answer = mappers.rollback(found) if done else None
+    if answer is None:
         return error_object(
             request,
             400,
@@ -250,4 +297,4 @@ async def rollback_redemption(
             resource_id=segment(redemption_id),
             resource_type="redemption",
         )
-    return JSON(mappers.rollback(found))
+    return JSON(answer)

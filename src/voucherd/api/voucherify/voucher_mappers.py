@@ -13,10 +13,11 @@ from voucherd.core.errors import InvalidInput
 from voucherd.offers.rules import Discount
 from voucherd.vouchers.service import VoucherView, unlimited
 
-__all__ = ["CAMPAIGN", "VOUCHER", "discount", "discount_of", "voucher"]
+__all__ = ["CAMPAIGN", "VOUCHER", "discount", "discount_of", "gift_of", "offer_of", "voucher"]
 CUSTOMER = "cust_"
 DISCOUNT_VOUCHER = "DISCOUNT_VOUCHER"
-LATER_TYPES = {"GIFT_VOUCHER": "gift vouchers", "LOYALTY_CARD": "loyalty cards"}
+GIFT_VOUCHER = "GIFT_VOUCHER"
+LATER_TYPES = {"LOYALTY_CARD": "loyalty cards"}
 
 
 def voucher(view: VoucherView) -> dict[str, Any]:
@@ -30,9 +31,9 @@ def voucher(view: VoucherView) -> dict[str, Any]:
         "category": code.category,
         "category_id": None,
         "categories": [],
-        "type": DISCOUNT_VOUCHER,
-        "discount": discount(view.discount),
-        "gift": None,
+        "type": DISCOUNT_VOUCHER if view.gift is None else GIFT_VOUCHER,
+        "discount": discount(view.discount) if view.gift is None else None,
+        "gift": None if view.gift is None else gift(view.gift.amount, view.gift.balance),
         "loyalty_card": None,
         "start_date": moment(offer.valid_from),
         "expiration_date": moment(offer.valid_until),
@@ -57,6 +58,10 @@ def voucher(view: VoucherView) -> dict[str, Any]:
             "url": f"/v1/vouchers/{path}/redemptions?page=1&limit=10",
         },
     }
+
+
+def gift(amount: int, balance: int) -> dict[str, Any]:
+    return {"amount": amount, "balance": balance, "effect": "APPLY_TO_ORDER", "object": "gift"}
 
 
 def discount(offer: Discount) -> dict[str, Any]:
@@ -109,6 +114,44 @@ def discount_of(body: Any) -> tuple[DiscountType, int]:
             f"discount.type {kind} is not served yet: use AMOUNT or PERCENT.", field="discount.type"
         )
     raise InvalidInput("discount.type must be AMOUNT or PERCENT.", field="discount.type")
+
+
+def gift_of(body: Any, field: str = "gift") -> tuple[DiscountType, int]:
+    """A request's ``gift`` (``{"amount": 5000}``, minor units) as our offer: each code holds that
+    balance."""
+    if not isinstance(body, dict):
+        raise InvalidInput(f'{field} must be an object such as {{"amount": 5000}}.', field=field)
+    if body.get("effect") not in (None, "APPLY_TO_ORDER"):
+        raise InvalidInput(f"{field}.effect may only be APPLY_TO_ORDER.", field=f"{field}.effect")
+    amount = _number(body.get("amount"), f"{field}.amount")
+    if amount != amount.to_integral_value() or amount < 1:
+        raise InvalidInput(
+            f"{field}.amount is in the currency's minor unit (5000 = 50.00): a whole number of at least 1.",
+            field=f"{field}.amount",
+        )
+    return DiscountType.GIFT, int(amount)
+
+
+def offer_of(data: dict[str, Any], field: str = "") -> tuple[DiscountType, int] | None:
+    """The offer of a voucher (or a campaign's template) by its ``type``: a DISCOUNT_VOUCHER's
+    ``discount`` or a GIFT_VOUCHER's ``gift``, ``None`` when it names neither."""
+    where = f"{field}." if field else ""
+    kind = data.get("type") or DISCOUNT_VOUCHER
+    if kind in LATER_TYPES:
+        raise InvalidInput(
+            f"{where}type {kind} is not served yet ({LATER_TYPES[kind]} come in a later step); "
+            "create a DISCOUNT_VOUCHER or a GIFT_VOUCHER.",
+            field=f"{where}type",
+        )
+    if kind == GIFT_VOUCHER:
+        if data.get("discount") is not None:
+            raise InvalidInput(
+                f"A GIFT_VOUCHER holds {where}gift.amount, not a discount.", field=f"{where}discount"
+            )
+        return gift_of(data.get("gift"), f"{where}gift") if data.get("gift") is not None else None
+    if kind != DISCOUNT_VOUCHER:
+        raise InvalidInput(f"{where}type must be DISCOUNT_VOUCHER or GIFT_VOUCHER.", field=f"{where}type")
+    return discount_of(data["discount"]) if data.get("discount") is not None else None
 
 
 def _number(value: Any, field: str) -> Decimal:

@@ -28,18 +28,6 @@ from voucherd.vouchers import service as vouchers
 router = APIRouter(prefix="/v1/vouchers", tags=["Vouchers"], route_class=ApplicationRoute)
 
 
-def _type(data: dict[str, Any]) -> None:
-    kind = data.get("type") or mappers.DISCOUNT_VOUCHER
-    if kind in mappers.LATER_TYPES:
-        raise InvalidInput(
-            f"type {kind} is not served yet ({mappers.LATER_TYPES[kind]} come in a later step); "
-            "create a DISCOUNT_VOUCHER.",
-            field="type",
-        )
-    if kind != mappers.DISCOUNT_VOUCHER:
-        raise InvalidInput("type must be DISCOUNT_VOUCHER.", field="type")
-
-
 async def _campaign_of(session: SessionDep, principal: Principal, data: dict[str, Any]) -> uuid.UUID | None:
     campaign_id, name = data.get("campaign_id"), data.get("campaign")
     if campaign_id is not None:
@@ -59,9 +47,7 @@ async def _campaign_of(session: SessionDep, principal: Principal, data: dict[str
 
 
 async def _create(session: SessionDep, principal: Principal, data: dict[str, Any], code: str | None) -> JSON:
-    _type(data)
-    discount = data.get("discount")
-    kind, value = mappers.discount_of(discount) if discount is not None else (None, None)
+    kind, value = mappers.offer_of(data) or (None, None)
     uses_given, uses = redemption_quantity(data)
     active = data.get("active")
     if active is not None and not isinstance(active, bool):

@@ -15,7 +15,7 @@ from voucherd.api.vouchertrack.schemas import RedemptionRequest, RollbackRequest
 from voucherd.core.codes import normalize
 from voucherd.core.money import Amount
 from voucherd.http import bodies, idempotency, ratelimit
-from voucherd.http.checkout import Checkout, checkout
+from voucherd.http.checkout import Checkout, run_checkout
 from voucherd.http.idempotency import IDEMPOTENCY_KEY, REPLAYED
 from voucherd.http.responses import JSON
 from voucherd.http.routes import permission
@@ -50,8 +50,12 @@ async def validate_voucher(request: Request, code: Annotated[str, Path(max_lengt
     principal = await checkout_principal(request)
     require(principal, Permission.REDEEM)
     await ratelimit.check(request, "validation_per_key", principal.rate_key)
-    async with checkout(principal, write=False, transaction=redemptions.needs_session(code)) as unit:
-        result = await redemptions.validate(unit.store, principal, code)
+    result = await run_checkout(
+        principal,
+        lambda unit: redemptions.validate(unit.store, principal, code),
+        write=False,
+        transaction=redemptions.needs_session(code),
+    )
     body = mappers.validation(result, principal)
     status = 200 if result.error is None else status_for(result.error)
     return JSON(body, status_code=status)
@@ -89,7 +93,8 @@ async def record_redemption(request: Request) -> Response:
         or body.customer is not None
         or redemptions.needs_session(body.code)
     )
-    async with checkout(principal, write=True, transaction=transaction) as unit:
+
+    async def work(unit: Checkout) -> Response:
         if unit.session is None:
             return await _redeem(unit, body)
         held = await idempotency.claim(request, unit.session, principal.client_id)
@@ -99,6 +104,8 @@ async def record_redemption(request: Request) -> Response:
         if held is not None:
             await idempotency.finish(held, response)
         return response
+
+    return await run_checkout(principal, work, write=True, transaction=transaction)
 
 
 async def _redeem(unit: Checkout, body: RedemptionRequest) -> JSON:
