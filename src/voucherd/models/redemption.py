@@ -20,6 +20,7 @@ class Redemption(Base):
         Index("ix_redemptions_voucher_created", "voucher_id", "created_at"),
         Index("ix_redemptions_campaign_created", "campaign_id", "created_at"),
         Index("ix_redemptions_customer_campaign", "customer_id", "campaign_id"),
+        Index("ix_redemptions_sales_page_created", "sales_page_id", "created_at"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -39,3 +40,6 @@ class Redemption(Base):
     created_at: Mapped[datetime] = timestamp_column()
     rolled_back_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     rollback_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    # Who redeemed at which counter (a staff login on a sales page); empty for API keys.
+    staff_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    sales_page_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)

@@ -6,6 +6,7 @@ code's, so the dialects map them as they map any other."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from sqlalchemy import select
@@ -20,7 +21,7 @@ from voucherd.giftcards import codes
 from voucherd.giftcards.balances import debit, settle, unusable
 from voucherd.giftcards.errors import GiftCardExpired, GiftCardNotYetValid, GiftCardUsedUp
 from voucherd.giftcards.ledger import REDEEM
-from voucherd.models import GiftCard, GiftLedgerEntry, GiftProduct
+from voucherd.models import GiftCard, GiftLedgerEntry, GiftProduct, SalesPage
 from voucherd.offers.errors import VoucherAlreadyRedeemed, VoucherExpired, VoucherNotYetActive
 from voucherd.offers.repository import Offer
 from voucherd.redemptions.errors import OrderReferenceConflict
@@ -115,6 +116,7 @@ async def redeem(
     amount: Amount,
     order_reference: str | None,
     redeemed_at: datetime | None,
+    sales_page_id: uuid.UUID | None = None,
 ) -> RedemptionResult | None:
     """Take what the order uses from the card, once per order reference (a retry answers as the
     first time did), or ``None`` when the code is none of the client's gift cards."""
@@ -145,6 +147,7 @@ async def redeem(
                 at=redeemed_at or clock.now(),
                 order_reference=order_reference,
                 transaction_amount=transaction,
+                page=None if sales_page_id is None else await session.get(SalesPage, sales_page_id),
             )
     except IntegrityError:  # the same order, redeemed meanwhile by a concurrent retry
         assert order_reference is not None

@@ -86,6 +86,8 @@ REDEMPTION_FIELDS = (
     "channel",
     "redeemed_at",
     "created_at",
+    "staff_id",
+    "sales_page_id",
 )
 
 

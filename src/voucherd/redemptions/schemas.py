@@ -33,6 +33,7 @@ class RedeemInput:
     redeemed_at: datetime | None = None
     channel: Channel = Channel.ONLINE
     customer: str | None = None  # an email or our customer id
+    sales_page_id: uuid.UUID | None = None  # the counter (a staff login's sales page)
 
 
 @dataclass(frozen=True)

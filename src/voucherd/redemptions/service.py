@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from voucherd.accounts.service import Principal
+from voucherd.accounts.service import Principal, SubjectKind
 from voucherd.core import clock
 from voucherd.core.codes import normalize
 from voucherd.core.errors import InvalidInput
@@ -68,6 +68,7 @@ async def redeem(store: CheckoutStore, principal: Principal, data: RedeemInput) 
             amount=data.amount,
             order_reference=order_reference,
             redeemed_at=data.redeemed_at,
+            sales_page_id=data.sales_page_id,
         )
         if paid is not None:
             return paid
@@ -115,6 +116,8 @@ async def redeem(store: CheckoutStore, principal: Principal, data: RedeemInput) 
             "channel": data.channel.value,
             "redeemed_at": redeemed_at,
             "created_at": now,
+            "staff_id": principal.subject.id if principal.subject.kind is SubjectKind.STAFF else None,
+            "sales_page_id": data.sales_page_id,
         },
         events.new_event(
             principal.client_id,
