@@ -105,7 +105,7 @@ class TestLogin:
         who = await member(database, tenant)
         response = await log_in(api, who)
         assert response.status_code == 303
-        assert response.headers["location"] == "/staff"
+        assert response.headers["location"] == "/staff/"
         cookie = next(c for c in response.headers.get_list("set-cookie") if c.startswith("vd_login="))
         assert "HttpOnly" in cookie
         assert "SameSite=lax" in cookie

@@ -65,11 +65,11 @@ def _safe_next(target: str) -> str:
     """Where to go after logging in: one of our own pages, never another site."""
     if target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
-    return "/staff"
+    return "/staff/"
 
 
 @router.get("/login")
-async def login_form(request: Request, login: MaybeLoginDep, next: str = "/staff") -> Response:
+async def login_form(request: Request, login: MaybeLoginDep, next: str = "/staff/") -> Response:
     if login is not None:
         return RedirectResponse(_safe_next(next), status_code=303)
     return view.render(request, "login.html", form={"email": "", "sales_page": ""}, next=_safe_next(next))
@@ -82,7 +82,7 @@ async def log_in(
     email: Annotated[str, Form(max_length=320)] = "",
     password: Annotated[str, Form(max_length=1024)] = "",
     sales_page: Annotated[str, Form(max_length=63)] = "",
-    next: Annotated[str, Form(max_length=500)] = "/staff",
+    next: Annotated[str, Form(max_length=500)] = "/staff/",
 ) -> Response:
     """Email, password and sales page (it may be left out by a member of one page only)."""
     await ratelimit.check(request, "staff_login_per_ip", f"ip:{ratelimit.client_ip(request)}")
