@@ -46,7 +46,9 @@ async def _launch(*arguments: str) -> AsyncIterator[Any]:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=executable, headless=True, args=list(arguments))
+        launched = await playwright.chromium.launch(
+            executable_path=executable, headless=True, args=list(arguments)
+        )
         try:
             yield launched
         finally:
