@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +20,10 @@ from tests.conftest import Tenant
 from tests.fixtures.factories import add_codes, make_campaign
 from tests.web import test_browser
 from voucherd.accounts import staff
+from voucherd.accounts.service import Role
 from voucherd.core import qr
 from voucherd.db import Database, unit_of_work
+from voucherd.giftcards import catalog, orders
 from voucherd.models import Redemption
 
 pytestmark = pytest.mark.browser
@@ -73,13 +76,20 @@ async def checked(page: Any, name: str) -> None:
 async def counter_member(database: Database, tenant: Tenant) -> str:
     campaign = await make_campaign(database, tenant, discount_value=20)
     await add_codes(database, tenant, campaign, [CODE])
-    email = f"sam-{uuid.uuid4().hex[:6]}@example.com"
     async with unit_of_work(database) as session:
         await staff.create_sales_page(session, tenant.client_id, "the-counter")
+    return await another_member(database, tenant)
+
+
+async def another_member(database: Database, tenant: Tenant, role: Role = Role.STAFF) -> str:
+    email = f"sam-{uuid.uuid4().hex[:6]}@example.com"
+    async with unit_of_work(database) as session:
         await staff.create_staff(
             session,
             tenant.client_id,
-            staff.StaffInput(email=email, password=PASSWORD, full_name="Sam Counter", pages=["the-counter"]),
+            staff.StaffInput(
+                email=email, password=PASSWORD, full_name="Sam Counter", role=role, pages=["the-counter"]
+            ),
         )
     return email
 
@@ -204,3 +214,85 @@ async def test_a_scanned_redemption_url_is_checked(
         assert (await page.text_content("#state") or "").strip() == "✓ Can be used"
         await checked(page, "scanned-phone")
         await context.close()
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_a_gift_card_pays_in_part_an_expired_code_is_refused_and_another_members_undo_is_403(
+    server: str, browser: Any, database: Database, tenant: Tenant, size: str
+) -> None:
+    email = await counter_member(database, tenant)
+    expired = await make_campaign(database, tenant, name="Spring Sale", valid_until=date(2020, 4, 30))
+    await add_codes(database, tenant, expired, ["SPRING-AAAA"])
+    async with unit_of_work(database) as session:
+        shop = await staff.create_sales_page(session, tenant.client_id, "gift-shop")
+        product = await catalog.create_product(
+            session,
+            tenant.principal,
+            catalog.ProductInput(sales_page=shop.number, type="monetary", title="Gift card"),
+        )
+        placed = await orders.place_order(
+            session,
+            tenant.principal,
+            orders.OrderInput(
+                product=product.product.number,
+                monetary_amount=5000,
+                payments=[orders.Payment(amount=5000, currency="GBP")],
+            ),
+        )
+    gift = placed.cards[0].code
+    phone = size == "phone"
+    context = await browser.new_context(viewport=SIZES[size], is_mobile=phone, has_touch=phone)
+    page = await context.new_page()
+    await log_in(page, server, email)
+    await page.wait_for_url(f"{server}/staff/")
+
+    # an expired code says so
+    await page.fill("#code", "spring-aaaa")
+    await page.keyboard.press("Enter")
+    await page.wait_for_selector("#reason")
+    assert await page.text_content("#reason") == "Voucher has expired"
+
+    # a gift card: £12.50 of its £50.00, the balance after shown
+    await page.fill("#code", gift)
+    await page.keyboard.press("Enter")
+    await page.wait_for_selector("#balance")
+    assert await page.text_content("#balance") == "£50.00"
+    await checked(page, f"gift-check-{size}")
+    await page.fill("#amount", "12.50")
+    await page.click("#redeem")
+    await page.wait_for_selector("#confirmation")
+    assert await page.text_content("#taken") == "£12.50"
+    assert await page.text_content("#balance-after") == "£37.50"
+    await checked(page, f"gift-redeemed-{size}")
+
+    # a discount redeemed by this member cannot be undone by a manager at the same counter
+    await page.goto(f"{server}/staff/check?code={CODE}")
+    await page.click("#redeem")
+    await page.wait_for_selector("#confirmation")
+    undo = await page.get_attribute("form[action='/staff/undo'] input[name=redemption]", "value")
+    manager = await browser.new_context(viewport=SIZES[size], is_mobile=phone, has_touch=phone)
+    other = await manager.new_page()
+    await log_in(other, server, await another_member(database, tenant, Role.MANAGER))
+    await other.wait_for_url(f"{server}/staff/")
+    assert await other.locator("form[action='/staff/undo']").count() == 0  # no Undo offered
+    # sent anyway (the form of the first member's page, with the manager's own token)
+    await other.evaluate(
+        """(redemption) => {
+          const form = document.querySelector("form[action='/staff/logout']").cloneNode(true);
+          form.action = "/staff/undo";
+          const field = document.createElement("input");
+          field.type = "hidden"; field.name = "redemption"; field.value = redemption;
+          form.appendChild(field); document.body.appendChild(form); form.submit();
+        }""",
+        undo,
+    )
+    await other.wait_for_selector("#message")
+    assert await other.text_content("h1") == "Not allowed for your login"
+    await checked(other, f"role-refused-{size}")
+    async with unit_of_work(database, write=False) as session:
+        undone = await session.scalar(
+            select(func.count()).select_from(Redemption).where(Redemption.rolled_back_at.is_not(None))
+        )
+    assert undone == 0
+    await manager.close()
+    await context.close()
