@@ -99,6 +99,8 @@ class Settings(BaseSettings):
     rate_limit_login_per_ip: str = "30/minute"
     rate_limit_login_per_account: str = "10/minute"
     rate_limit_register_per_ip: str = "20/hour"
+    # The staff pages' login form, per client IP (and per email through login_per_account).
+    rate_limit_staff_login_per_ip: str = "10/minute"
     # Signs staff access tokens (HS256). When unset, one is generated into data_dir on first use
     # and kept there (secret_key, mode 0600), so tokens survive restarts.
     secret_key: str | None = None

@@ -415,3 +415,59 @@ async def end_sessions(session: AsyncSession, member: Staff) -> None:
     )
     await session.flush()
     forget_all_at_commit(session)
+
+
+@dataclass(frozen=True)
+class WebSession:
+    """A staff login in a browser: the access token kept in the session cookie, live while its
+    refresh row (the login's family) is not revoked, so logging out ends it on the server."""
+
+    principal: Principal
+    staff_id: uuid.UUID
+    staff_name: str
+    sales_page_id: uuid.UUID
+    sales_page_name: str
+    token_id: uuid.UUID
+
+
+async def web_session(session: AsyncSession, token: str) -> WebSession | None:
+    """The login an access token in a cookie stands for, or ``None`` (not ours, expired, logged
+    out, the member removed or their password changed since, the sales page taken away)."""
+    claims = tokens.read_access(token)
+    if claims is None:
+        return None
+    found = (
+        await session.execute(
+            select(Staff.full_name, SalesPage.id, SalesPage.name)
+            .join(RefreshToken, RefreshToken.staff_id == Staff.id)
+            .join(SalesPage, SalesPage.id == RefreshToken.sales_page_id)
+            .join(
+                StaffSalesPage,
+                (StaffSalesPage.staff_id == Staff.id) & (StaffSalesPage.sales_page_id == SalesPage.id),
+            )
+            .where(
+                RefreshToken.staff_id == claims.staff_id,  # indexed: a member has few logins
+                RefreshToken.access_token_id == claims.token_id,
+                RefreshToken.revoked_at.is_(None),
+            )
+        )
+    ).first()
+    if found is None:
+        return None
+    try:
+        principal = await principal_for_access_token(session, token)
+    except Unauthenticated:
+        return None
+    name, page_id, page_name = found
+    return WebSession(principal, claims.staff_id, name, page_id, page_name, claims.token_id)
+
+
+async def log_out(session: AsyncSession, login: WebSession) -> None:
+    """End one browser login (its token family); the member's other logins go on."""
+    family = await session.scalar(
+        select(RefreshToken.family_id).where(
+            RefreshToken.staff_id == login.staff_id, RefreshToken.access_token_id == login.token_id
+        )
+    )
+    if family is not None:
+        await revoke_family(session, family)

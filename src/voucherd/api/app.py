@@ -34,6 +34,8 @@ from voucherd.http.ratelimit import RateLimiter
 from voucherd.http.request_id import RequestIdMiddleware
 from voucherd.logging import configure as configure_logging
 from voucherd.web.public.app import create_public_app
+from voucherd.web.staff.app import MOUNT as STAFF_MOUNT
+from voucherd.web.staff.app import create_staff_app
 from voucherd.worker import run_worker
 
 DESCRIPTION = """
@@ -142,6 +144,8 @@ def create_app(*, embedded_worker: bool = True, warm_qr_pool: bool = False) -> F
     boundary.install(app, nul_in_path_status=None)
     for dialect in DIALECTS:
         app.mount_dialect(dialect.mount, dialect.create(limiter))
+    # The staff screen: its own pages and error pages, past the API's (it has no OpenAPI paths).
+    app.mount_dialect(STAFF_MOUNT, create_staff_app(limiter))
     # The public pages answer every path nothing above claims (routes added to the host later,
     # as tests do, still match first).
     app.router.default = create_public_app(limiter)

@@ -26,6 +26,7 @@ class Redemption(Base):
             postgresql_where=text("stack_id IS NOT NULL"),
             sqlite_where=text("stack_id IS NOT NULL"),
         ),
+        Index("ix_redemptions_sales_page_created", "sales_page_id", "created_at"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -47,3 +48,6 @@ class Redemption(Base):
     rollback_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
     # The codes redeemed together on one order (Voucherify's parent redemption: its id is this).
     stack_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    # Who redeemed at which counter (a staff login on a sales page); empty for API keys.
+    staff_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    sales_page_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)

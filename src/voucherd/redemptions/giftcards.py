@@ -30,7 +30,7 @@ from voucherd.giftcards.errors import (
 )
 from voucherd.giftcards.ledger import REDEEM, ROLLBACK
 from voucherd.giftcards.vouchers import GiftBalance
-from voucherd.models import Campaign, GiftCard, GiftLedgerEntry, GiftProduct, Redemption, Voucher
+from voucherd.models import Campaign, GiftCard, GiftLedgerEntry, GiftProduct, Redemption, SalesPage, Voucher
 from voucherd.offers.errors import VoucherAlreadyRedeemed, VoucherExpired, VoucherNotYetActive
 from voucherd.offers.repository import Offer
 from voucherd.offers.rules import usability_error
@@ -126,6 +126,7 @@ async def redeem(
     amount: Amount,
     order_reference: str | None,
     redeemed_at: datetime | None,
+    sales_page_id: uuid.UUID | None = None,
 ) -> RedemptionResult | None:
     """Take what the order uses from the card, once per order reference (a retry answers as the
     first time did), or ``None`` when the code is none of the client's gift cards."""
@@ -156,6 +157,7 @@ async def redeem(
                 at=redeemed_at or clock.now(),
                 order_reference=order_reference,
                 transaction_amount=transaction,
+                page=None if sales_page_id is None else await session.get(SalesPage, sales_page_id),
             )
     except IntegrityError:  # the same order, redeemed meanwhile by a concurrent retry
         assert order_reference is not None
@@ -279,8 +281,10 @@ async def pay(
     at: datetime,
     order_reference: str | None,
     transaction_amount: int,
+    sales_page_id: uuid.UUID | None,
 ) -> GiftBalance:
-    """Take what the redemption recorded from the card (its ledger row beside the redemption)."""
+    """Take what the redemption recorded from the card (its ledger row beside the redemption,
+    with the counter's sales page when staff redeemed it)."""
     if taken:
         await debit(
             session,
@@ -289,6 +293,7 @@ async def pay(
             taken,
             kind=REDEEM,
             at=at,
+            page=None if sales_page_id is None else await session.get(SalesPage, sales_page_id),
             order_reference=order_reference,
             transaction_amount=transaction_amount,
         )

@@ -89,6 +89,8 @@ REDEMPTION_FIELDS = (
     "redeemed_at",
     "created_at",
     "stack_id",
+    "staff_id",
+    "sales_page_id",
 )
 
 
@@ -219,15 +221,10 @@ def _outcome(use_left: bool, available: bool, claimed: bool) -> Outcome:
 
 
 def _parameters(redemption: dict[str, Any], limit: int, customer_limit: int | None) -> dict[str, Any]:
-    """The statements' parameters (a redemption that names no customer has ``customer_id`` None,
-    one outside a stack ``stack_id`` None)."""
-    return {
-        "customer_id": None,
-        "stack_id": None,
-        **redemption,
-        "limit": limit,
-        "customer_limit": customer_limit,
-    }
+    """The statements' parameters (a redemption that names no customer, made by no staff member
+    at no counter, or outside a stack has those columns None)."""
+    unnamed = {"customer_id": None, "staff_id": None, "sales_page_id": None, "stack_id": None}
+    return {**unnamed, **redemption, "limit": limit, "customer_limit": customer_limit}
 
 
 def _per_customer(redemption: dict[str, Any], customer_limit: int | None) -> bool:

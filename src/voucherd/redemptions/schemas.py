@@ -37,6 +37,7 @@ class RedeemInput:
     customer: str | None = None  # an email or our customer id
     credits: int | None = None  # what to take from a gift voucher (else all the order can use)
     stack_id: uuid.UUID | None = None  # the codes redeemed with it on the order, as one stack
+    sales_page_id: uuid.UUID | None = None  # the counter (a staff login's sales page)
 
 
 @dataclass(frozen=True)

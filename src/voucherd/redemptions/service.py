@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voucherd import metrics
-from voucherd.accounts.service import Principal
+from voucherd.accounts.service import Principal, SubjectKind
 from voucherd.core import clock
 from voucherd.core.codes import normalize
 from voucherd.core.errors import DomainError, InvalidInput
@@ -88,6 +88,7 @@ async def _redeem(store: CheckoutStore, principal: Principal, data: RedeemInput)
             amount=data.amount,
             order_reference=order_reference,
             redeemed_at=data.redeemed_at,
+            sales_page_id=data.sales_page_id,
         )
         if paid is not None:
             return paid
@@ -144,6 +145,8 @@ async def _redeem(store: CheckoutStore, principal: Principal, data: RedeemInput)
             "redeemed_at": redeemed_at,
             "created_at": now,
             "stack_id": data.stack_id,
+            "staff_id": principal.subject.id if principal.subject.kind is SubjectKind.STAFF else None,
+            "sales_page_id": data.sales_page_id,
         },
         events.new_event(
             principal.client_id,
@@ -189,6 +192,7 @@ async def _redeem(store: CheckoutStore, principal: Principal, data: RedeemInput)
             at=redeemed_at,
             order_reference=order_reference,
             transaction_amount=amount,
+            sales_page_id=data.sales_page_id,
         )
     return RedemptionResult(
         redemption_id=redemption_id,

@@ -91,6 +91,8 @@ def redemption_record(item: Redemption) -> dict[str, Any]:
         "rolled_back": item.rolled_back_at is not None,
         "rolled_back_at": _time(item.rolled_back_at),
         "rollback_reason": item.rollback_reason,
+        "staff_id": None if item.staff_id is None else str(item.staff_id),
+        "sales_page_id": None if item.sales_page_id is None else str(item.sales_page_id),
     }
 
 
