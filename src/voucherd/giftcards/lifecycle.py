@@ -56,8 +56,8 @@ async def _cards_of(session: AsyncSession, order: GiftOrder) -> list[GiftCard]:
 async def refund_order(session: AsyncSession, principal: Principal, number: int) -> Refunded:
     """Refund an order: every code of it becomes ``refunded`` (unusable), its open holds are
     voided, what is left is taken (ledger ``refund``), and the order records the refund (its
-    total: payments are recorded, never processed). Refunding a refunded order changes nothing
-    and answers the same."""
+    total, or 0 for an order never paid: payments are recorded, never processed). Refunding a
+    refunded order changes nothing and answers the same."""
     require(principal, Permission.MANAGE)
     order = await _order(session, principal, number)
     # One refund at a time per order: the first to mark it does the rest, the other sees it.
@@ -65,7 +65,8 @@ async def refund_order(session: AsyncSession, principal: Principal, number: int)
     marked = await session.scalar(
         update(_orders)
         .where(_orders.c.id == order.id, _orders.c.refunded_at.is_(None))
-        .values(refund=order.total, refunded_at=now)
+        # An order still awaiting payment was never paid: nothing is given back.
+        .values(refund=order.total if order.paid_at is not None else 0, refunded_at=now)
         .returning(_orders.c.id)
     )
     await session.refresh(order)
