@@ -361,6 +361,7 @@ def demo(
         f"  sales page: {result['sales_page']}"
     )
     typer.echo(f"Demo gift card (£25.00, sales page domain {result['domain']}): {result['gift_card_code']}")
+    typer.echo(f"Gift voucher shop: {result['shop_url']}")
     typer.echo("Try:")
     typer.echo(
         f"  curl -s -H 'X-API-Key: {result['api_key']}' {base}/api/webhook/validate/{result['codes'][0]}"
