@@ -56,8 +56,8 @@ async def spa(database: Database, tenant: Tenant) -> dict[str, int]:
     async with unit_of_work(database) as session:
         await staff.create_sales_page(session, tenant.client_id, "spa-town")
     return {
-        "card": await _product(database, tenant, GIFT_CARD),
-        "massage": await _product(database, tenant, MASSAGE),
+        "card": await _product(database, tenant, GIFT_CARD, image="http://insecure.example/card.jpg"),
+        "massage": await _product(database, tenant, MASSAGE, image="https://images.example/massage.jpg"),
         "secret": await _product(
             database, tenant, MASSAGE, title="Staff friends' massage", access_level="secret"
         ),
@@ -113,6 +113,9 @@ async def test_the_shop_lists_published_vouchers_and_sells_secret_ones_by_link(
     assert "Hot stone massage" in listing.text
     assert "£45.00" in listing.text
     assert "Not exchangeable for cash." in listing.text
+    assert '<img class="product-image" src="https://images.example/massage.jpg" alt="">' in listing.text
+    assert "insecure.example" not in listing.text  # an image not over https is not shown
+    assert "img-src 'self' data: https:;" in listing.headers["Content-Security-Policy"]
     assert "Staff friends" not in listing.text  # secret: not listed
     assert "Old offer" not in listing.text
     assert "<script" not in listing.text
@@ -122,6 +125,9 @@ async def test_the_shop_lists_published_vouchers_and_sells_secret_ones_by_link(
     assert secret.status_code == 200
     assert "Staff friends" in secret.text
     for path in (
+        f"{SHOP}/vouchers/99999999999999",
+        f"{SHOP}/vouchers/abc",
+        f"{SHOP}/vouchers/%C2%B2",  # a superscript two: a digit to str.isdigit, no number
         f"{SHOP}/vouchers/{spa['hidden']}",  # unpublished
         f"{SHOP}/vouchers/{foreign}",  # another client's voucher under this shop
         f"{SHOP}/vouchers/999999",
@@ -323,6 +329,7 @@ async def test_a_refunded_unpaid_order_cannot_be_paid(
     refunded = await api.post(f"/api/orders/{number}/refund", headers=tenant.headers)
     assert refunded.status_code == 200
     assert refunded.json()["refund"] == 0  # nothing was paid, nothing is given back
+    assert (await _counts(database))[3] == 5  # and the stock it took is on sale again
 
     response = await api.post(
         f"/api/orders/{number}/payment", json={"method": "Cash"}, headers=tenant.headers

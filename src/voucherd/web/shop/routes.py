@@ -16,6 +16,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from voucherd.accounts.tokens import secret_key
 from voucherd.core.errors import DomainError, InvalidInput
@@ -191,10 +192,19 @@ async def _voucher_page(
     )
 
 
-@router.get("/shop/{subdomain}/vouchers/{number}")
-async def voucher_page(request: Request, subdomain: str, number: int, session: SessionDep) -> Response:
+async def _for_sale(
+    session: AsyncSession, subdomain: str, number: str
+) -> tuple[shop.Shop | None, ProductView | None]:
+    """The shop and the voucher it sells by this link (a number that is no voucher's: none)."""
     found = await shop.find_shop(session, subdomain)
-    view = None if found is None else await on_sale(session, found.page, number)
+    if found is None or not (number.isascii() and number.isdigit()) or len(number) > 9:
+        return found, None
+    return found, await on_sale(session, found.page, int(number))
+
+
+@router.get("/shop/{subdomain}/vouchers/{number}")
+async def voucher_page(request: Request, subdomain: str, number: str, session: SessionDep) -> Response:
+    found, view = await _for_sale(session, subdomain, number)
     if found is None or view is None:
         return _not_found(request, "Voucher not found")
     card = _card(view)
@@ -222,7 +232,7 @@ def _parse(form: dict[str, str], currency: str) -> tuple[shop.ShopOrder, dict[st
 
     def number(name: str) -> int | None:
         value = form[name].strip()
-        return int(value) if value.isdigit() and len(value) < 10 else None
+        return int(value) if value.isascii() and value.isdigit() and len(value) < 10 else None
 
     data = shop.ShopOrder(
         option=number("option"),
@@ -245,7 +255,7 @@ Text = Annotated[str, Form(max_length=2000)]
 async def buy(
     request: Request,
     subdomain: str,
-    number: int,
+    number: str,
     session: SessionDep,
     csrf: Annotated[str, Form(max_length=200)] = "",
     option: Text = "",
@@ -260,8 +270,7 @@ async def buy(
 ) -> Response:
     """Place an order awaiting payment, and go on to its confirmation; bad input shows the form
     again with each problem beside its field, and saves nothing."""
-    found = await shop.find_shop(session, subdomain)
-    view = None if found is None else await on_sale(session, found.page, number)
+    found, view = await _for_sale(session, subdomain, number)
     if found is None or view is None:
         return _not_found(request, "Voucher not found")
     form = {
@@ -288,7 +297,7 @@ async def buy(
     errors = {**shop.problems(found, view, data), **errors}
     if not errors:
         try:
-            order = await shop.place_shop_order(session, found, number, data)
+            order = await shop.place_shop_order(session, found, view.product.number, data)
         except DomainError as error:  # sold out meanwhile: shown above the form
             errors = {"form": error.message}
         else:
