@@ -5,8 +5,10 @@ arrives."""
 
 from __future__ import annotations
 
+import asyncio
 import re
-from datetime import timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -337,3 +339,48 @@ async def test_a_refunded_unpaid_order_cannot_be_paid(
 
     assert response.status_code == 409
     assert (await _counts(database))[1] == 0
+
+
+async def test_a_delivery_date_sends_the_voucher_at_the_start_of_that_day_in_the_clients_timezone(
+    api: httpx.AsyncClient, spa: dict[str, int], database: Database, tenant: Tenant
+) -> None:
+    day = (clock.now().astimezone(ZoneInfo("Europe/London")) + timedelta(days=10)).date()
+    csrf = _csrf(await api.get(f"{SHOP}/vouchers/{spa['card']}"))
+    placed = await api.post(f"{SHOP}/vouchers/{spa['card']}", data=_form(csrf, delivery_date=day.isoformat()))
+    assert placed.status_code == 303
+    async with unit_of_work(database, write=False) as session:
+        number = (await session.scalars(select(GiftOrder.number))).one()
+
+    paid = await api.post(f"/api/orders/{number}/payment", json={"method": "Cash"}, headers=tenant.headers)
+
+    assert paid.status_code == 200
+    async with unit_of_work(database, write=False) as session:
+        [job] = (await session.scalars(select(Job))).all()
+    assert job.run_after == datetime.combine(day, time(), tzinfo=ZoneInfo("Europe/London"))
+    assert await runner.run_until_idle(database) == 0  # not before that day
+
+
+@pytest.mark.concurrency
+async def test_ten_concurrent_payments_of_one_order_issue_its_code_once(
+    api: httpx.AsyncClient, spa: dict[str, int], database: Database, tenant: Tenant
+) -> None:
+    csrf = _csrf(await api.get(f"{SHOP}/vouchers/{spa['card']}"))
+    assert (await api.post(f"{SHOP}/vouchers/{spa['card']}", data=_form(csrf))).status_code == 303
+    async with unit_of_work(database, write=False) as session:
+        number = (await session.scalars(select(GiftOrder.number))).one()
+
+    responses = await asyncio.gather(
+        *(
+            api.post(f"/api/orders/{number}/payment", json={"method": "Cash"}, headers=tenant.headers)
+            for _ in range(10)
+        )
+    )
+
+    assert {response.status_code for response in responses} == {200}
+    assert len({response.json()["codes"][0]["code"] for response in responses}) == 1
+    assert (await _counts(database))[:3] == (1, 1, 1)  # one order, one card, one mail
+    async with unit_of_work(database, write=False) as session:
+        assert (
+            await session.scalar(select(func.count()).select_from(Event).where(Event.type == "order.created"))
+            == 1
+        )
