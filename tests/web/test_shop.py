@@ -126,6 +126,8 @@ async def test_the_shop_lists_published_vouchers_and_sells_secret_ones_by_link(
     secret = await api.get(f"{SHOP}/vouchers/{spa['secret']}")
     assert secret.status_code == 200
     assert "Staff friends" in secret.text
+    assert '<meta name="robots" content="noindex">' in secret.text  # kept out of search engines
+    assert "noindex" not in listing.text
     for path in (
         f"{SHOP}/vouchers/99999999999999",
         f"{SHOP}/vouchers/abc",

@@ -22,7 +22,7 @@ from voucherd.accounts.tokens import secret_key
 from voucherd.core.errors import DomainError, InvalidInput
 from voucherd.core.money import display_price, to_minor
 from voucherd.giftcards import payments, shop
-from voucherd.giftcards.catalog import ProductType, ProductView, listed, on_sale
+from voucherd.giftcards.catalog import AccessLevel, ProductType, ProductView, listed, on_sale
 from voucherd.giftcards.orders import OrderStatus
 from voucherd.http.ratelimit import rate_limit
 from voucherd.http.session import SessionDep
@@ -145,6 +145,7 @@ def _card(view: ProductView) -> dict[str, Any]:
         "description": product.description,
         "terms": product.terms,
         "monetary": monetary,
+        "secret": product.access_level == AccessLevel.SECRET,
         "price": price,
         "options": options,
         "methods": methods,
