@@ -298,7 +298,12 @@ async def test_an_order_awaits_payment_then_staff_mark_it_paid_and_its_code_work
 
 
 async def test_another_clients_order_number_is_not_found_on_the_payment_route(
-    api: httpx.AsyncClient, spa: dict[str, int], database: Database, other_tenant: Tenant
+    api: httpx.AsyncClient,
+    spa: dict[str, int],
+    database: Database,
+    tenant: Tenant,
+    other_tenant: Tenant,
+    smtp_server: SmtpServer,
 ) -> None:
     csrf = _csrf(await api.get(f"{SHOP}/vouchers/{spa['massage']}"))
     massage = await api.get(f"{SHOP}/vouchers/{spa['massage']}")
@@ -321,6 +326,15 @@ async def test_another_clients_order_number_is_not_found_on_the_payment_route(
     async with unit_of_work(database, write=False) as session:
         assert (await session.get_one(GiftOrder, order.id)).status == "awaiting_payment"
     assert (await _counts(database))[1] == 0
+
+    # the business itself records it: the buyer gets his own voucher (not "a gift from" himself)
+    paid = await api.post(
+        f"/api/orders/{order.number}/payment", json={"method": "Cash"}, headers=tenant.headers
+    )
+    assert paid.status_code == 200
+    assert await runner.run_until_idle(database) == 1
+    assert smtp_server.inbox.envelopes[0].rcpt_tos == ["bob@example.com"]
+    assert smtp_server.inbox.messages[0]["Subject"] == "Your voucher from Demo Restaurant: Hot stone massage"
 
 
 async def test_a_refunded_unpaid_order_cannot_be_paid(

@@ -375,7 +375,8 @@ async def _mail(
             timezone=principal.timezone,
             terms=product.terms or None,
             message=order.recipient_message,
-            from_name=order.buyer_name,
+            # A voucher bought for oneself is "your voucher", not a gift from oneself.
+            from_name=None if order.recipient_email == order.buyer_email else order.buyer_name,
             public_url=url,
             qr_payload=url,
         )
