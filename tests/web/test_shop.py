@@ -400,3 +400,23 @@ async def test_ten_concurrent_payments_of_one_order_issue_its_code_once(
             await session.scalar(select(func.count()).select_from(Event).where(Event.type == "order.created"))
             == 1
         )
+
+
+async def test_a_sold_out_voucher_says_so_and_sells_no_more(
+    api: httpx.AsyncClient, spa: dict[str, int], database: Database, tenant: Tenant
+) -> None:
+    last = await _product(database, tenant, MASSAGE, title="Last massage", quantity_is_limited=True, stock=1)
+    page = await api.get(f"{SHOP}/vouchers/{last}")
+    option = re.search(r'name="option" id="option-\d+" value="(\d+)"', page.text)
+    assert option is not None
+    form = _form(_csrf(page), amount="", option=option.group(1))
+    assert (await api.post(f"{SHOP}/vouchers/{last}", data=form)).status_code == 303
+
+    again = await api.post(f"{SHOP}/vouchers/{last}", data=form)
+
+    assert again.status_code == 422
+    assert 'id="sold-out"' in again.text
+    assert '<form method="post"' not in again.text
+    assert "Sold out" in (await api.get(f"{SHOP}/")).text
+    async with unit_of_work(database, write=False) as session:
+        assert await session.scalar(select(func.count()).select_from(GiftOrder)) == 1

@@ -12,6 +12,7 @@ import secrets
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
@@ -98,7 +99,7 @@ def _expiry(product: GiftProduct, timezone: str) -> str | None:
         unit = unit[:-1] if product.expiry_period == 1 else unit
         return f"Valid for {product.expiry_period} {unit} from purchase."
     if product.expiry_type == "time" and product.expiry_to is not None:
-        return f"Valid until {product.expiry_to:%d %B %Y}."
+        return f"Valid until {product.expiry_to.astimezone(ZoneInfo(timezone)):%d %B %Y}."
     return None
 
 
@@ -146,6 +147,7 @@ def _card(view: ProductView) -> dict[str, Any]:
         "terms": product.terms,
         "monetary": monetary,
         "secret": product.access_level == AccessLevel.SECRET,
+        "sold_out": product.quantity_is_limited and (product.stock or 0) <= 0,
         "price": price,
         "options": options,
         "methods": methods,
