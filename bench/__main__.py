@@ -13,7 +13,15 @@ from datetime import UTC, datetime
 
 import uvloop
 
-from bench import codegen, distribution, http_checkout, http_giftcards, http_voucherify, webhooks
+from bench import (
+    codegen,
+    distribution,
+    http_checkout,
+    http_giftcards,
+    http_metrics,
+    http_voucherify,
+    webhooks,
+)
 from bench.common import (
     BENCH_DATABASE,
     RESULTS,
@@ -68,7 +76,7 @@ async def _commit() -> str:
         return "unknown"
 
 
-SECTIONS = ("codegen", "checkout", "voucherify", "giftcards", "distribution", "webhooks")
+SECTIONS = ("codegen", "checkout", "metrics", "voucherify", "giftcards", "distribution", "webhooks")
 
 
 async def _bench(mode: Mode, only: Sequence[str] = SECTIONS) -> str:
@@ -87,6 +95,8 @@ async def _bench(mode: Mode, only: Sequence[str] = SECTIONS) -> str:
                 sections.append(await codegen.run(database, tenant, mode.codegen_counts))
             if "checkout" in only:
                 sections.append(await http_checkout.run(database, tenant, mode.durations, mode.redeem_codes))
+            if "metrics" in only:
+                sections.append(await http_metrics.run(database, tenant, mode.durations))
             if "voucherify" in only:
                 sections.append(
                     await http_voucherify.run(database, tenant, mode.durations, mode.redeem_codes)

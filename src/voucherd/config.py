@@ -5,6 +5,7 @@ from __future__ import annotations
 from email.utils import parseaddr
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
@@ -76,6 +77,10 @@ class Settings(BaseSettings):
     webhook_poll_seconds: float = Field(default=0.2, gt=0)
     # Overlap in which a rotated secret's predecessor still signs.
     webhook_rotation_overlap_hours: float = Field(default=24.0, ge=0)
+    # Who may read /metrics (Prometheus): "off", "loopback" (from this machine only, and never a
+    # request a proxy forwarded) or "token" (Authorization: Bearer <metrics_token>).
+    metrics: Literal["off", "loopback", "token"] = "loopback"
+    metrics_token: str | None = Field(default=None, min_length=16)
     # Rate limits ("N/second|minute|hour"). Counters in memory per process, or in Redis (shared by
     # every instance) when redis_url is set. Set rate_limits_enabled=false to turn them all off.
     redis_url: str | None = None

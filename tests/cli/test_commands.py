@@ -272,3 +272,47 @@ def test_worker_stopped_mid_job_hands_it_back_between_chunks(db_url: str) -> Non
         finisher.send_signal(signal.SIGTERM)
         finisher.wait(timeout=30)
     assert asyncio.run(_count(db_url)) == (60000, 60000, "succeeded")
+
+
+@pytest.mark.crash
+def test_serve_with_two_processes_sums_their_metrics(db_url: str, tmp_path: Path) -> None:
+    """``--workers 2``: prometheus-client's multiprocess mode, so any process's /metrics counts
+    the requests every process served."""
+    samples = tmp_path / "metrics"  # its own folder: every *.db file in it is read as samples
+    samples.mkdir()
+    env = env_for(db_url, PROMETHEUS_MULTIPROC_DIR=str(samples))
+    demo = json.loads(run(["demo", "--json"], env).stdout)
+    port = free_port()
+    server = subprocess.Popen(
+        [*VOUCHERD, "serve", "--port", str(port), "--workers", "2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(400):
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        for _ in range(40):  # new connections: the kernel spreads them over both processes
+            with httpx.Client() as fresh:
+                answer = fresh.get(
+                    f"{base}/api/webhook/validate/{demo['codes'][0]}", headers={"X-API-Key": demo["api_key"]}
+                )
+                assert answer.status_code == 200
+        pids = {path.name.split("_")[-1] for path in samples.glob("histogram_*.db")}
+        assert len(pids) == 2  # both processes served and wrote their samples
+        page = httpx.get(f"{base}/metrics").text
+        line = next(
+            line
+            for line in page.splitlines()
+            if line.startswith("voucherd_http_request_duration_seconds_count")
+            and 'route="/webhook/validate/{code}"' in line
+        )
+        assert float(line.rsplit(" ", 1)[1]) == 40
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)

@@ -12,7 +12,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from voucherd.accounts import keys
+from voucherd.accounts import api_versions, keys
 from voucherd.accounts.errors import ApiKeyInUse
 from voucherd.accounts.numbers import next_number
 from voucherd.core import clock
@@ -59,6 +59,8 @@ class Principal:
     subject: Subject
     role: Role = Role.ADMIN
     rate_key: str = field(default="")
+    # The Voucherify API version the client pinned for requests that name none (None: ours).
+    api_version: str | None = None
 
     def __post_init__(self) -> None:
         if not self.rate_key:
@@ -73,6 +75,7 @@ def api_key_principal(
     timezone: str,
     api_key_id: uuid.UUID,
     publishable: bool = False,
+    api_version: str | None = None,
 ) -> Principal:
     """The principal of an API key: it acts for its whole client (a publishable key only on
     client-side endpoints)."""
@@ -83,6 +86,7 @@ def api_key_principal(
         timezone=timezone,
         subject=Subject(SubjectKind.API_KEY, api_key_id),
         role=Role.PUBLISHABLE if publishable else Role.ADMIN,
+        api_version=api_version,
     )
 
 
@@ -150,6 +154,16 @@ async def set_client_side(
     client = await get_client(session, client_id)
     client.client_side_redeem = redeem
     client.client_side_publish = publish
+    return client
+
+
+async def set_api_version(session: AsyncSession, client_id: uuid.UUID, version: str) -> Client:
+    """Pin the Voucherify API version the client's requests get when they name none (one we
+    serve, else :class:`InvalidInput`); credentials are re-read, so it holds at once here and
+    within the cache time everywhere."""
+    client = await get_client(session, client_id)
+    client.voucherify_api_version = api_versions.checked(version)
+    forget_all_at_commit(session)
     return client
 
 
@@ -338,7 +352,15 @@ async def authenticate(session: AsyncSession, raw_key: str | None, *, cache_ttl:
         raise Unauthenticated("The API key is not valid.")
     since = _cache.epoch
     query = (
-        select(ApiKey.id, ApiKey.client_id, ApiKey.publishable, Client.name, Client.currency, Client.timezone)
+        select(
+            ApiKey.id,
+            ApiKey.client_id,
+            ApiKey.publishable,
+            Client.name,
+            Client.currency,
+            Client.timezone,
+            Client.voucherify_api_version,
+        )
         .join(Client, Client.id == ApiKey.client_id)
         .where(ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None))
     )
@@ -352,6 +374,7 @@ async def authenticate(session: AsyncSession, raw_key: str | None, *, cache_ttl:
         timezone=row.timezone,
         api_key_id=row.id,
         publishable=row.publishable,
+        api_version=row.voucherify_api_version,
     )
     _cache.put(key_hash, principal, cache_ttl, since=since)
     return principal

@@ -41,7 +41,14 @@ def serve(
     workers: Annotated[int, typer.Option(help="Server processes")] = 1,
 ) -> None:
     """Serve the API (and, on SQLite, run the job worker in the same process)."""
+    import os
+    import tempfile
+
     import uvicorn
+
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # /metrics sums every server process's samples: each writes its own files here.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="voucherd-metrics-")
 
     uvicorn.run(
         "voucherd.api.app:serve_app",
@@ -157,6 +164,29 @@ def clients_client_side(
         _fail(error)
         return
     typer.echo(f"client-side redeem {'on' if redeem else 'off'}, publish {'on' if publish else 'off'}")
+
+
+@clients_app.command("set-api-version")
+def clients_set_api_version(client_id: uuid.UUID, version: str) -> None:
+    """Pin the Voucherify API version (e.g. v2018-08-01) for the client's requests that send no
+    X-Voucherify-API-Version header."""
+    from voucherd.accounts import service as accounts
+    from voucherd.db import get_database, unit_of_work
+
+    async def main() -> str:
+        try:
+            async with unit_of_work() as session:
+                client = await accounts.set_api_version(session, client_id, version)
+                return client.voucherify_api_version or ""
+        finally:
+            await get_database().dispose()
+
+    try:
+        pinned = asyncio.run(main())
+    except DomainError as error:
+        _fail(error)
+        return
+    typer.echo(f"Voucherify API version {pinned}")
 
 
 @clients_app.command("list")

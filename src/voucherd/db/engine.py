@@ -41,6 +41,11 @@ class Database:
     def is_postgres(self) -> bool:
         return self.engine.dialect.name == "postgresql"
 
+    @property
+    def driver_pool(self) -> asyncpg.Pool | None:
+        """The checkout's pool if it was opened (for the pool figures of ``/metrics``)."""
+        return self._driver_pool
+
     async def driver(self) -> asyncpg.Pool:
         """The pool of PostgreSQL connections straight from asyncpg, for the checkout's few
         statements: a lookup through one costs about a third of one through an ``AsyncSession``

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 from pathlib import Path
 
@@ -31,3 +32,11 @@ def upgrade(database_url: str, revision: str = "head") -> None:
 
 async def upgrade_async(database_url: str, revision: str = "head") -> None:
     await asyncio.to_thread(upgrade, database_url, revision)
+
+
+@functools.cache
+def head_revision() -> str | None:
+    """The newest migration this code knows (read once)."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config("")).get_current_head()

@@ -24,6 +24,8 @@ class Client(Base):
     # Seed 004's "danger zone": what a publishable key may do from a browser besides validating.
     client_side_redeem: Mapped[bool] = mapped_column(default=False, server_default=false())
     client_side_publish: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # The Voucherify API version a request without X-Voucherify-API-Version is served (None: ours).
+    voucherify_api_version: Mapped[str | None] = mapped_column(String(16), nullable=True)
     created_at: Mapped[datetime] = timestamp_column()
 
 

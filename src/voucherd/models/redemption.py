@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint, Uuid
+from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from voucherd.db.types import UTCDateTime
@@ -20,6 +20,12 @@ class Redemption(Base):
         Index("ix_redemptions_voucher_created", "voucher_id", "created_at"),
         Index("ix_redemptions_campaign_created", "campaign_id", "created_at"),
         Index("ix_redemptions_customer_campaign", "customer_id", "campaign_id"),
+        Index(
+            "ix_redemptions_stack",
+            "stack_id",
+            postgresql_where=text("stack_id IS NOT NULL"),
+            sqlite_where=text("stack_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -39,3 +45,5 @@ class Redemption(Base):
     created_at: Mapped[datetime] = timestamp_column()
     rolled_back_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     rollback_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    # The codes redeemed together on one order (Voucherify's parent redemption: its id is this).
+    stack_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)

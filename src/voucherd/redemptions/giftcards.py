@@ -6,10 +6,11 @@ code's, so the dialects map them as they map any other."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import replace
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,7 +30,7 @@ from voucherd.giftcards.errors import (
 )
 from voucherd.giftcards.ledger import REDEEM, ROLLBACK
 from voucherd.giftcards.vouchers import GiftBalance
-from voucherd.models import GiftCard, GiftLedgerEntry, GiftProduct, Redemption
+from voucherd.models import Campaign, GiftCard, GiftLedgerEntry, GiftProduct, Redemption, Voucher
 from voucherd.offers.errors import VoucherAlreadyRedeemed, VoucherExpired, VoucherNotYetActive
 from voucherd.offers.repository import Offer
 from voucherd.offers.rules import usability_error
@@ -306,3 +307,17 @@ async def give_back(session: AsyncSession, principal: Principal, redemption: Red
     )
     if card is not None:
         await credit(session, principal, card, redemption.discount_applied, kind=ROLLBACK, at=clock.now())
+
+
+async def of_gift_vouchers(session: AsyncSession, redemption_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of these redemptions took from a gift voucher's balance."""
+    if not redemption_ids:
+        return set()
+    kind = func.coalesce(Voucher.discount_type, Campaign.discount_type)
+    found = await session.scalars(
+        select(Redemption.id)
+        .join(Voucher, Voucher.id == Redemption.voucher_id)
+        .join(Campaign, Campaign.id == Voucher.campaign_id)
+        .where(Redemption.id.in_(redemption_ids), kind == DiscountType.GIFT)
+    )
+    return set(found.all())

@@ -60,6 +60,7 @@ class PastRedemption:
     transaction_amount: int
     discount_applied: int
     rolled_back_at: datetime | None
+    stack_id: uuid.UUID | None
 
 
 PAST_COLUMNS = (
@@ -70,6 +71,7 @@ PAST_COLUMNS = (
     _redemptions.c.transaction_amount,
     _redemptions.c.discount_applied,
     _redemptions.c.rolled_back_at,
+    _redemptions.c.stack_id,
 )
 # The columns a redemption is written with, each the bound parameter of its name.
 REDEMPTION_FIELDS = (
@@ -86,6 +88,7 @@ REDEMPTION_FIELDS = (
     "channel",
     "redeemed_at",
     "created_at",
+    "stack_id",
 )
 
 
@@ -216,8 +219,15 @@ def _outcome(use_left: bool, available: bool, claimed: bool) -> Outcome:
 
 
 def _parameters(redemption: dict[str, Any], limit: int, customer_limit: int | None) -> dict[str, Any]:
-    """The statements' parameters (a redemption that names no customer has ``customer_id`` None)."""
-    return {"customer_id": None, **redemption, "limit": limit, "customer_limit": customer_limit}
+    """The statements' parameters (a redemption that names no customer has ``customer_id`` None,
+    one outside a stack ``stack_id`` None)."""
+    return {
+        "customer_id": None,
+        "stack_id": None,
+        **redemption,
+        "limit": limit,
+        "customer_limit": customer_limit,
+    }
 
 
 def _per_customer(redemption: dict[str, Any], customer_limit: int | None) -> bool:

@@ -36,6 +36,7 @@ class RedeemInput:
     channel: Channel = Channel.ONLINE
     customer: str | None = None  # an email or our customer id
     credits: int | None = None  # what to take from a gift voucher (else all the order can use)
+    stack_id: uuid.UUID | None = None  # the codes redeemed with it on the order, as one stack
 
 
 @dataclass(frozen=True)
@@ -47,3 +48,4 @@ class RedemptionResult:
     discount_applied: int
     replayed: bool
     gift: GiftBalance | None = None  # a gift voucher's balance after the redemption
+    stack_id: uuid.UUID | None = None

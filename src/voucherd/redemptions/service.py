@@ -8,10 +8,11 @@ from dataclasses import replace
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from voucherd import metrics
 from voucherd.accounts.service import Principal
 from voucherd.core import clock
 from voucherd.core.codes import normalize
-from voucherd.core.errors import InvalidInput
+from voucherd.core.errors import DomainError, InvalidInput
 from voucherd.core.ids import new_id
 from voucherd.core.money import describe_amount
 from voucherd.core.pagination import PageRequest
@@ -38,6 +39,26 @@ def needs_session(code: str) -> bool:
 
 async def validate(store: CheckoutStore, principal: Principal, code: str) -> Validation:
     """Whether the code can be used now, and if not why; changes nothing."""
+    result = await _validate(store, principal, code)
+    metrics.checkout("validate", "ok" if result.error is None else result.error.code)
+    return result
+
+
+async def redeem(store: CheckoutStore, principal: Principal, data: RedeemInput) -> RedemptionResult:
+    """Use the voucher once for an order, or replay the result of the same order sent before.
+
+    The same ``order_reference`` with the same amount returns the original result and redeems
+    nothing more; with another amount it is an :class:`OrderReferenceConflict`."""
+    try:
+        result = await _redeem(store, principal, data)
+    except DomainError as refused:
+        metrics.checkout("redeem", refused.code)
+        raise
+    metrics.checkout("redeem", "replayed" if result.replayed else "ok")
+    return result
+
+
+async def _validate(store: CheckoutStore, principal: Principal, code: str) -> Validation:
     code = normalize(code)
     if store.session is not None and gift_cards.is_gift_code(code):
         gift = await gift_cards.validate(store.session, principal, code)
@@ -56,11 +77,7 @@ async def validate(store: CheckoutStore, principal: Principal, code: str) -> Val
     )
 
 
-async def redeem(store: CheckoutStore, principal: Principal, data: RedeemInput) -> RedemptionResult:
-    """Use the voucher once for an order, or replay the result of the same order sent before.
-
-    The same ``order_reference`` with the same amount returns the original result and redeems
-    nothing more; with another amount it is an :class:`OrderReferenceConflict`."""
+async def _redeem(store: CheckoutStore, principal: Principal, data: RedeemInput) -> RedemptionResult:
     code = normalize(data.code)
     order_reference = _reference(data.order_reference)
     if store.session is not None and gift_cards.is_gift_code(code):
@@ -126,6 +143,7 @@ async def redeem(store: CheckoutStore, principal: Principal, data: RedeemInput) 
             "channel": data.channel.value,
             "redeemed_at": redeemed_at,
             "created_at": now,
+            "stack_id": data.stack_id,
         },
         events.new_event(
             principal.client_id,
@@ -180,6 +198,7 @@ async def redeem(store: CheckoutStore, principal: Principal, data: RedeemInput) 
         discount_applied=discount,
         replayed=False,
         gift=gift,
+        stack_id=data.stack_id,
     )
 
 
@@ -217,6 +236,7 @@ def _replay(earlier: PastRedemption, amount: int) -> RedemptionResult:
         transaction_amount=earlier.transaction_amount,
         discount_applied=earlier.discount_applied,
         replayed=True,
+        stack_id=earlier.stack_id,
     )
 
 

@@ -6,16 +6,23 @@ every code through the checkout's own write (the same guarded use, redemption ro
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from voucherd.accounts.service import Principal
 from voucherd.core.errors import DomainError, InvalidInput
+from voucherd.core.ids import new_id
 from voucherd.core.money import MAX_MINOR, Amount
 from voucherd.giftcards.vouchers import GiftBalance
+from voucherd.models import Redemption
 from voucherd.offers.repository import Offer
 from voucherd.offers.rules import discount_for
 from voucherd.redemptions import giftcards as gift_cards
 from voucherd.redemptions import service as redemptions
+from voucherd.redemptions.errors import OrderReferenceConflict, RedemptionNotFound
 from voucherd.redemptions.repository import CheckoutStore
 from voucherd.redemptions.schemas import Channel, RedeemInput, RedemptionResult
 
@@ -54,6 +61,15 @@ class Stack:
     @property
     def discount(self) -> int:
         return sum(item.discount for item in self.items if item.error is None)
+
+
+@dataclass(frozen=True)
+class Redeemed:
+    """The redemptions of a stack, in the order requested; ``stack_id`` groups them when there
+    are several (Voucherify's parent redemption), ``None`` for one code."""
+
+    stack_id: uuid.UUID | None
+    results: list[RedemptionResult]
 
 
 def _checked_codes(codes: list[Redeemable]) -> list[Redeemable]:
@@ -103,13 +119,16 @@ async def redeem(
     *,
     order_reference: str | None,
     customer: str | None,
-) -> list[RedemptionResult]:
+) -> Redeemed:
     """Redeem every code of the stack on the order, or none: the first refusal raises (the
-    caller's transaction then writes nothing). A retry with the same ``order_reference``
-    answers as the first did."""
+    caller's transaction then writes nothing). Several codes are one stack, each redemption
+    naming it. A retry with the same ``order_reference`` answers as the first did; a retry that
+    adds codes to an order redeemed before, or regroups its codes, is an
+    :class:`OrderReferenceConflict` (and redeems nothing)."""
     left = _checked_amount(amount)
+    stack_id = new_id() if len(_checked_codes(codes)) > 1 else None
     results = []
-    for item in _checked_codes(codes):
+    for item in codes:
         result = await redemptions.redeem(
             store,
             principal,
@@ -120,8 +139,48 @@ async def redeem(
                 order_reference=order_reference,
                 channel=Channel.ONLINE,
                 customer=customer,
+                stack_id=stack_id,
             ),
         )
         left -= result.discount_applied
         results.append(result)
-    return results
+    if stack_id is not None and any(result.replayed for result in results):
+        earlier = {result.stack_id for result in results if result.stack_id is not None}
+        if not all(result.replayed for result in results) or len(earlier) != 1:
+            raise OrderReferenceConflict(
+                f"Order {order_reference} was already redeemed with other codes; send the same "
+                "codes again, or use a new order source_id for a different order."
+            )
+        stack_id = earlier.pop()
+    return Redeemed(stack_id, results)
+
+
+async def members(session: AsyncSession, principal: Principal, stack_id: uuid.UUID) -> list[Redemption]:
+    """The client's redemptions of one stack, in the order they were redeemed."""
+    rows = await session.scalars(
+        select(Redemption)
+        .where(Redemption.client_id == principal.client_id, Redemption.stack_id == stack_id)
+        .order_by(Redemption.created_at, Redemption.id)
+    )
+    found = list(rows.all())
+    if not found:
+        raise RedemptionNotFound(
+            "No redemption with this id.", resource_id=str(stack_id), resource_type="redemption"
+        )
+    return found
+
+
+async def rollback(
+    session: AsyncSession, principal: Principal, stack_id: uuid.UUID, *, reason: str
+) -> tuple[list[Redemption], bool]:
+    """Roll back every redemption of the stack not rolled back yet, in the caller's one
+    transaction (all or none); the second value says whether this call rolled any back."""
+    done = False
+    found = await members(session, principal, stack_id)
+    for member in found:
+        if member.rolled_back_at is None:
+            _, rolled = await redemptions.rollback_redemption(
+                session, principal, reason=reason, redemption_id=member.id
+            )
+            done = done or rolled
+    return found, done

@@ -27,6 +27,7 @@ from sqlalchemy import ColumnElement, Table, and_, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from voucherd import metrics
 from voucherd.config import Settings, get_settings
 from voucherd.core import clock
 from voucherd.core.ids import new_id
@@ -265,7 +266,9 @@ async def record_many(
     took over is dropped (``False``)."""
     settings = settings or get_settings()
     async with unit_of_work(database) as session:
-        return await _record_all(session, results, settings)
+        written = await _record_all(session, results, settings)
+    _count(results, written, settings)
+    return written
 
 
 async def record_and_claim(
@@ -275,8 +278,20 @@ async def record_and_claim(
     if not results and not await _anything_due(database):
         return []
     async with unit_of_work(database) as session:
-        await _record_all(session, results, settings)
-        return await _claim_in(session, limit, settings) if limit > 0 else []
+        written = await _record_all(session, results, settings)
+        claimed = await _claim_in(session, limit, settings) if limit > 0 else []
+    _count(results, written, settings)
+    return claimed
+
+
+def _count(results: list[tuple[Claimed, network.Outcome]], written: list[bool], settings: Settings) -> None:
+    """The committed outcomes, for ``/metrics``."""
+    for (claimed, outcome), done in zip(results, written, strict=True):
+        if done:
+            final = outcome.gone or next_delay(settings, claimed.attempt, outcome.retry_after) is None
+            metrics.webhook_attempt(
+                succeeded=outcome.succeeded, final=final, attempt=claimed.attempt, event_id=claimed.event_id
+            )
 
 
 async def _record_all(

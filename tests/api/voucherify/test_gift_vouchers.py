@@ -12,9 +12,9 @@ import httpx
 import pytest
 import voucherify
 from sqlalchemy import func, select
-from voucherify.exceptions import ApiException, BadRequestException
+from voucherify.exceptions import ApiException, BadRequestException, NotFoundException
 
-from tests.api.voucherify.conftest import Served
+from tests.api.voucherify.conftest import Served, other_tenant
 from voucherd.db.engine import create_database
 from voucherd.models import GiftCard, GiftLedgerEntry
 
@@ -154,6 +154,10 @@ def test_credits_validate_redeem_and_roll_back_on_one_balance(served: Served) ->
         assert whole.redemptions[0].amount == 2500
         assert _balance(client, "GIFT-100") == 4500
 
+        shown = voucherify.RedemptionsApi(client).get_redemption(child.id)
+        assert shown.amount == 3000  # the credits it took, read back too
+        listed = voucherify.RedemptionsApi(client).list_redemptions()
+        assert sorted(item.amount for item in listed.redemptions) == [2500, 3000]
         rolled = voucherify.RedemptionsApi(client).rollback_redemption(child.id, reason="returned")
         assert (rolled.result, rolled.status) == ("SUCCESS", "SUCCEEDED")
         assert _balance(client, "GIFT-100") == 7500
@@ -274,3 +278,37 @@ def test_a_published_gift_voucher_lists_under_its_voucher_type(served: Served) -
         for kind, total in (("gift", 1), ("GIFT_VOUCHER", 1), ("discount", 0), ("loyalty", 0)):
             listed = http.get("/v1/publications", params={"voucher_type": kind}).json()
             assert listed["total"] == total, kind
+
+
+def test_a_spent_gift_voucher_is_deleted_with_its_card(served: Served) -> None:
+    with served.client() as client:
+        _gift(client, "GIFT-DEL", 1000)
+        _redeem(client, _stack("GIFT-DEL", amount=400, credits=400))
+        voucherify.VouchersApi(client).delete_voucher("GIFT-DEL")
+        with pytest.raises(NotFoundException):
+            voucherify.VouchersApi(client).get_voucher("GIFT-DEL")
+        again = _gift(client, "GIFT-DEL", 700)  # the code is free again, with a new balance
+        assert again.gift is not None
+        assert again.gift.balance == 700
+        done = _redeem(client, _stack("GIFT-DEL", amount=100, credits=100))
+        assert done.redemptions[0].voucher.gift.balance == 600
+    assert _ledger(served, "GIFT-DEL")[:2] == (600, 600)
+
+
+def test_another_clients_gift_voucher_is_not_found_and_keeps_its_balance(served: Served) -> None:
+    with served.client() as client:
+        _gift(client, "GIFT-MINE", 4000)
+        (child,) = _redeem(client, _stack("GIFT-MINE", amount=1000, credits=1000)).redemptions
+    stranger = other_tenant(served)
+    headers = {"X-App-Id": str(stranger.principal.subject.id), "X-App-Token": stranger.api_key}
+    with httpx.Client(base_url=served.url, headers=headers) as http:
+        checked = http.post("/v1/validations", json=_stack("GIFT-MINE", amount=1000, credits=500)).json()
+        assert checked["redeemables"][0]["result"]["error"]["key"] == "not_found"
+        taken = http.post("/v1/redemptions", json=_stack("GIFT-MINE", amount=1000, credits=500))
+        assert (taken.status_code, taken.json()["key"]) == (400, "not_found")
+        assert http.get("/v1/vouchers/GIFT-MINE").status_code == 404
+        assert http.post(f"/v1/redemptions/{child.id}/rollback").status_code == 404
+        mine = http.post("/v1/vouchers/GIFT-MINE", json={"type": "GIFT_VOUCHER", "gift": {"amount": 100}})
+        assert mine.status_code == 200  # codes are per client: the same code is theirs to make
+    with served.client() as client:
+        assert _balance(client, "GIFT-MINE") == 3000

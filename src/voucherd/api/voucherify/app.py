@@ -23,6 +23,7 @@ from voucherd.api.voucherify import (
     vouchers,
 )
 from voucherd.api.voucherify.auth import SECURITY_SCHEMES
+from voucherd.api.voucherify.cors import ErrorCors
 from voucherd.api.voucherify.requests import RawPath
 from voucherd.api.voucherify.versions import HEADER, SERVED, VersionLayer
 from voucherd.http import boundary
@@ -54,6 +55,7 @@ def create_voucherify_app(limiter: RateLimiter) -> FastAPI:
     boundary.install(app, json_bodies=True)
     app.add_middleware(RawPath)
     app.add_middleware(VersionLayer, refuse=_refuse_version)
+    app.add_middleware(ErrorCors)
 
     app.include_router(async_actions.router)
     app.include_router(redemptions.router)

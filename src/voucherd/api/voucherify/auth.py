@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 from voucherd.accounts.credentials import resolve
 from voucherd.accounts.permissions import Permission
 from voucherd.accounts.service import Principal
+from voucherd.api.voucherify.versions import settle
 from voucherd.core.errors import Unauthenticated
 from voucherd.http.routes import authenticate_first
 
@@ -33,6 +34,7 @@ async def application(request: Request) -> Principal:
     principal = await resolve(token)
     if str(principal.subject.id) != app_id.lower():
         raise Unauthenticated("X-App-Id is not the id of the key sent as X-App-Token.")
+    settle(request, principal)
     return principal
 
 
@@ -46,6 +48,7 @@ async def client_caller(request: Request) -> Principal:
     principal = await resolve(token, client_side=True)
     if str(principal.subject.id) != app_id.lower():
         raise Unauthenticated("X-Client-Application-Id is not the id of the key sent as X-Client-Token.")
+    settle(request, principal)
     return principal
 
 

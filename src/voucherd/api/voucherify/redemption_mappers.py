@@ -4,6 +4,7 @@ as the SDK checks them."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from fastapi import Request
@@ -135,10 +136,44 @@ def _voucher(code: str, voucher_id: Any, campaign_id: Any) -> dict[str, Any]:
     }
 
 
+def _parent(
+    stack_id: Any, *, order_of: dict[str, Any], children: list[dict[str, Any]], **extra: Any
+) -> dict[str, Any]:
+    """The parent redemption of a stack: its own id, the order's totals, its children."""
+    parent_id = prefixed(REDEMPTION, stack_id)
+    return {
+        "id": parent_id,
+        "object": "redemption",
+        "date": children[0]["date"],
+        "customer_id": children[0]["customer_id"],
+        "tracking_id": None,
+        "metadata": {},
+        "amount": sum(child["amount"] for child in children),
+        "redemption": None,
+        "result": "SUCCESS",
+        "status": "SUCCEEDED",
+        "order": order_of,
+        "channel": children[0]["channel"],
+        "related_object_type": "redemption",
+        "related_object_id": parent_id,
+        "related_redemptions": {
+            "rollbacks": [],
+            "redemptions": [{"id": child["id"], "date": child["date"]} for child in children],
+        },
+        **extra,
+    }
+
+
 def redeemed(
-    results: list[RedemptionResult], *, amount: int, source_id: str | None, channel_id: str
+    results: list[RedemptionResult],
+    *,
+    stack_id: Any,
+    amount: int,
+    source_id: str | None,
+    channel_id: str,
 ) -> dict[str, Any]:
     total = sum(result.discount_applied for result in results)
+    parent_id = None if stack_id is None else prefixed(REDEMPTION, stack_id)
     children = []
     left = amount
     for result in results:
@@ -151,7 +186,7 @@ def redeemed(
                 "tracking_id": None,
                 "metadata": {},
                 "amount": 0 if result.gift is None else result.discount_applied,
-                "redemption": None,
+                "redemption": parent_id,
                 "result": "SUCCESS",
                 "status": "SUCCEEDED",
                 "order": order(left, result.discount_applied, source_id=source_id),
@@ -161,11 +196,73 @@ def redeemed(
             }
         )
         left -= result.discount_applied
-    return {
+    answer: dict[str, Any] = {
         "redemptions": children,
         "order": order(amount, total, source_id=source_id),
         "inapplicable_redeemables": [],
         "skipped_redeemables": [],
+    }
+    if stack_id is not None:
+        answer["parent_redemption"] = _parent(stack_id, order_of=answer["order"], children=children)
+    return answer
+
+
+def _stack_order(rows: list[Redemption]) -> dict[str, Any]:
+    return order(
+        rows[0].transaction_amount,
+        sum(row.discount_applied for row in rows),
+        source_id=rows[0].order_reference,
+    )
+
+
+def _stack_rolled_back_at(rows: list[Redemption]) -> Any:
+    """When the whole stack was rolled back (its last member), else ``None``."""
+    if any(row.rolled_back_at is None for row in rows):
+        return None
+    return max(row.rolled_back_at for row in rows if row.rolled_back_at is not None)
+
+
+def parent(stack_id: Any, rows: list[Redemption], gifts: Collection[Any] = ()) -> dict[str, Any]:
+    """A stack's parent redemption read back: ROLLED_BACK once every member is."""
+    rolled_back_at = _stack_rolled_back_at(rows)
+    extra: dict[str, Any] = {}
+    if rolled_back_at is not None:
+        extra["status"] = "ROLLED_BACK"
+    answer = _parent(
+        stack_id,
+        order_of=_stack_order(rows),
+        children=[redemption(row, gift=row.id in gifts) for row in rows],
+        **extra,
+    )
+    if rolled_back_at is not None:
+        answer["related_redemptions"]["rollbacks"] = [
+            {"id": prefixed(ROLLBACK, stack_id), "date": moment(rolled_back_at)}
+        ]
+    return answer
+
+
+def stack_rollback(stack_id: Any, rows: list[Redemption]) -> dict[str, Any] | None:
+    """The rollback of a whole stack (``None`` while a member is not rolled back)."""
+    rolled_back_at = _stack_rolled_back_at(rows)
+    if rolled_back_at is None:
+        return None
+    parent_id = prefixed(REDEMPTION, stack_id)
+    last = max(rows, key=lambda row: row.rolled_back_at or rolled_back_at)
+    return {
+        "id": prefixed(ROLLBACK, stack_id),
+        "object": "redemption_rollback",
+        "date": moment(rolled_back_at),
+        "redemption": parent_id,
+        "reason": last.rollback_reason,
+        "result": "SUCCESS",
+        "status": "SUCCEEDED",
+        "customer_id": None if rows[0].customer_id is None else f"cust_{rows[0].customer_id.hex}",
+        "tracking_id": None,
+        "amount": 0,
+        "order": _stack_order(rows),
+        "related_object_type": "redemption",
+        "related_object_id": parent_id,
+        "channel": {"channel_id": None, "channel_type": "API"},
     }
 
 
@@ -180,7 +277,8 @@ def _order_of(row: Redemption) -> dict[str, Any]:
     return order(row.transaction_amount, row.discount_applied, source_id=row.order_reference)
 
 
-def redemption(row: Redemption) -> dict[str, Any]:
+def redemption(row: Redemption, *, gift: bool = False) -> dict[str, Any]:
+    """``gift``: the redemption of a gift voucher, whose ``amount`` is the credits it took."""
     rolled_back = row.rolled_back_at is not None
     return {
         "id": prefixed(REDEMPTION, row.id),
@@ -189,8 +287,8 @@ def redemption(row: Redemption) -> dict[str, Any]:
         "customer_id": None if row.customer_id is None else f"cust_{row.customer_id.hex}",
         "tracking_id": None,
         "metadata": {},
-        "amount": 0,
-        "redemption": None,
+        "amount": row.discount_applied if gift else 0,
+        "redemption": None if row.stack_id is None else prefixed(REDEMPTION, row.stack_id),
         "result": "SUCCESS",
         "status": "ROLLED_BACK" if rolled_back else "SUCCEEDED",
         "order": _order_of(row),

@@ -28,6 +28,7 @@ from voucherd.http import ratelimit
 from voucherd.http.checkout import run_checkout
 from voucherd.http.responses import JSON
 from voucherd.http.session import SessionDep
+from voucherd.redemptions import giftcards as gift_cards
 from voucherd.redemptions import service as redemptions
 from voucherd.redemptions import stacks
 from voucherd.redemptions.errors import RedemptionNotFound
@@ -132,7 +133,7 @@ async def _redeem(request: Request, principal: Principal, channel_id: str) -> JS
         len(codes) > 1 or customer is not None or any(redemptions.needs_session(item.code) for item in codes)
     )
     try:
-        results = await run_checkout(
+        done = await run_checkout(
             principal,
             lambda unit: stacks.redeem(
                 unit.store,
@@ -150,7 +151,13 @@ async def _redeem(request: Request, principal: Principal, channel_id: str) -> JS
         answer = mappers.error_body(error, request)
         return error_object(request, 400, answer["key"], answer["details"], **_resource(answer))
     return JSON(
-        mappers.redeemed(results, amount=order.total, source_id=order.source_id, channel_id=channel_id)
+        mappers.redeemed(
+            done.results,
+            stack_id=done.stack_id,
+            amount=order.total,
+            source_id=order.source_id,
+            channel_id=channel_id,
+        )
     )
 
 
@@ -219,25 +226,46 @@ def _redemption_id(value: str) -> uuid.UUID:
     return unprefixed(prefix, value, "redemption")
 
 
+def _not_found(redemption_id: str) -> NotFound:
+    return NotFound(
+        f"Cannot find redemption with id {segment(redemption_id)}",
+        resource_id=segment(redemption_id),
+        resource_type="redemption",
+    )
+
+
 @router.get("/v1/redemptions/{redemption_id}", summary="Get a redemption")
 async def get_redemption(redemption_id: str, session: SessionDep, principal: PrincipalDep) -> JSON:
-    found = await redemptions.get_redemption(session, principal, _redemption_id(redemption_id))
-    if segment(redemption_id).startswith(ROLLBACK):
+    wanted = _redemption_id(redemption_id)
+    of_rollback = segment(redemption_id).startswith(ROLLBACK)
+    try:
+        found = await redemptions.get_redemption(session, principal, wanted)
+    except RedemptionNotFound:  # the parent redemption of a stack?
+        try:
+            members = await stacks.members(session, principal, wanted)
+        except RedemptionNotFound:
+            raise _not_found(redemption_id) from None
+        if not of_rollback:
+            gifts = await gift_cards.of_gift_vouchers(session, [row.id for row in members])
+            return JSON(mappers.parent(wanted, members, gifts))
+        rolled_back = mappers.stack_rollback(wanted, members)
+        if rolled_back is None:
+            raise _not_found(redemption_id) from None
+        return JSON(rolled_back)
+    if of_rollback:
         if found.rolled_back_at is None:
-            raise NotFound(
-                f"Cannot find redemption with id {redemption_id}",
-                resource_id=segment(redemption_id),
-                resource_type="redemption",
-            )
+            raise _not_found(redemption_id)
         return JSON(mappers.rollback(found))
-    return JSON(mappers.redemption(found))
+    gift = bool(await gift_cards.of_gift_vouchers(session, [found.id]))
+    return JSON(mappers.redemption(found, gift=gift))
 
 
 @router.get("/v1/redemptions", summary="List redemptions")
 async def list_redemptions(request: Request, session: SessionDep, principal: PrincipalDep) -> JSON:
     limit, page = page_of(request)
     found, total = await redemptions.list_redemptions(session, principal, PageRequest(page=page, limit=limit))
-    items = [mappers.redemption(item) for item in found]
+    gifts = await gift_cards.of_gift_vouchers(session, [item.id for item in found])
+    items = [mappers.redemption(item, gift=item.id in gifts) for item in found]
     return JSON({"object": "list", "data_ref": "redemptions", "redemptions": items, "total": total})
 
 
@@ -247,17 +275,20 @@ async def rollback_redemption(
 ) -> JSON:
     data = await body(request)
     reason = request.query_params.get("reason") or data.get("reason") or "Rolled back through the API"
+    wanted = _redemption_id(redemption_id)
     try:
         found, done = await redemptions.rollback_redemption(
-            session, principal, reason=str(reason), redemption_id=_redemption_id(redemption_id)
+            session, principal, reason=str(reason), redemption_id=wanted
         )
-    except RedemptionNotFound:
-        raise NotFound(
-            f"Cannot find redemption with id {segment(redemption_id)}",
-            resource_id=segment(redemption_id),
-            resource_type="redemption",
-        ) from None
-    if not done:
+    except RedemptionNotFound:  # a stack's parent rolls back every member, or none
+        try:
+            members, done = await stacks.rollback(session, principal, wanted, reason=str(reason))
+        except RedemptionNotFound:
+            raise _not_found(redemption_id) from None
+        answer = mappers.stack_rollback(wanted, members) if done else None
+    else:
+        answer = mappers.rollback(found) if done else None
+    if answer is None:
         return error_object(
             request,
             400,
@@ -266,4 +297,4 @@ async def rollback_redemption(
             resource_id=segment(redemption_id),
             resource_type="redemption",
         )
-    return JSON(mappers.rollback(found))
+    return JSON(answer)

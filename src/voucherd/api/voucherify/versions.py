@@ -1,18 +1,25 @@
 """Voucherify's dated API versions (seed 004): a request may name the version it was written for
-in ``X-Voucherify-API-Version``; without one, the version pinned for the project applies. Every
-answer says which version produced it. One version is served today; a later breaking change adds
-its date here and branches on ``version_of(request)`` where its behaviour differs."""
+in ``X-Voucherify-API-Version``; without one, the version the client pinned applies
+(``voucherd clients set-api-version``), else ours. Every answer says which version produced it.
+One version is served today; a later breaking change adds its date to
+:mod:`voucherd.accounts.api_versions` and branches, where its behaviour differs, on the version
+:func:`settle` leaves in ``request.state.voucherify_api_version``."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from fastapi import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from voucherd.accounts import api_versions
+from voucherd.accounts.service import Principal
+
 HEADER = "X-Voucherify-API-Version"
-PINNED = "v2018-08-01"  # what the SDK 6.1.1 speaks, and what a project without a choice gets
-SERVED = frozenset({PINNED})
+PINNED = api_versions.PINNED
+SERVED = api_versions.SERVED
 _HEADER_KEY = HEADER.lower().encode()
+_STATE = "voucherify_api_version"
 
 
 class UnknownVersion(Exception):
@@ -21,15 +28,21 @@ class UnknownVersion(Exception):
         self.version = version
 
 
-def requested(scope: Scope) -> str:
-    """The version the request names, or the pinned one; :class:`UnknownVersion` for another."""
+def requested(scope: Scope) -> str | None:
+    """The version the request names (``None``: none); :class:`UnknownVersion` for one not served."""
     for key, value in scope.get("headers", ()):
         if key == _HEADER_KEY:
             version = str(value.decode("latin-1")).strip()
-            if version not in SERVED:
+            if not api_versions.is_served(version):
                 raise UnknownVersion(version)
             return version
-    return PINNED
+    return None
+
+
+def settle(request: Request, principal: Principal) -> None:
+    """Once the caller is known: a request that named no version gets its client's pinned one."""
+    if getattr(request.state, _STATE, None) is None:
+        setattr(request.state, _STATE, principal.api_version or PINNED)
 
 
 class VersionLayer:
@@ -44,17 +57,18 @@ class VersionLayer:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        state = scope.setdefault("state", {})
         try:
-            version = requested(scope)
+            state[_STATE] = requested(scope)
         except UnknownVersion as unknown:
-            version, answer = PINNED, self.refuse(scope, unknown.version)
+            answer = self.refuse(scope, unknown.version)
         else:
             answer = self.app
-        header = (_HEADER_KEY, version.encode())
 
         async def send_with_version(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), header]
+                version = state.get(_STATE) or PINNED
+                message["headers"] = [*message.get("headers", []), (_HEADER_KEY, version.encode())]
             await send(message)
 
         await answer(scope, receive, send_with_version)

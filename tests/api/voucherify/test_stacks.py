@@ -1,0 +1,177 @@
+"""A stack's parent redemption through the official SDK: several codes redeemed on one order are
+grouped by a parent (its own id, the order's totals, its children), read back, rolled back as one,
+and replayed by a retry of the same order."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import httpx
+import pytest
+import voucherify
+from voucherify.exceptions import BadRequestException
+
+from tests.api.voucherify.conftest import Served, other_tenant
+from tests.api.voucherify.test_redemptions import codes_of, redeem, stack, validate
+from voucherd.campaigns.rules import DiscountType
+
+
+def two_codes(served: Served) -> tuple[str, str]:
+    (percent,) = codes_of(served, discount_type=DiscountType.PERCENTAGE, discount_value=10)
+    (fixed,) = codes_of(served, discount_type=DiscountType.FIXED, discount_value=Decimal("5.00"))
+    return percent, fixed
+
+
+def test_several_codes_are_grouped_by_a_parent_redemption(served: Served) -> None:
+    percent, fixed = two_codes(served)
+    with served.client() as client:
+        done = redeem(client, stack(percent, fixed, amount=10000, source_id="ord-s1"))
+        parent = done.parent_redemption
+        assert parent is not None
+        assert (parent.object, parent.related_object_type, parent.result, parent.status) == (
+            "redemption",
+            "redemption",
+            "SUCCESS",
+            "SUCCEEDED",
+        )
+        children = [child.id for child in done.redemptions]
+        assert parent.id.startswith("r_")
+        assert parent.id not in children
+        assert parent.related_object_id == parent.id
+        assert [item.id for item in parent.related_redemptions.redemptions] == children
+        assert [child.redemption for child in done.redemptions] == [parent.id, parent.id]
+        # 10% of 10000, then 5.00 of the 9000 left.
+        assert (parent.order.amount, parent.order.total_discount_amount, parent.order.total_amount) == (
+            10000,
+            1500,
+            8500,
+        )
+        redemptions = voucherify.RedemptionsApi(client)
+        shown = redemptions.get_redemption(parent.id)
+        assert (shown.id, shown.object, shown.related_object_type, shown.status) == (
+            parent.id,
+            "redemption",
+            "redemption",
+            "SUCCEEDED",
+        )
+        assert [item.id for item in shown.related_redemptions.redemptions] == children
+        assert (shown.order.total_discount_amount, shown.order.source_id) == (1500, "ord-s1")
+        assert redemptions.get_redemption(children[1]).redemption == parent.id
+        listed = redemptions.list_redemptions()
+        assert {item.redemption for item in listed.redemptions} == {parent.id}
+        # One code needs no parent.
+        (single,) = codes_of(served)
+        alone = redeem(client, stack(single))
+        assert alone.parent_redemption is None
+        assert alone.redemptions[0].redemption is None
+
+
+def test_rolling_back_the_parent_rolls_back_every_child(served: Served) -> None:
+    percent, fixed = two_codes(served)
+    with served.client() as client:
+        redemptions = voucherify.RedemptionsApi(client)
+        parent = redeem(client, stack(percent, fixed, source_id="ord-s2")).parent_redemption
+        assert parent is not None
+        rolled = redemptions.rollback_redemption(parent.id, reason="order cancelled")
+        assert (rolled.object, rolled.redemption, rolled.reason, rolled.result, rolled.status) == (
+            "redemption_rollback",
+            parent.id,
+            "order cancelled",
+            "SUCCESS",
+            "SUCCEEDED",
+        )
+        assert rolled.related_object_type == "redemption"
+        assert validate(client, stack(percent, fixed)).valid is True  # both uses are back
+        shown = redemptions.get_redemption(parent.id)
+        assert shown.status == "ROLLED_BACK"
+        assert [item.id for item in shown.related_redemptions.rollbacks] == [rolled.id]
+        for child in shown.related_redemptions.redemptions:
+            assert redemptions.get_redemption(child.id).status == "ROLLED_BACK"
+        with pytest.raises(BadRequestException) as twice:
+            redemptions.rollback_redemption(parent.id)
+        assert json.loads(twice.value.body)["key"] == "already_rolled_back"
+    with httpx.Client(base_url=served.url, headers=served.headers) as http:
+        again = http.get(f"/v1/redemptions/{rolled.id}")
+        assert again.status_code == 200
+        assert (again.json()["object"], again.json()["redemption"]) == ("redemption_rollback", parent.id)
+
+
+def test_the_parent_rolls_back_what_is_left_after_a_child_rolled_back_alone(served: Served) -> None:
+    percent, fixed = two_codes(served)
+    with served.client() as client:
+        redemptions = voucherify.RedemptionsApi(client)
+        done = redeem(client, stack(percent, fixed, source_id="ord-s3"))
+        assert done.parent_redemption is not None
+        redemptions.rollback_redemption(done.redemptions[0].id, reason="one item returned")
+        assert redemptions.get_redemption(done.parent_redemption.id).status == "SUCCEEDED"
+        assert validate(client, stack(fixed)).valid is False  # still used
+        redemptions.rollback_redemption(done.parent_redemption.id, reason="order cancelled")
+        assert redemptions.get_redemption(done.parent_redemption.id).status == "ROLLED_BACK"
+        assert validate(client, stack(percent, fixed)).valid is True
+
+
+def test_a_retried_stack_answers_as_the_first_time(served: Served) -> None:
+    percent, fixed = two_codes(served)
+    (third,) = codes_of(served)
+    with served.client() as client:
+        first = redeem(client, stack(percent, fixed, source_id="ord-s4"))
+        again = redeem(client, stack(percent, fixed, source_id="ord-s4"))
+        assert first.parent_redemption is not None
+        assert again.parent_redemption is not None
+        assert again.parent_redemption.id == first.parent_redemption.id
+        assert [child.id for child in again.redemptions] == [child.id for child in first.redemptions]
+        assert voucherify.RedemptionsApi(client).list_redemptions().total == 2
+        # The same order with another code is not a retry: refused, and nothing redeemed.
+        with pytest.raises(BadRequestException) as other:
+            redeem(client, stack(percent, fixed, third, source_id="ord-s4"))
+        assert json.loads(other.value.body)["key"] == "order_reference_conflict"
+        assert validate(client, stack(third)).valid is True
+        assert voucherify.RedemptionsApi(client).list_redemptions().total == 2
+
+
+def test_another_clients_parent_redemption_is_not_found(served: Served) -> None:
+    percent, fixed = two_codes(served)
+    with served.client() as client:
+        parent = redeem(client, stack(percent, fixed)).parent_redemption
+    assert parent is not None
+    stranger = other_tenant(served)
+    headers = {"X-App-Id": str(stranger.principal.subject.id), "X-App-Token": stranger.api_key}
+    with httpx.Client(base_url=served.url, headers=headers) as http:
+        shown = http.get(f"/v1/redemptions/{parent.id}")
+        assert (shown.status_code, shown.json()["key"], shown.json()["resource_id"]) == (
+            404,
+            "not_found",
+            parent.id,
+        )
+        assert http.post(f"/v1/redemptions/{parent.id}/rollback").status_code == 404
+    with served.client() as client:
+        assert voucherify.RedemptionsApi(client).get_redemption(parent.id).status == "SUCCEEDED"
+
+
+def test_a_stack_with_a_gift_voucher_rolls_back_its_credits_with_the_parent(served: Served) -> None:
+    (percent,) = codes_of(served, discount_type=DiscountType.PERCENTAGE, discount_value=10)
+    with served.client() as client:
+        voucherify.VouchersApi(client).create_voucher(
+            "GIFT-STACK-1",
+            voucherify.VouchersCreateWithSpecificCodeRequestBody(
+                type="GIFT_VOUCHER", gift=voucherify.Gift(amount=5000)
+            ),
+        )
+        body = stack(percent, "GIFT-STACK-1", amount=10000, source_id="ord-s6")
+        body["redeemables"][1]["gift"] = {"credits": 2000}  # type: ignore[index]
+        done = redeem(client, body)
+        parent = done.parent_redemption
+        assert parent is not None
+        # 10% of 10000, then 2000 of credits on the 9000 left.
+        assert (parent.amount, parent.order.total_discount_amount, parent.order.total_amount) == (
+            2000,
+            3000,
+            7000,
+        )
+        redemptions = voucherify.RedemptionsApi(client)
+        redemptions.rollback_redemption(parent.id, reason="order cancelled")
+        shown = voucherify.VouchersApi(client).get_voucher("GIFT-STACK-1")
+        assert shown.gift is not None
+        assert shown.gift.balance == 5000
+        assert redemptions.get_redemption(parent.id).status == "ROLLED_BACK"
