@@ -93,6 +93,8 @@ class Settings(BaseSettings):
     # Voucherify's client-side calls come from browsers: RELIABILITY S2's 10 a minute per IP.
     rate_limit_client_side_per_ip: str = "10/minute"
     rate_limit_public_per_ip: str = "120/minute"
+    # Purchases on a sales page's gift voucher shop (/shop/{subdomain}/), per client IP.
+    rate_limit_shop_order_per_ip: str = "10/minute"
     rate_limit_tracking_per_ip: str = "600/minute"
     # Logins: per client IP and per email, so that neither many emails from one place nor one
     # email from many places can guess passwords quickly; registrations per IP.

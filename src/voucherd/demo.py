@@ -15,7 +15,7 @@ from voucherd.accounts.service import Role
 from voucherd.campaigns import service as campaigns
 from voucherd.campaigns.rules import DiscountType
 from voucherd.campaigns.schemas import CampaignInput, CodeSettings
-from voucherd.core import clock
+from voucherd.core import clock, links
 from voucherd.core.money import Amount
 from voucherd.db import get_database, unit_of_work
 from voucherd.giftcards import catalog, orders
@@ -121,6 +121,7 @@ async def seed_demo() -> dict[str, Any] | None:
             "staff_email": owner.email,
             "staff_password": password,
             "sales_page": page.name,
+            "shop_url": links.shop_url(page.name),
             "domain": page.number,
             "gift_vouchers": {title: product.number for title, product in products.items()},
             "gift_card_code": placed.cards[0].code,

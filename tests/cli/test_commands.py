@@ -128,6 +128,11 @@ def test_serve_answers_the_documented_curl(db_url: str, tmp_path: Path) -> None:
         ).json()
         titles = [item["title"] for item in listed]
         assert titles == ["Demo Restaurant gift card", "Dinner for two", "Coffee card"]
+        # the demo's gift voucher shop lists the same vouchers
+        assert demo["shop_url"] == "http://127.0.0.1:8000/shop/demo-restaurant/"
+        shop = httpx.get(f"{base}/shop/demo-restaurant/")
+        assert shop.status_code == 200
+        assert all(title in shop.text for title in titles)
         # a second demo run leaves existing data alone
         assert json.loads(run(["demo", "--json"], env).stdout) is None
     finally:

@@ -392,6 +392,7 @@ def demo(
     )
     typer.echo(f"Demo gift card (£25.00, sales page domain {result['domain']}): {result['gift_card_code']}")
     typer.echo(f"Staff screen: {base}/staff/ (log in with the demo login; the sales page may stay empty)")
+    typer.echo(f"Gift voucher shop: {result['shop_url']}")
     typer.echo("Try:")
     typer.echo(
         f"  curl -s -H 'X-API-Key: {result['api_key']}' {base}/api/webhook/validate/{result['codes'][0]}"

@@ -523,3 +523,34 @@ async def list_products(
         (await session.execute(query.order_by(GiftProduct.number).limit(limit).offset(offset))).scalars()
     )
     return await _views(session, products)
+
+
+async def listed(session: AsyncSession, page: SalesPage) -> list[ProductView]:
+    """What the sales page's shop lists: its published products, oldest first (secret ones are
+    sold by direct link only, unpublished ones not at all)."""
+    products = (
+        await session.execute(
+            select(GiftProduct)
+            .where(
+                GiftProduct.sales_page_id == page.id,
+                GiftProduct.access_level == AccessLevel.PUBLISHED,
+                GiftProduct.deleted_at.is_(None),
+            )
+            .order_by(GiftProduct.number)
+        )
+    ).scalars()
+    return await _views(session, list(products))
+
+
+async def on_sale(session: AsyncSession, page: SalesPage, number: int) -> ProductView | None:
+    """A product the sales page's shop sells by its link: published or secret; ``None`` for an
+    unpublished, deleted or another page's product."""
+    product = await session.scalar(
+        select(GiftProduct).where(
+            GiftProduct.sales_page_id == page.id,
+            GiftProduct.number == number,
+            GiftProduct.access_level != AccessLevel.UNPUBLISHED,
+            GiftProduct.deleted_at.is_(None),
+        )
+    )
+    return None if product is None else (await _views(session, [product]))[0]

@@ -112,3 +112,8 @@ class HoldNotFound(NotFound):
 
 class HoldClosed(Conflict):
     code = "hold_closed"
+
+
+class OrderRefunded(Conflict):
+    code = "order_refunded"
+    default_message = "This order was refunded: it can no longer be paid."

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import cast
 
 import structlog
-from sqlalchemy import Table, or_, select, update
+from sqlalchemy import Table, case, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voucherd.accounts.permissions import Permission, require
@@ -24,11 +24,12 @@ from voucherd.giftcards import codes
 from voucherd.giftcards.balances import CardStatus, HoldStatus, find, settle, take_all, unusable
 from voucherd.giftcards.errors import GiftCardUsedUp, OrderNotFound
 from voucherd.giftcards.ledger import ISSUE, REFUND, REGENERATE, actor, entry
-from voucherd.models import GiftCard, GiftHold, GiftOrder
+from voucherd.models import GiftCard, GiftHold, GiftOrder, GiftProduct
 
 log = structlog.get_logger(__name__)
 _cards = cast(Table, GiftCard.__table__)
 _orders = cast(Table, GiftOrder.__table__)
+_products = cast(Table, GiftProduct.__table__)
 SWEEP_SECONDS = 30.0
 SWEEP_BATCH = 200
 
@@ -56,8 +57,8 @@ async def _cards_of(session: AsyncSession, order: GiftOrder) -> list[GiftCard]:
 async def refund_order(session: AsyncSession, principal: Principal, number: int) -> Refunded:
     """Refund an order: every code of it becomes ``refunded`` (unusable), its open holds are
     voided, what is left is taken (ledger ``refund``), and the order records the refund (its
-    total: payments are recorded, never processed). Refunding a refunded order changes nothing
-    and answers the same."""
+    total, or 0 for an order never paid, whose stock goes back on sale: payments are recorded,
+    never processed). Refunding a refunded order changes nothing and answers the same."""
     require(principal, Permission.MANAGE)
     order = await _order(session, principal, number)
     # One refund at a time per order: the first to mark it does the rest, the other sees it.
@@ -65,13 +66,23 @@ async def refund_order(session: AsyncSession, principal: Principal, number: int)
     marked = await session.scalar(
         update(_orders)
         .where(_orders.c.id == order.id, _orders.c.refunded_at.is_(None))
-        .values(refund=order.total, refunded_at=now)
+        # An order never paid gives nothing back; read in the UPDATE, after any payment it waited for.
+        .values(refund=case((_orders.c.paid_at.is_(None), 0), else_=_orders.c.total), refunded_at=now)
         .returning(_orders.c.id)
     )
     await session.refresh(order)
     cards = await _cards_of(session, order)
     if marked is None:
         return Refunded(order, cards)
+    if order.paid_at is None:  # cancelled before it was paid: what it took goes back on sale
+        await session.execute(
+            update(_products)
+            .where(_products.c.id == order.product_id)
+            .values(
+                stock=_products.c.stock + order.quantity,  # NULL (unlimited) stays NULL
+                sold=_products.c.sold - order.quantity,
+            )
+        )
     for card in cards:
         taken = 0
         await settle(session, card)

@@ -8,6 +8,7 @@ import secrets
 import string
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, cast
 
 from sqlalchemy import Table, select, update
@@ -177,10 +178,14 @@ def _check_payments(payments: list[Payment], total: int, currency: str) -> None:
         )
 
 
+class OrderStatus(StrEnum):
+    PAID = "paid"
+    AWAITING_PAYMENT = "awaiting_payment"  # placed on the shop: no codes until its payment is recorded
+
+
 async def place_order(session: AsyncSession, principal: Principal, data: OrderInput) -> PlacedOrder:
+    """An order with its payments recorded: its codes are issued and mailed at once."""
     require(principal, Permission.MANAGE)
-    if not 1 <= data.quantity <= MAX_QUANTITY:
-        raise InvalidInput(f"quantity must be between 1 and {MAX_QUANTITY}.", field="quantity")
     product = await session.scalar(
         select(GiftProduct).where(
             GiftProduct.client_id == principal.client_id,
@@ -190,20 +195,32 @@ async def place_order(session: AsyncSession, principal: Principal, data: OrderIn
     )
     if product is None:
         raise ProductNotFound()
-    if product.access_level == AccessLevel.UNPUBLISHED:
-        raise NotOnSale()
     page = (
         await sales_page(session, principal, data.sales_page)
         if data.sales_page is not None
         else await session.get_one(SalesPage, product.sales_page_id)
     )
+    order = await new_order(session, page, product, data, status=OrderStatus.PAID)
+    return await issue(session, principal, order)
+
+
+async def new_order(
+    session: AsyncSession, page: SalesPage, product: GiftProduct, data: OrderInput, *, status: OrderStatus
+) -> GiftOrder:
+    """The order row, its price checked and its stock taken; a paid order's payments must cover
+    its total exactly. Its codes come from :func:`issue`."""
+    if product.access_level == AccessLevel.UNPUBLISHED:
+        raise NotOnSale()
+    if not 1 <= data.quantity <= MAX_QUANTITY:
+        raise InvalidInput(f"quantity must be between 1 and {MAX_QUANTITY}.", field="quantity")
     option, unit_price, unit_value = await _priced(session, product, data)
     method, shipping = await _delivery(session, product, data.delivery_method)
     goods = unit_price * data.quantity
     total = goods + shipping
     if total > MAX_MINOR:
         raise InvalidInput("The order's total is too large.", field="quantity")
-    _check_payments(data.payments, total, product.currency)
+    if status is OrderStatus.PAID:
+        _check_payments(data.payments, total, product.currency)
     buyer_email = _email(data.buyer_email, "buyer[email]")
     recipient_email = _email(data.recipient_email, "recipient[email]")
     message = _optional_text(data.recipient_message, "recipient[message]", 2000)
@@ -227,7 +244,7 @@ async def place_order(session: AsyncSession, principal: Principal, data: OrderIn
     number = await next_number(session)
     order = GiftOrder(
         number=number,
-        client_id=principal.client_id,
+        client_id=product.client_id,
         sales_page_id=page.id,
         product_id=product.id,
         option_id=None if option is None else option.id,
@@ -252,10 +269,22 @@ async def place_order(session: AsyncSession, principal: Principal, data: OrderIn
             {"amount": p.amount, "currency": p.currency.upper(), "title": p.title, "metadata": p.metadata}
             for p in data.payments
         ],
+        status=status.value,
+        paid_at=now if status is OrderStatus.PAID else None,
         created_at=now,
     )
     session.add(order)
     await session.flush()
+    return order
+
+
+async def issue(session: AsyncSession, principal: Principal, order: GiftOrder) -> PlacedOrder:
+    """A paid order's codes, each with its first ledger row, the ``order.created`` event and the
+    voucher mails (at the delivery date), in the caller's transaction."""
+    product = await session.get_one(GiftProduct, order.product_id)
+    option = None if order.option_id is None else await session.get_one(GiftOption, order.option_id)
+    page = await session.get_one(SalesPage, order.sales_page_id)
+    now = clock.now()
     valid_from, valid_until = rules.validity(
         expiry_type=product.expiry_type,
         interval=product.expiry_interval,
@@ -266,15 +295,15 @@ async def place_order(session: AsyncSession, principal: Principal, data: OrderIn
     )
     cards = [
         GiftCard(
-            client_id=principal.client_id,
+            client_id=order.client_id,
             order_id=order.id,
             product_id=product.id,
             code=codes.new_code(),
             reference=f"{order.reference}-{index}",
             monetary=product.type in STORED_VALUES,
             currency=product.currency,
-            stock=unit_value,
-            balance=unit_value,
+            stock=order.unit_value,
+            balance=order.unit_value,
             status="in_progress",
             valid_from=valid_from,
             valid_until=valid_until,
@@ -282,7 +311,7 @@ async def place_order(session: AsyncSession, principal: Principal, data: OrderIn
             created_at=now,
             updated_at=now,
         )
-        for index in range(1, data.quantity + 1)
+        for index in range(1, order.quantity + 1)
     ]
     session.add_all(cards)
     await session.flush()
@@ -293,7 +322,7 @@ async def place_order(session: AsyncSession, principal: Principal, data: OrderIn
     )
     await events.record(
         session,
-        principal.client_id,
+        order.client_id,
         events.ORDER_CREATED,
         {
             "orderId": order.number,
@@ -346,7 +375,8 @@ async def _mail(
             timezone=principal.timezone,
             terms=product.terms or None,
             message=order.recipient_message,
-            from_name=order.buyer_name,
+            # A voucher bought for oneself is "your voucher", not a gift from oneself.
+            from_name=None if order.recipient_email == order.buyer_email else order.buyer_name,
             public_url=url,
             qr_payload=url,
         )

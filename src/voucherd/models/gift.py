@@ -163,6 +163,9 @@ class GiftOrder(Base):
     payments: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     refund: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     refunded_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # ``paid``, or ``awaiting_payment``: a shop order without codes until its payment is recorded.
+    status: Mapped[str] = mapped_column(String(24), default="paid", server_default="paid")
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = timestamp_column()
 
 

@@ -10,6 +10,7 @@ from voucherd.core.clock import isoformat_z
 from voucherd.core.money import to_decimal
 from voucherd.giftcards.holds import Details
 from voucherd.giftcards.lifecycle import Refunded
+from voucherd.giftcards.orders import PlacedOrder
 from voucherd.models import GiftCard, GiftHold, GiftLedgerEntry
 
 
@@ -75,6 +76,30 @@ def refunded(result: Refunded) -> dict[str, Any]:
         "currency": order.currency,
         "refund": None if order.refund is None else to_decimal(order.refund, order.currency),
         "refunded_at": _time(order.refunded_at),
+        "codes": [
+            {"code": card.code, "status": card.status, "balance": _amount(card, card.balance)}
+            for card in result.cards
+        ],
+    }
+
+
+def paid(result: PlacedOrder) -> dict[str, Any]:
+    order = result.order
+    return {
+        "order": order.number,
+        "reference": order.reference,
+        "status": order.status,
+        "currency": order.currency,
+        "total": to_decimal(order.total, order.currency),
+        "paid_at": _time(order.paid_at),
+        "payments": [
+            {
+                "method": payment["title"],
+                "reference": payment["metadata"].get("reference", ""),
+                "amount": to_decimal(payment["amount"], payment["currency"]),
+            }
+            for payment in order.payments
+        ],
         "codes": [
             {"code": card.code, "status": card.status, "balance": _amount(card, card.balance)}
             for card in result.cards

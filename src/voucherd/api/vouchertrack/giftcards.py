@@ -16,7 +16,7 @@ from voucherd.accounts.permissions import Permission
 from voucherd.api.vouchertrack import giftcard_mappers as mappers
 from voucherd.api.vouchertrack.auth import AuthenticatedRoute, PrincipalDep, authenticated
 from voucherd.api.vouchertrack.schemas import Body
-from voucherd.giftcards import holds, lifecycle
+from voucherd.giftcards import holds, lifecycle, payments
 from voucherd.giftcards.holds import MAX_SECONDS
 from voucherd.http.idempotency import idempotent
 from voucherd.http.responses import JSON
@@ -39,6 +39,11 @@ class HoldCreate(Body):
     expires_in: Annotated[int, Field(ge=1, le=MAX_SECONDS)] | None = Field(
         default=None, description="Seconds until the hold gives its amount back by itself (default 900)"
     )
+
+
+class PaymentRequest(Body):
+    method: str = Field(min_length=1, max_length=100, description="How the buyer paid: Cash, Bank transfer")
+    reference: str = Field(default="", max_length=200, description="The till receipt or transfer reference")
 
 
 class CaptureRequest(Body):
@@ -121,3 +126,21 @@ async def refund_order(order_number: OrderNumber, session: SessionDep, principal
     """Every code of the order becomes ``refunded`` and unusable; what was left on them is taken.
     Refunding again answers the same."""
     return JSON(mappers.refunded(await lifecycle.refund_order(session, principal, order_number)))
+
+
+@router.post(
+    "/orders/{order_number}/payment", summary="Record the payment of an order awaiting it", responses=_ERRORS
+)
+async def pay_order(
+    order_number: OrderNumber, body: PaymentRequest, session: SessionDep, principal: PrincipalDep
+) -> JSON:
+    """For an order placed on the shop (``awaiting_payment``): its codes are issued and mailed and
+    ``order.created`` is sent, as for an order placed through the API. Recording it again answers
+    the paid order; a refunded order is 409."""
+    placed = await payments.mark_paid(
+        session,
+        principal,
+        order_number,
+        payments.PaymentInput(method=body.method, reference=body.reference),
+    )
+    return JSON(mappers.paid(placed))
