@@ -7,6 +7,7 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 import httpx
 import pytest
@@ -17,6 +18,7 @@ from tests.fixtures.factories import add_codes, make_campaign
 from tests.web.test_pages import gift_card
 from voucherd.accounts import staff
 from voucherd.accounts.service import Role
+from voucherd.campaigns.rules import DiscountType
 from voucherd.core import clock
 from voucherd.db import Database, unit_of_work
 from voucherd.models import Event, Redemption, SalesPage, Voucher
@@ -434,3 +436,26 @@ class TestUndo:
         assert response.status_code == 403
         assert "Not allowed for your login" in response.text
         assert await count(database, Redemption, Redemption.rolled_back_at.is_not(None)) == 0
+
+
+async def test_a_campaigns_gift_voucher_pays_part_is_listed_once_and_undone(
+    api: httpx.AsyncClient, database: Database, tenant: Tenant
+) -> None:
+    campaign = await make_campaign(
+        database, tenant, discount_type=DiscountType.GIFT, discount_value=Decimal("40"), uses_per_voucher=1000
+    )
+    await add_codes(database, tenant, campaign, ["GIFT-COUNTER"])
+    await log_in(api, await member(database, tenant))
+    checked = await check(api, "GIFT-COUNTER")
+    assert 'id="balance">£40.00<' in checked.text
+    response, _ = await redeem(api, "GIFT-COUNTER", "15")
+    assert 'id="taken">£15.00<' in response.text
+    assert 'id="balance-after">£25.00<' in response.text
+    home = await api.get("/staff/")
+    # Its redemption row, not also its card's ledger row:
+    assert home.text.count('<span class="mono">GIFT-COUNTER<') == 1
+    found = re.search(r'name="redemption" value="([^"]+)"', home.text)
+    assert found is not None
+    undone = await api.post("/staff/undo", data={"csrf_token": csrf_of(home.text), "redemption": found[1]})
+    assert undone.status_code == 200
+    assert 'id="balance">£40.00<' in (await check(api, "GIFT-COUNTER")).text

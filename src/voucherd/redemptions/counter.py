@@ -89,6 +89,8 @@ async def todays_redemptions(
             GiftLedgerEntry.sales_page_id == sales_page_id,
             GiftLedgerEntry.kind == REDEEM,
             GiftLedgerEntry.created_at >= since,
+            # A gift voucher of a campaign is listed by its redemption row above.
+            GiftCard.voucher_id.is_(None),
         )
         .order_by(GiftLedgerEntry.created_at.desc())
         .limit(limit)

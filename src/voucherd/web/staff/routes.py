@@ -195,7 +195,8 @@ async def home(request: Request, session: SessionDep, login: Redeemer) -> Respon
 def _check_context(result: Validation, login: WebSession) -> dict[str, object]:
     offer = result.offer
     timezone = login.principal.timezone
-    gift_card = offer is not None and redemptions.needs_session(offer.code)
+    # A gift card sold through an order (its code's shape), or a gift voucher of a campaign.
+    gift_card = offer is not None and (result.gift is not None or redemptions.needs_session(offer.code))
     return {
         "result": result,
         "offer": offer,
