@@ -28,7 +28,7 @@ from voucherd.db import get_database
 from voucherd.http import boundary, health
 from voucherd.http.errors import internal_error
 from voucherd.http.headers import with_api_headers
-from voucherd.http.metrics import RequestMetricsMiddleware
+from voucherd.http.metrics import RequestMetrics
 from voucherd.http.metrics import page as metrics_page
 from voucherd.http.ratelimit import RateLimiter
 from voucherd.http.request_id import RequestIdMiddleware
@@ -77,10 +77,10 @@ class Host(FastAPI):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.dialects: list[tuple[str, FastAPI]] = []
-        counted: Any = self._dispatch
+        record = None
         if get_settings().metrics != "off":  # off: not served, and not collected either
-            counted = RequestMetricsMiddleware(self._dispatch, [(d.mount, d.name) for d in DIALECTS])
-        self._entry = RequestIdMiddleware(counted)
+            record = RequestMetrics([(d.mount, d.name) for d in DIALECTS])
+        self._entry = RequestIdMiddleware(self._dispatch, record)
 
     def mount_dialect(self, prefix: str, app: FastAPI) -> None:
         self.dialects.append((prefix, app))

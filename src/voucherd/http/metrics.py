@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
-import time
 from collections.abc import Sequence
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from voucherd import metrics
 from voucherd.config import get_settings
@@ -21,38 +20,25 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
-class RequestMetricsMiddleware:
-    """Plain ASGI (as the request ids): the status is read from the response's start, the route
-    from the template the router matched (``unmatched`` otherwise, so that unknown paths cannot
-    make new series)."""
+class RequestMetrics:
+    """Records each request (given by :class:`RequestIdMiddleware` when it ends) by dialect,
+    route template (``unmatched`` when no route matched, so unknown paths cannot make new
+    series), method and status."""
 
-    def __init__(self, app: ASGIApp, mounts: Sequence[tuple[str, str]]) -> None:
-        self.app = app
+    def __init__(self, mounts: Sequence[tuple[str, str]]) -> None:
         self.mounts = mounts  # (path prefix, dialect name)
-        # Each series' child, looked up once (``labels()`` costs some 3 us a request).
-        self._series: dict[tuple[str, str, str, int], Any] = {}  # bounded: every label is
+        # Each series' child, looked up once (``labels()`` costs some 3 us a request); bounded,
+        # as every label is.
+        self._series: dict[tuple[str, str, str, int], Any] = {}
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        status = 500
-        started = time.perf_counter()
-
-        async def send_with_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_status)
-        finally:
-            route = scope.get("route")
-            template = getattr(route, "path_format", None) or "unmatched"
-            metrics.REQUESTS.labels(
-                self._dialect(scope["path"]), template, scope["method"], str(status)
-            ).observe(time.perf_counter() - started)
+    def __call__(self, scope: Scope, status: int, seconds: float) -> None:
+        template = getattr(scope.get("route"), "path_format", None) or "unmatched"
+        method = scope["method"] if scope["method"] in METHODS else "other"
+        key = (self._dialect(scope["path"]), template, method, status)
+        series = self._series.get(key)
+        if series is None:
+            series = self._series[key] = metrics.REQUESTS.labels(*key[:3], str(status))
+        series.observe(seconds)
 
     def _dialect(self, path: str) -> str:
         for prefix, name in self.mounts:
