@@ -9,6 +9,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 
 
 def migrations_dir() -> Path:
@@ -35,8 +37,24 @@ async def upgrade_async(database_url: str, revision: str = "head") -> None:
 
 
 @functools.cache
-def head_revision() -> str | None:
-    """The newest migration this code knows (read once)."""
-    from alembic.script import ScriptDirectory
+def _scripts() -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config(""))
 
-    return ScriptDirectory.from_config(alembic_config("")).get_current_head()
+
+def head_revision() -> str | None:
+    """The newest migration this code knows."""
+    return _scripts().get_current_head()
+
+
+def behind(current: str | None) -> bool:
+    """Whether a database at ``current`` lacks migrations this code needs. A revision this code
+    does not know is a newer release's (migrations only add what older code ignores), so a server
+    of the previous release stays ready while the next one rolls out."""
+    if current == head_revision():
+        return False
+    if current is None:
+        return True
+    try:
+        return _scripts().get_revision(current) is not None
+    except CommandError:
+        return False
