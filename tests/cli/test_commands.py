@@ -33,6 +33,15 @@ def env_for(db_url: str, **extra: str) -> dict[str, str]:
     return {**os.environ, "VOUCHERD_DATABASE_URL": db_url, "COLUMNS": "250", **extra}
 
 
+def wait_until_serving(base: str, attempts: int = 400) -> None:
+    for _ in range(attempts):
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.05)
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -95,12 +104,7 @@ def test_serve_answers_the_documented_curl(db_url: str, tmp_path: Path) -> None:
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        for _ in range(200):
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.05)
+        wait_until_serving(base)
         response = httpx.get(
             f"{base}/api/webhook/validate/{demo['codes'][0]}", headers={"X-API-Key": demo["api_key"]}
         )
@@ -291,12 +295,7 @@ def test_serve_with_two_processes_sums_their_metrics(db_url: str, tmp_path: Path
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        for _ in range(400):
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.05)
+        wait_until_serving(base)
         for _ in range(40):  # new connections: the kernel spreads them over both processes
             with httpx.Client() as fresh:
                 answer = fresh.get(

@@ -20,6 +20,7 @@ from voucherd.core.money import Amount
 from voucherd.db import Database, unit_of_work
 from voucherd.jobs import runner
 from voucherd.models import ClientFigures, Publication, Recipient, Redemption, Voucher, VoucherOwner
+from voucherd.models.figures import FIGURES
 from voucherd.redemptions import service as redemptions
 from voucherd.redemptions.repository import SessionStore
 from voucherd.redemptions.schemas import Channel, RedeemInput
@@ -65,23 +66,7 @@ async def counted(database: Database, campaign_id: uuid.UUID) -> dict[str, int]:
             )
         ).one()
     values = (issued, redeemed_codes, published, publications, *tracked, *money)
-    names = (
-        "issued",
-        "redeemed_codes",
-        "published",
-        "publications",
-        "recipients",
-        "opened",
-        "clicked",
-        "bounced",
-        "leads",
-        "referrals",
-        "redemptions_online",
-        "redemptions_in_store",
-        "revenue",
-        "discount_given",
-    )
-    return {name: int(value) for name, value in zip(names, values, strict=True)}
+    return {name: int(value) for name, value in zip(FIGURES, values, strict=True)}
 
 
 async def kept(database: Database, campaign_id: uuid.UUID) -> dict[str, int]:
