@@ -33,6 +33,8 @@ from voucherd.http.metrics import page as metrics_page
 from voucherd.http.ratelimit import RateLimiter
 from voucherd.http.request_id import RequestIdMiddleware
 from voucherd.logging import configure as configure_logging
+from voucherd.web.dashboard.app import MOUNT as DASHBOARD_MOUNT
+from voucherd.web.dashboard.app import create_dashboard_app
 from voucherd.web.public.app import create_public_app
 from voucherd.web.staff.app import MOUNT as STAFF_MOUNT
 from voucherd.web.staff.app import create_staff_app
@@ -144,8 +146,10 @@ def create_app(*, embedded_worker: bool = True, warm_qr_pool: bool = False) -> F
     boundary.install(app, nul_in_path_status=None)
     for dialect in DIALECTS:
         app.mount_dialect(dialect.mount, dialect.create(limiter))
-    # The staff screen: its own pages and error pages, past the API's (it has no OpenAPI paths).
+    # The staff screen and the dashboard: their own pages and error pages, past the API's (they have
+    # no OpenAPI paths).
     app.mount_dialect(STAFF_MOUNT, create_staff_app(limiter))
+    app.mount_dialect(DASHBOARD_MOUNT, create_dashboard_app(limiter))
     # The public pages answer every path nothing above claims (routes added to the host later,
     # as tests do, still match first).
     app.router.default = create_public_app(limiter)

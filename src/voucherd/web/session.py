@@ -149,9 +149,12 @@ def require(permission: Permission, what: str) -> Any:
 
 
 class Pages:
-    """A Jinja2 environment over a package's templates and the shared layout."""
+    """A Jinja2 environment over an application's templates and the shared ones (the layout, the
+    login, password and message pages), for the application mounted at ``mount``."""
 
-    def __init__(self, directories: Sequence[Path]) -> None:
+    def __init__(self, directories: Sequence[Path], *, mount: str, home_label: str) -> None:
+        self.mount = mount
+        self.home_label = home_label
         self.environment = Environment(
             loader=ChoiceLoader([FileSystemLoader(d) for d in [*directories, HERE / "templates"]]),
             autoescape=select_autoescape(default=True),
@@ -161,7 +164,11 @@ class Pages:
     def render(self, request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         login: WebSession | None = getattr(request.state, "login", None)
         html = self.environment.get_template(name).render(
-            login=login, csrf_token=csrf_token(request), **context
+            login=login,
+            csrf_token=csrf_token(request),
+            mount=self.mount,
+            home_label=self.home_label,
+            **context,
         )
         response = HTMLResponse(html, status_code=status_code, headers=HEADERS)
         new_nonce = getattr(request.state, "new_csrf_nonce", None)

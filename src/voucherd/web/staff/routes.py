@@ -15,10 +15,8 @@ from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, Response
 
-from voucherd.accounts import staff
-from voucherd.accounts.errors import LoginRefused
 from voucherd.accounts.permissions import Permission
 from voucherd.accounts.staff import WebSession
 from voucherd.core import clock
@@ -31,14 +29,16 @@ from voucherd.redemptions import counter
 from voucherd.redemptions import service as redemptions
 from voucherd.redemptions.repository import session_store
 from voucherd.redemptions.schemas import Channel, RedeemInput, Validation
+from voucherd.web import login
 from voucherd.web import session as pages
-from voucherd.web.session import LOGIN_COOKIE, LoginDep, MaybeLoginDep, Pages
+from voucherd.web.session import Pages
 
 HERE = Path(__file__).parent
 STATIC = {"staff.css": HERE / "static" / "staff.css", "staff.js": HERE / "static" / "staff.js"}
 VENDOR = HERE / "static" / "vendor"
-view = Pages([HERE / "templates"])
+view = Pages([HERE / "templates"], mount="/staff", home_label="Back to the counter")
 router = APIRouter(include_in_schema=False, dependencies=[Depends(pages.check_csrf)])
+router.include_router(login.router(view))
 Redeemer = Annotated[WebSession, pages.require(Permission.REDEEM, "redeem codes")]
 _ATTEMPT = re.compile(r"^counter-[0-9a-f]{32}$")
 _MAX_CODE = 200
@@ -59,90 +59,6 @@ async def jsqr() -> FileResponse:
         media_type="text/javascript",
         headers={"Cache-Control": "max-age=86400"},
     )
-
-
-def _safe_next(target: str) -> str:
-    """Where to go after logging in: one of our own pages, never another site."""
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return "/staff/"
-
-
-@router.get("/login")
-async def login_form(request: Request, login: MaybeLoginDep, next: str = "/staff/") -> Response:
-    if login is not None:
-        return RedirectResponse(_safe_next(next), status_code=303)
-    return view.render(request, "login.html", form={"email": "", "sales_page": ""}, next=_safe_next(next))
-
-
-@router.post("/login")
-async def log_in(
-    request: Request,
-    session: SessionDep,
-    email: Annotated[str, Form(max_length=320)] = "",
-    password: Annotated[str, Form(max_length=1024)] = "",
-    sales_page: Annotated[str, Form(max_length=63)] = "",
-    next: Annotated[str, Form(max_length=500)] = "/staff/",
-) -> Response:
-    """Email, password and sales page (it may be left out by a member of one page only)."""
-    await ratelimit.check(request, "staff_login_per_ip", f"ip:{ratelimit.client_ip(request)}")
-    await ratelimit.check(request, "login_per_account", f"email:{email.strip().lower()}")
-    page = sales_page.strip()
-    if not page:
-        given = await staff.pages_of_email(session, email)
-        page = given[0].name if len(given) == 1 else ""
-    try:
-        if not page:
-            raise LoginRefused("Name your sales page too (you may log in on more than one).")
-        done = await staff.log_in(session, email=email, password=password, subdomain=page)
-    except LoginRefused as error:
-        form = {"email": email, "sales_page": sales_page}
-        return view.render(request, "login.html", 401, form=form, next=_safe_next(next), error=error.message)
-    response = RedirectResponse(_safe_next(next), status_code=303)
-    pages.set_cookie(request, response, LOGIN_COOKIE, done.access_token)
-    pages.renew_csrf(request, response)
-    return response
-
-
-@router.post("/logout")
-async def log_out(request: Request, session: SessionDep, login: LoginDep) -> Response:
-    await staff.log_out(session, login)
-    response = RedirectResponse("/staff/login", status_code=303)
-    response.delete_cookie(LOGIN_COOKIE, path="/")
-    pages.renew_csrf(request, response)
-    return response
-
-
-@router.get("/password")
-async def password_form(request: Request, login: LoginDep) -> Response:
-    return view.render(request, "password.html")
-
-
-@router.post("/password")
-async def change_password(
-    request: Request,
-    session: SessionDep,
-    login: LoginDep,
-    current: Annotated[str, Form(max_length=1024)] = "",
-    new: Annotated[str, Form(max_length=1024)] = "",
-    repeat: Annotated[str, Form(max_length=1024)] = "",
-) -> Response:
-    """Every session of the member ends, this one too: they log in again with the new one."""
-    try:
-        if new != repeat:
-            raise InvalidInput("The two new passwords are not the same.", field="repeat")
-        await staff.change_password(session, login.principal, current=current, new=new)
-    except InvalidInput as error:
-        return view.render(request, "password.html", 422, error=error.message)
-    response = view.render(
-        request,
-        "message.html",
-        heading="Password changed",
-        message="Log in again with your new password.",
-        link=("/staff/login", "Log in"),
-    )
-    response.delete_cookie(LOGIN_COOKIE, path="/")
-    return response
 
 
 def code_of(scanned: str) -> str:
