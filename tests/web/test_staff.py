@@ -21,7 +21,7 @@ from voucherd.accounts.service import Role
 from voucherd.campaigns.rules import DiscountType
 from voucherd.core import clock
 from voucherd.db import Database, unit_of_work
-from voucherd.models import Event, Redemption, SalesPage, Voucher
+from voucherd.models import Event, GiftLedgerEntry, Redemption, SalesPage, Voucher
 from voucherd.web.staff.routes import code_of
 
 PASSWORD = "counter-password-1"
@@ -411,6 +411,58 @@ class TestUndo:
         assert response.status_code == 409
         assert "more than 5 minutes" in response.text
         assert await count(database, Redemption, Redemption.rolled_back_at.is_not(None)) == 0
+
+    async def test_a_gift_cards_payment_is_given_back_once(
+        self, api: httpx.AsyncClient, database: Database, tenant: Tenant
+    ) -> None:
+        product = {"type": "monetary", "title": "Gift card", "currency": "GBP"}
+        paid = [{"amount": 5000, "currency": "GBP", "title": "Card"}]
+        code, _ = await gift_card(api, database, tenant, product, monetaryAmount=5000, payments=paid)
+        await log_in(api, await member(database, tenant))
+        at = datetime.now(UTC) + timedelta(minutes=1)  # after the card was issued
+        with clock.frozen(at):
+            await redeem(api, code, "12.50")
+            home = await api.get("/staff/")
+        found = re.search(r'name="redemption" value="([^"]+)"', home.text)
+        assert found is not None, home.text
+        form = {"csrf_token": csrf_of(home.text), "redemption": found[1]}
+        with clock.frozen(at + timedelta(minutes=2)):
+            response = await api.post("/staff/undo", data=form)
+            assert response.status_code == 200
+            assert f"Undone: {code}" in response.text
+            assert "· undone" in response.text
+            again = await api.post("/staff/undo", data=form)  # a second tap, or a resent form
+            assert again.status_code == 200
+            assert 'id="balance">£50.00<' in (await check(api, code)).text
+        async with unit_of_work(database, write=False) as session:
+            kinds = (
+                await session.scalars(select(GiftLedgerEntry.kind).order_by(GiftLedgerEntry.created_at))
+            ).all()
+            back = await session.scalar(select(GiftLedgerEntry).where(GiftLedgerEntry.kind == "rollback"))
+        assert list(kinds) == ["issue", "redeem", "rollback"]
+        assert back is not None
+        assert (back.amount, back.balance_after, back.note) == (1250, 5000, "undone at counter")
+        assert await count(database, Event, Event.type == "giftcard.redemption_undone") == 1
+
+    async def test_a_gift_cards_payment_is_too_late_after_five_minutes(
+        self, api: httpx.AsyncClient, database: Database, tenant: Tenant
+    ) -> None:
+        product = {"type": "monetary", "title": "Gift card", "currency": "GBP"}
+        paid = [{"amount": 5000, "currency": "GBP", "title": "Card"}]
+        code, _ = await gift_card(api, database, tenant, product, monetaryAmount=5000, payments=paid)
+        await log_in(api, await member(database, tenant))
+        at = datetime.now(UTC) + timedelta(minutes=1)  # after the card was issued
+        with clock.frozen(at):
+            await redeem(api, code, "10")
+            home = await api.get("/staff/")
+        found = re.search(r'name="redemption" value="([^"]+)"', home.text)
+        assert found is not None
+        with clock.frozen(at + timedelta(minutes=6)):
+            response = await api.post(
+                "/staff/undo", data={"csrf_token": csrf_of(home.text), "redemption": found[1]}
+            )
+            assert response.status_code == 409
+            assert 'id="balance">£40.00<' in (await check(api, code)).text
 
     async def test_another_member_gets_the_403_page(
         self, api: httpx.AsyncClient, database: Database, tenant: Tenant, counter_code: str

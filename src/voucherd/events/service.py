@@ -38,6 +38,7 @@ GIFTCARD_REDEEMED = "giftcard.redeemed"
 GIFTCARD_TOPPED_UP = "giftcard.topped_up"
 GIFTCARD_REFUNDED = "giftcard.refunded"
 GIFTCARD_REGENERATED = "giftcard.regenerated"
+GIFTCARD_REDEMPTION_UNDONE = "giftcard.redemption_undone"  # a counter payment given back by its member
 DISCOUNT_PURCHASED = "discount.purchased"  # a VoucherCart coupon bought: one discount code issued
 DISCOUNT_REDEEMED = "discount.redeemed"  # a discount code redeemed through VoucherCart's API
 
@@ -63,6 +64,7 @@ EVENT_TYPES = (
     GIFTCARD_TOPPED_UP,
     GIFTCARD_REFUNDED,
     GIFTCARD_REGENERATED,
+    GIFTCARD_REDEMPTION_UNDONE,
     DISCOUNT_PURCHASED,
     DISCOUNT_REDEEMED,
 )

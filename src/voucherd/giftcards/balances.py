@@ -302,9 +302,13 @@ async def credit(
     page: SalesPage | None = None,
     hold_id: uuid.UUID | None = None,
     cap: int = MAX_MINOR,
+    note: str | None = None,
+    order_reference: str | None = None,
+    event: str | None = None,
 ) -> GiftLedgerEntry:
     """Add ``amount`` to the card: the one guarded UPDATE that raises a balance, its ledger row
-    and (for a top-up) its ``giftcard.topped_up`` event, in the caller's transaction.
+    and its event (``giftcard.topped_up`` for a top-up, else ``event`` if given), in the caller's
+    transaction.
 
     A top-up (``TOP_UP``) raises ``stock`` too, and may not take the balance past ``cap``; a
     release (``RELEASE``: what a hold took, given back) never takes it past ``stock``. Only a card
@@ -344,12 +348,17 @@ async def credit(
         page_id=None if page is None else page.id,
         who=SYSTEM if principal is None else actor(principal),
         hold_id=hold_id,
+        note=note,
+        order_reference=order_reference,
     )
     session.add(ledger_row)
     if grows:
-        await events.record(
-            session, card.client_id, events.GIFTCARD_TOPPED_UP, _event(card, amount=amount, page=page)
-        )
+        event = events.GIFTCARD_TOPPED_UP
+    if event is not None:
+        data = _event(card, amount=amount, page=page)
+        if order_reference is not None:
+            data["order_reference"] = order_reference
+        await events.record(session, card.client_id, event, data)
     await session.flush()
     return ledger_row
 

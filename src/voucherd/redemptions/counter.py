@@ -1,6 +1,8 @@
 """Redemptions at a shop counter (the staff screen): what this counter redeemed today, and the
-undo a member may make of their own redemption within :data:`UNDO_WINDOW` (a rollback with the
-reason :data:`UNDO_REASON`, so it writes the same event and webhook as the API's rollback)."""
+undo a member may make of their own redemption within :data:`UNDO_WINDOW`: a campaign code's is a
+rollback with the reason :data:`UNDO_REASON`, so it writes the same event and webhook as the API's
+rollback; a gift card's payment is given back to the card (a ``rollback`` ledger row noting
+:data:`UNDO_REASON`, and a ``giftcard.redemption_undone`` event)."""
 
 from __future__ import annotations
 
@@ -14,8 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from voucherd.accounts.service import Principal
 from voucherd.core import clock
-from voucherd.giftcards.ledger import REDEEM
-from voucherd.models import GiftCard, GiftLedgerEntry, Redemption, Staff
+from voucherd.events import service as events
+from voucherd.giftcards import balances
+from voucherd.giftcards.ledger import REDEEM, ROLLBACK, actor
+from voucherd.models import GiftCard, GiftLedgerEntry, Redemption, SalesPage, Staff
 from voucherd.redemptions.errors import RedemptionNotFound, UndoNotYours, UndoTooLate
 from voucherd.redemptions.service import rollback_redemption
 
@@ -96,6 +100,7 @@ async def todays_redemptions(
         .limit(limit)
     )
     found = cards.all()
+    undone = await _undone(session, [entry for entry, _, _ in found])
     members = {
         uuid.UUID(entry.actor.removeprefix("staff:"))
         for entry, _, _ in found
@@ -117,8 +122,10 @@ async def todays_redemptions(
             taken=-entry.amount,
             recorded_at=entry.created_at,
             staff_name=names.get(entry.actor or ""),
-            rolled_back=False,
-            undoable=False,  # a gift card's payment is given back by a manager (a top-up)
+            rolled_back=entry.id in undone,
+            undoable=entry.id not in undone
+            and entry.actor == actor(principal)
+            and now - entry.created_at <= UNDO_WINDOW,
         )
         for entry, code, currency in found
     )
@@ -126,19 +133,82 @@ async def todays_redemptions(
     return lines[:limit]
 
 
-async def undo(session: AsyncSession, principal: Principal, redemption_id: uuid.UUID) -> Redemption:
-    """Roll back the caller's own counter redemption within :data:`UNDO_WINDOW` of recording it
-    (:class:`UndoNotYours`, :class:`UndoTooLate`); undoing it again changes nothing."""
+def _undo_reference(entry_id: uuid.UUID) -> str:
+    """The undo's ledger row carries this reference: unique per card, so a payment is given back
+    once however often (or concurrently) its undo is sent."""
+    return f"undo:{entry_id}"
+
+
+async def _undone(session: AsyncSession, entries: list[GiftLedgerEntry]) -> set[uuid.UUID]:
+    """Which of these gift card payments were undone."""
+    if not entries:
+        return set()
+    by_reference = {_undo_reference(entry.id): entry.id for entry in entries}
+    found = await session.scalars(
+        select(GiftLedgerEntry.order_reference).where(
+            GiftLedgerEntry.giftcard_id.in_({entry.giftcard_id for entry in entries}),
+            GiftLedgerEntry.kind == ROLLBACK,
+            GiftLedgerEntry.order_reference.in_(by_reference),
+        )
+    )
+    return {by_reference[reference] for reference in found.all() if reference is not None}
+
+
+async def undo(session: AsyncSession, principal: Principal, line_id: uuid.UUID) -> str:
+    """Undo the caller's own counter redemption (a line of :func:`todays_redemptions`) within
+    :data:`UNDO_WINDOW` of recording it (:class:`UndoNotYours`, :class:`UndoTooLate`), and
+    return its code; undoing it again changes nothing."""
     redemption = await session.scalar(
-        select(Redemption).where(Redemption.id == redemption_id, Redemption.client_id == principal.client_id)
+        select(Redemption).where(Redemption.id == line_id, Redemption.client_id == principal.client_id)
     )
     if redemption is None:
-        raise RedemptionNotFound("No redemption with this id.")
+        return await _undo_gift_payment(session, principal, line_id)
     if redemption.staff_id != principal.subject.id:
         raise UndoNotYours()
     if redemption.rolled_back_at is not None:
-        return redemption
+        return redemption.code
     if clock.now() - redemption.created_at > UNDO_WINDOW:
         raise UndoTooLate()
     undone, _ = await rollback_redemption(session, principal, reason=UNDO_REASON, redemption_id=redemption.id)
-    return undone
+    return undone.code
+
+
+async def _undo_gift_payment(session: AsyncSession, principal: Principal, entry_id: uuid.UUID) -> str:
+    """Give a gift card back what one payment took, under the card's row lock."""
+    entry = await session.scalar(
+        select(GiftLedgerEntry).where(
+            GiftLedgerEntry.id == entry_id,
+            GiftLedgerEntry.client_id == principal.client_id,
+            GiftLedgerEntry.kind == REDEEM,
+        )
+    )
+    if entry is None:
+        raise RedemptionNotFound("No redemption with this id.")
+    if entry.actor != actor(principal):
+        raise UndoNotYours()
+    card = await session.scalar(
+        select(GiftCard)
+        .where(GiftCard.id == entry.giftcard_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    assert card is not None  # the ledger row's card (deleted with it)
+    if await _undone(session, [entry]):
+        return card.code
+    now = clock.now()
+    if now - entry.created_at > UNDO_WINDOW:
+        raise UndoTooLate()
+    page = await session.get(SalesPage, entry.sales_page_id) if entry.sales_page_id else None
+    await balances.credit(
+        session,
+        principal,
+        card,
+        -entry.amount,
+        kind=ROLLBACK,
+        at=now,
+        page=page,
+        note=UNDO_REASON,
+        order_reference=_undo_reference(entry.id),
+        event=events.GIFTCARD_REDEMPTION_UNDONE,
+    )
+    return card.code

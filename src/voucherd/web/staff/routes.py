@@ -194,6 +194,6 @@ async def undo(
     login: Redeemer,
     redemption: Annotated[uuid.UUID, Form()],
 ) -> Response:
-    """Roll back one's own redemption of the last five minutes ("undone at counter")."""
+    """Undo one's own redemption of the last five minutes ("undone at counter")."""
     undone = await counter.undo(session, login.principal, redemption)
-    return await _counter_page(request, session, login, undone=undone.code)
+    return await _counter_page(request, session, login, undone=undone)
