@@ -16,6 +16,7 @@ from tests.conftest import Tenant
 from tests.fixtures.factories import make_campaign, make_codes
 from voucherd.api.app import create_app
 from voucherd.campaigns.figures import campaign_figures
+from voucherd.core import clock
 from voucherd.core.money import Amount
 from voucherd.db import Database, unit_of_work
 from voucherd.jobs import runner
@@ -314,3 +315,32 @@ async def test_a_publication_history_walks_by_cursor(
     # then it lists the same entries in the same order, and ends
     assert cursor is None
     assert [entry["voucher_code"] for entry in walked] == [entry["voucher_code"] for entry in by_page["data"]]
+
+
+async def test_the_customers_list_walks_by_cursor_newest_first(
+    api: httpx.AsyncClient, database: Database, tenant: Tenant
+) -> None:
+    # given seven customers made in the same instant (the cursor's id breaks the tie)
+    with clock.frozen(clock.now()):
+        for i in range(7):
+            made = await api.post(
+                "/api/customers", json={"email": f"w{i}@example.com"}, headers=tenant.headers
+            )
+            assert made.status_code == 201
+    by_page = (await api.get("/api/customers?limit=100", headers=tenant.headers)).json()
+    # then pages of three by cursor give every customer once, in the list's order
+    walked: list[str] = []
+    cursor = None
+    while True:
+        query = f"limit=3&after={cursor}" if cursor else "limit=3"
+        body = (await api.get(f"/api/customers?{query}", headers=tenant.headers)).json()
+        walked.extend(item["id"] for item in body["data"])
+        assert body["total"] == 7
+        assert body["has_more"] is (body["next_cursor"] is not None)
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert walked == [item["id"] for item in by_page["data"]]
+    assert len(set(walked)) == 7
+    bad = await api.get("/api/customers?after=bm9wZQ", headers=tenant.headers)
+    assert bad.status_code == 422

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,7 +13,7 @@ from voucherd.accounts.service import Principal
 from voucherd.core import clock
 from voucherd.core.errors import InvalidInput
 from voucherd.core.metadata import checked as checked_metadata
-from voucherd.core.pagination import Page, PageRequest
+from voucherd.core.pagination import Page, PageRequest, time_cursor, time_position
 from voucherd.customers import matching, rules
 from voucherd.customers.errors import CustomerNotFound, ExternalIdTaken
 from voucherd.customers.schemas import CustomerChanges, CustomerFilter, CustomerInput, Person
@@ -139,7 +139,9 @@ async def list_customers(
     email: str | None = None,
     where: CustomerFilter | None = None,
 ) -> Page[Customer]:
-    """The client's customers (erased ones never), filtered and ordered as ``where`` says."""
+    """The client's customers (erased ones never), filtered and ordered as ``where`` says, by
+    ``page`` or, ordered by a time, after a cursor (``page.after``, the ``next_cursor`` of the page
+    before); with no filter the total is the kept count, so neither costs a scan."""
     where = where or CustomerFilter(email=email)
     conditions = [Customer.client_id == principal.client_id, Customer.deleted_at.is_(None)]
     if where.email and where.email.strip():
@@ -160,7 +162,7 @@ async def list_customers(
     if column is None:
         choices = ", ".join(sorted(_ORDER))
         raise InvalidInput(f"order must be one of {choices}, - first to descend.", field="order")
-    ordering = column.desc() if where.order.startswith("-") else column.asc()
+    descending = where.order.startswith("-")
     if where == CustomerFilter(order=where.order):  # all of them: the kept count, no scan
         total = await session.scalar(
             select(func.coalesce(func.sum(ClientFigures.customers), 0)).where(
@@ -169,14 +171,28 @@ async def list_customers(
         )
     else:
         total = await session.scalar(select(func.count()).select_from(Customer).where(*conditions))
-    rows = await session.scalars(
+    query = (
         select(Customer)
         .where(*conditions)
-        .order_by(ordering, Customer.id)
-        .limit(page.limit)
-        .offset(page.offset)
+        .order_by(*((column.desc(), Customer.id.desc()) if descending else (column.asc(), Customer.id)))
+        .limit(page.limit + 1)
     )
-    return Page(items=list(rows.all()), total=total or 0, request=page)
+    if page.after is None:
+        query = query.offset(page.offset)
+    elif column is Customer.external_id:  # may be empty: no position to continue from
+        raise InvalidInput("after works with order created_at or updated_at.", field="after")
+    else:
+        position = tuple_(column, Customer.id)
+        query = query.where(
+            position < time_position(page.after) if descending else position > time_position(page.after)
+        )
+    rows = list((await session.scalars(query)).all())
+    items = rows[: page.limit]
+    if column is Customer.external_id:
+        return Page(items=items, total=total or 0, request=page)
+    last = items[-1] if len(rows) > page.limit else None
+    cursor = None if last is None else time_cursor(getattr(last, column.key), last.id)
+    return Page(items=items, total=total or 0, request=page, next_cursor=cursor, keyset=True)
 
 
 async def find_by_external_id(session: AsyncSession, principal: Principal, external_id: str) -> Customer:

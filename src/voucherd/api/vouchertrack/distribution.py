@@ -55,9 +55,11 @@ async def list_customers(
     email: Annotated[str | None, Query(description="Only the customers with this email")] = None,
     page: PageDep = 1,
     limit: LimitDep = 10,
+    after: AfterDep = None,
 ) -> JSON:
+    """Newest first; `after` (a `next_cursor`) goes on from the page before."""
     result = await customers.list_customers(
-        session, principal, PageRequest(page=page, limit=limit), email=email
+        session, principal, PageRequest(page=page, limit=limit, after=after), email=email
     )
     return JSON(mappers.page(result, [mappers.customer(c) for c in result.items]))
 
