@@ -12,6 +12,7 @@ import structlog
 import voucherd.mail.tasks
 import voucherd.recipients.tasks
 import voucherd.vouchers.tasks  # noqa: F401 - registers the handlers
+from voucherd.campaigns import figures
 from voucherd.config import get_settings
 from voucherd.db import Database
 from voucherd.giftcards import lifecycle as giftcards
@@ -29,10 +30,13 @@ async def run_worker(database: Database, stop: asyncio.Event) -> None:
     webhooks = asyncio.create_task(delivery.run(database, stop))
     # So does the gift card sweep (expired holds and cards give their amounts back, every 30 s).
     sweeps = asyncio.create_task(giftcards.run(database, stop))
+    # And the fold of closed connections' figure rows (PostgreSQL), every 10 minutes.
+    folds = asyncio.create_task(figures.run(database, stop))
     try:
         await run_jobs(database, stop, poll)
     finally:
         stop.set()
         await webhooks
         await sweeps
+        await folds
     log.info("worker.stopped")
