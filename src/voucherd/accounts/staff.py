@@ -366,6 +366,7 @@ async def principal_for_access_token(session: AsyncSession, token: str) -> Princ
                 Client.name,
                 Client.currency,
                 Client.timezone,
+                Client.voucherify_api_version,
             )
             .join(Client, Client.id == Staff.client_id)
             .where(Staff.id == claims.staff_id, Staff.deleted_at.is_(None))
@@ -385,6 +386,7 @@ async def principal_for_access_token(session: AsyncSession, token: str) -> Princ
         timezone=row.timezone,
         subject=Subject(SubjectKind.STAFF, row.staff_id),
         role=Role(row.role),
+        api_version=row.voucherify_api_version,
     )
 
 
