@@ -5,6 +5,7 @@ and replayed by a retry of the same order."""
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import httpx
@@ -175,3 +176,26 @@ def test_a_stack_with_a_gift_voucher_rolls_back_its_credits_with_the_parent(serv
         assert shown.gift is not None
         assert shown.gift.balance == 5000
         assert redemptions.get_redemption(parent.id).status == "ROLLED_BACK"
+
+
+@pytest.mark.concurrency
+def test_concurrent_rollbacks_of_a_parent_succeed_once(served: Served) -> None:
+    percent, fixed = two_codes(served)
+    with served.client() as client:
+        parent = redeem(client, stack(percent, fixed, source_id="ord-race")).parent_redemption
+        assert parent is not None
+
+    def roll_back(_: int) -> httpx.Response:
+        with httpx.Client(base_url=served.url, headers=served.headers, timeout=30) as http:
+            return http.post(f"/v1/redemptions/{parent.id}/rollback", json={"reason": "cancelled"})
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(roll_back, range(8)))
+    statuses = sorted(answer.status_code for answer in answers)
+    assert statuses == [200] + [400] * 7, [answer.text for answer in answers]
+    assert {answer.json()["key"] for answer in answers if answer.status_code == 400} == {
+        "already_rolled_back"
+    }
+    with served.client() as client:
+        shown = voucherify.RedemptionsApi(client).get_redemption(parent.id)
+        assert len(shown.related_redemptions.rollbacks) == 1
