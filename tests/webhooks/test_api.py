@@ -253,6 +253,39 @@ class TestDeliveryLog:
             "campaign_name": "Summer Sale",
         }
 
+    async def test_deliveries_and_attempts_walk_by_cursor_newest_first(
+        self, api: httpx.AsyncClient, tenant: Tenant, database: Database
+    ) -> None:
+        with running_receiver() as receiver:
+            created = (
+                await api.post(BASE, headers=tenant.headers, json={**DOCUMENTED, "url": receiver.url})
+            ).json()
+            async with unit_of_work(database) as session:
+                for number in range(7):
+                    await events.record(
+                        session, tenant.client_id, events.LEAD_CAPTURED, {"lead_id": f"l{number}"}
+                    )
+            async with network.new_client() as http:
+                while await delivery.process_once(database, http):
+                    pass
+        assert len(receiver.requests) == 7
+        for listing in ("deliveries", "attempts"):
+            url = f"{BASE}/{created['id']}/{listing}"
+            everything = (await api.get(f"{url}?limit=100", headers=tenant.headers)).json()["data"]
+            key = "id" if listing == "deliveries" else "delivery_id"  # one attempt each here
+            walked: list[str] = []
+            cursor = None
+            while True:
+                query = f"limit=3&after={cursor}" if cursor else "limit=3"
+                body = (await api.get(f"{url}?{query}", headers=tenant.headers)).json()
+                assert (body["total"], body["has_more"]) == (7, body["next_cursor"] is not None)
+                walked.extend(item[key] for item in body["data"])
+                cursor = body["next_cursor"]
+                if cursor is None:
+                    break
+            assert walked == [item[key] for item in everything]
+            assert len(set(walked)) == 7
+
     async def test_unknown_delivery_is_404(self, api: httpx.AsyncClient, tenant: Tenant) -> None:
         created = (await api.post(BASE, headers=tenant.headers, json=DOCUMENTED)).json()
         response = await api.post(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, TypeVar
@@ -89,3 +89,13 @@ def time_position(cursor: str) -> tuple[datetime, uuid.UUID]:
         return datetime.fromisoformat(created_at), uuid.UUID(item_id)
     except ValueError:
         raise invalid_cursor() from None
+
+
+def keyset_page(
+    rows: Sequence[T], page: PageRequest, total: int, position: Callable[[T], tuple[datetime, uuid.UUID]]
+) -> Page[T]:
+    """The page of a list read with one row more than ``page.limit`` (whether that row came
+    tells whether there is a next page); its cursor is the last shown item's ``position``."""
+    items = rows[: page.limit]
+    cursor = time_cursor(*position(items[-1])) if len(rows) > page.limit else None
+    return Page(items=items, total=total, request=page, next_cursor=cursor, keyset=True)

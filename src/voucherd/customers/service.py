@@ -13,7 +13,7 @@ from voucherd.accounts.service import Principal
 from voucherd.core import clock
 from voucherd.core.errors import InvalidInput
 from voucherd.core.metadata import checked as checked_metadata
-from voucherd.core.pagination import Page, PageRequest, time_cursor, time_position
+from voucherd.core.pagination import Page, PageRequest, keyset_page, time_position
 from voucherd.customers import matching, rules
 from voucherd.customers.errors import CustomerNotFound, ExternalIdTaken
 from voucherd.customers.schemas import CustomerChanges, CustomerFilter, CustomerInput, Person
@@ -187,12 +187,9 @@ async def list_customers(
             position < time_position(page.after) if descending else position > time_position(page.after)
         )
     rows = list((await session.scalars(query)).all())
-    items = rows[: page.limit]
     if column is Customer.external_id:
-        return Page(items=items, total=total or 0, request=page)
-    last = items[-1] if len(rows) > page.limit else None
-    cursor = None if last is None else time_cursor(getattr(last, column.key), last.id)
-    return Page(items=items, total=total or 0, request=page, next_cursor=cursor, keyset=True)
+        return Page(items=rows[: page.limit], total=total or 0, request=page)
+    return keyset_page(rows, page, total or 0, lambda item: (getattr(item, column.key), item.id))
 
 
 async def find_by_external_id(session: AsyncSession, principal: Principal, external_id: str) -> Customer:

@@ -6,14 +6,14 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voucherd.accounts.service import Principal
 from voucherd.config import get_settings
 from voucherd.core import clock
 from voucherd.core.errors import InvalidInput
-from voucherd.core.pagination import Page, PageRequest
+from voucherd.core.pagination import Page, PageRequest, keyset_page, time_position
 from voucherd.events.service import EVENT_TYPES
 from voucherd.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from voucherd.webhooks import network, payloads, rules
@@ -183,21 +183,23 @@ def signing_secrets(endpoint: WebhookEndpoint) -> list[str]:
 async def list_attempts(
     session: AsyncSession, principal: Principal, endpoint_id: uuid.UUID, page: PageRequest
 ) -> Page[tuple[WebhookAttempt, WebhookDelivery]]:
-    """The delivery log of one endpoint, newest first."""
+    """The delivery log of one endpoint, newest first, by ``page`` or after a cursor."""
     endpoint = await get_endpoint(session, principal, endpoint_id)
     scope = WebhookAttempt.endpoint_id == endpoint.id
     total = await session.scalar(select(func.count()).select_from(WebhookAttempt).where(scope))
-    rows = (
-        await session.execute(
-            select(WebhookAttempt, WebhookDelivery)
-            .join(WebhookDelivery, WebhookDelivery.id == WebhookAttempt.delivery_id)
-            .where(scope)
-            .order_by(WebhookAttempt.created_at.desc(), WebhookAttempt.attempt.desc())
-            .offset(page.offset)
-            .limit(page.limit)
-        )
-    ).all()
-    return Page(items=[(row[0], row[1]) for row in rows], total=total or 0, request=page)
+    query = (
+        select(WebhookAttempt, WebhookDelivery)
+        .join(WebhookDelivery, WebhookDelivery.id == WebhookAttempt.delivery_id)
+        .where(scope)
+        .order_by(WebhookAttempt.created_at.desc(), WebhookAttempt.id.desc())
+        .limit(page.limit + 1)
+    )
+    if page.after is None:
+        query = query.offset(page.offset)
+    else:
+        query = query.where(tuple_(WebhookAttempt.created_at, WebhookAttempt.id) < time_position(page.after))
+    rows = [(row[0], row[1]) for row in (await session.execute(query)).all()]
+    return keyset_page(rows, page, total or 0, lambda item: (item[0].created_at, item[0].id))
 
 
 async def list_deliveries(
@@ -208,22 +210,26 @@ async def list_deliveries(
     *,
     status: str | None = None,
 ) -> Page[WebhookDelivery]:
-    """One endpoint's deliveries (one per event), newest first."""
+    """One endpoint's deliveries (one per event), newest first, by ``page`` or after a cursor."""
     endpoint = await get_endpoint(session, principal, endpoint_id)
     conditions = [WebhookDelivery.endpoint_id == endpoint.id]
     if status is not None:
         conditions.append(WebhookDelivery.status == status)
     total = await session.scalar(select(func.count()).select_from(WebhookDelivery).where(*conditions))
-    items = (
-        await session.scalars(
-            select(WebhookDelivery)
-            .where(*conditions)
-            .order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id)
-            .offset(page.offset)
-            .limit(page.limit)
+    query = (
+        select(WebhookDelivery)
+        .where(*conditions)
+        .order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id.desc())
+        .limit(page.limit + 1)
+    )
+    if page.after is None:
+        query = query.offset(page.offset)
+    else:
+        query = query.where(
+            tuple_(WebhookDelivery.created_at, WebhookDelivery.id) < time_position(page.after)
         )
-    ).all()
-    return Page(items=items, total=total or 0, request=page)
+    rows = list((await session.scalars(query)).all())
+    return keyset_page(rows, page, total or 0, lambda item: (item.created_at, item.id))
 
 
 async def redeliver(

@@ -11,6 +11,7 @@ from pydantic import Field
 
 from voucherd.api.vouchertrack import mappers
 from voucherd.api.vouchertrack.auth import AdministeredRoute, PrincipalDep, authenticated
+from voucherd.api.vouchertrack.management import AfterDep
 from voucherd.api.vouchertrack.schemas import Body
 from voucherd.core.pagination import MAX_PAGE, PageRequest
 from voucherd.http.ratelimit import rate_limit
@@ -112,10 +113,12 @@ async def list_deliveries(
     status: Literal["pending", "sending", "succeeded", "failed"] | None = None,
     page: PageDep = 1,
     limit: LimitDep = 10,
+    after: AfterDep = None,
 ) -> JSON:
-    """One per event, newest first, with its state, attempts and next attempt."""
+    """One per event, newest first, with its state, attempts and next attempt; `after` (a
+    `next_cursor`) goes on from the page before."""
     result = await webhooks.list_deliveries(
-        session, principal, webhook_id, PageRequest(page=page, limit=limit), status=status
+        session, principal, webhook_id, PageRequest(page=page, limit=limit, after=after), status=status
     )
     return JSON(mappers.page(result, [mappers.webhook_delivery(d) for d in result.items]))
 
@@ -127,9 +130,12 @@ async def list_attempts(
     principal: PrincipalDep,
     page: PageDep = 1,
     limit: LimitDep = 10,
+    after: AfterDep = None,
 ) -> JSON:
-    """Every attempt, newest first: status, response code, duration, attempt number."""
-    result = await webhooks.list_attempts(session, principal, webhook_id, PageRequest(page=page, limit=limit))
+    """Every attempt, newest first: status, response code, duration, attempt number; `after` (a
+    `next_cursor`) goes on from the page before."""
+    request = PageRequest(page=page, limit=limit, after=after)
+    result = await webhooks.list_attempts(session, principal, webhook_id, request)
     return JSON(mappers.page(result, [mappers.webhook_attempt(a, d) for a, d in result.items]))
 
 
