@@ -427,10 +427,27 @@ class TestGuards:
             assert (await clerk.get(url)).status_code == 403, url
             assert (await manager.get(url)).status_code == 200, url
             assert (await owner.get(url)).status_code == 200, url
-        for url in ("/dashboard/campaigns/new", f"/dashboard/campaigns/{campaign.id}/pause"):
-            assert (await post(clerk, url, FORM, form_page="/staff/")).status_code == 403
-        assert [c.status for c in await campaigns_in(database)] == ["active"]
-        assert len(await campaigns_in(database)) == 1
+        async with unit_of_work(database) as session:
+            job = await vouchers.enqueue_codes(session, tenant.principal, campaign, count=5)
+        for url in (
+            f"/dashboard/tasks/{job.id}",
+            f"/dashboard/tasks/{job.id}.json",
+            "/dashboard/campaigns/new/pattern",
+        ):
+            assert (await clerk.get(url)).status_code == 403, url
+            assert (await manager.get(url)).status_code == 200, url
+        for url in (
+            "/dashboard/campaigns/new",
+            f"/dashboard/campaigns/{campaign.id}/pause",
+            f"/dashboard/campaigns/{campaign.id}/edit",
+            f"/dashboard/campaigns/{campaign.id}/generate",
+        ):
+            refused = await post(clerk, url, {**FORM, "count": "5"}, form_page="/staff/")
+            assert refused.status_code == 403, url
+            assert "A staff login may not use the dashboard" in refused.text
+        assert [(c.name, c.status) for c in await campaigns_in(database)] == [("Summer Sale", "active")]
+        async with unit_of_work(database) as session:
+            assert await session.scalar(select(func.count()).select_from(Job)) == 1  # the one made above
 
     async def test_forms_without_their_token_change_nothing(
         self, owner: httpx.AsyncClient, database: Database, tenant: Tenant
