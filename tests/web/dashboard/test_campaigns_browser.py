@@ -56,6 +56,12 @@ async def test_an_owner_creates_a_campaign_and_watches_its_codes_being_made(
     await page.click("text=New campaign")
     await page.wait_for_url(f"{server}/dashboard/campaigns/new")
 
+    # a form sent empty comes back with its messages beside their fields
+    await page.click("button:text('Create campaign')")
+    await page.locator("#form-errors").wait_for()
+    assert await page.get_attribute("#discount_value", "aria-invalid") == "true"
+    await checked(page, f"campaign-form-errors-{size}")
+
     # the form: the pattern's room is checked as it is typed
     await page.fill("#name", "Spring sale")
     await page.select_option("#discount_type", "fixed")
