@@ -221,6 +221,7 @@ class TestCreate:
         )
         assert fits.status_code == 200
         assert "The pattern JAN-###### allows up to 846 codes. 1,000 do not fit" in fits.text
+        assert 'class="notice room refused"' in fits.text
         wide = await owner.get(
             "/dashboard/campaigns/new/pattern",
             params={"code_pattern": "JAN-########", "planned_codes": "1000"},

@@ -332,14 +332,15 @@ async def campaign_list(
 # ---- creating ---------------------------------------------------------------------------------
 
 
-def _new_form_page(request: Request, form: Form, login: Manager, *, room: str | None = None) -> Response:
+def _new_form_page(request: Request, form: Form, login: Manager, *, room: CodeRoom | None = None) -> Response:
     return view.render(
         request,
         "campaigns/new.html",
         422 if form.errors else 200,
         form=form.values,
         errors=form.errors,
-        room=room,
+        room=_room_words(room) if room else None,
+        room_fits=room.fits if room else None,
         discount_types=DISCOUNT_TYPES,
         timezone=login.principal.timezone,
         currency=login.principal.currency,
@@ -375,7 +376,7 @@ async def create_campaign(request: Request, session: SessionDep, login: Manager)
     principal = login.principal
     if form.values.get("check"):
         room = _check_room(form)
-        return _new_form_page(request, form, login, room=_room_words(room) if room else None)
+        return _new_form_page(request, form, login, room=room)
     data = CampaignInput(
         name=form.values.get("name", ""),
         discount_type=_discount_type(form),
