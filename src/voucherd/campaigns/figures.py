@@ -31,6 +31,25 @@ async def campaign_figures(session: AsyncSession, campaign_id: uuid.UUID) -> dic
     return {name: int(value) for name, value in zip(FIGURES, row, strict=True)}
 
 
+async def figures_of_campaigns(
+    session: AsyncSession, campaign_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, dict[str, int]]:
+    """:func:`campaign_figures` of each campaign, in one query (a list page's rows)."""
+    found: dict[uuid.UUID, dict[str, int]] = {
+        campaign_id: dict.fromkeys(FIGURES, 0) for campaign_id in campaign_ids
+    }
+    if not campaign_ids:
+        return found
+    rows = await session.execute(
+        select(CampaignFigures.campaign_id, *(func.sum(getattr(CampaignFigures, name)) for name in FIGURES))
+        .where(CampaignFigures.campaign_id.in_(campaign_ids))
+        .group_by(CampaignFigures.campaign_id)
+    )
+    for campaign_id, *values in rows.all():
+        found[campaign_id] = {name: int(value or 0) for name, value in zip(FIGURES, values, strict=True)}
+    return found
+
+
 # How often the worker folds the figure rows of closed connections into one (PostgreSQL).
 FOLD_SECONDS = 600.0
 _KEPT = {"campaign_figures": ("campaign_id", FIGURES), "client_figures": ("client_id", ("customers",))}

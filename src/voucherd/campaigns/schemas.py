@@ -40,6 +40,7 @@ class CampaignInput:
     auto_update: bool = False
     landing_slug: str | None = None
     terms: str | None = None
+    planned_codes: int | None = None  # refused when the code pattern cannot hold this many
 
 
 @dataclass(frozen=True)

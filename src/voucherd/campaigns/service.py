@@ -12,16 +12,19 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voucherd.accounts.service import Principal
-from voucherd.campaigns.errors import CampaignNameTaken, CampaignNotFound, LandingSlugTaken
+from voucherd.campaigns.errors import CampaignNameTaken, CampaignNotFound, CodeSpaceTooSmall, LandingSlugTaken
 from voucherd.campaigns.rules import (
     CampaignStatus,
+    CodeRoom,
     DiscountType,
+    code_room,
     describe_discount,
     end_of_day,
     normalize_slug,
     start_of_day,
 )
 from voucherd.campaigns.schemas import CampaignChanges, CampaignInput, CodeSettings, Moment
+from voucherd.config import get_settings
 from voucherd.core import clock
 from voucherd.core.codes import CodePattern
 from voucherd.core.errors import InvalidInput
@@ -42,6 +45,11 @@ async def create_campaign(session: AsyncSession, principal: Principal, data: Cam
     if not is_currency(currency):
         raise InvalidInput("currency must be a three-letter ISO 4217 code.", field="currency")
     pattern = _code_pattern(data.codes)
+    room = code_room_of(data.codes, wanted=data.planned_codes)
+    if not room.fits:
+        raise CodeSpaceTooSmall(
+            room.refusal(), field="planned_codes", capacity=room.capacity, wanted=room.wanted
+        )
     campaign = Campaign(
         client_id=principal.client_id,
         name=_name(data.name),
@@ -69,6 +77,14 @@ async def create_campaign(session: AsyncSession, principal: Principal, data: Cam
     session.add(campaign)
     await _flush(session)
     return campaign
+
+
+def code_room_of(codes: CodeSettings, *, wanted: int | None = None) -> CodeRoom:
+    """How many codes these code settings allow and whether ``wanted`` fit (the rule of
+    :func:`voucherd.vouchers.service.check_capacity`); a malformed pattern is refused."""
+    if wanted is not None and wanted < 1:
+        raise InvalidInput("The number of codes must be at least 1.", field="planned_codes")
+    return code_room(_code_pattern(codes), margin_bits=get_settings().code_space_margin_bits, wanted=wanted)
 
 
 async def get_campaign(session: AsyncSession, principal: Principal, campaign_id: uuid.UUID) -> Campaign:
@@ -110,9 +126,13 @@ async def list_campaigns(
     *,
     with_standalone: bool = True,
     gift: bool | None = None,
+    name_contains: str | None = None,
 ) -> Page[Campaign]:
-    """Newest first; ``gift`` keeps only the campaigns of gift vouchers (or only the others)."""
+    """Newest first; ``gift`` keeps only the campaigns of gift vouchers (or only the others);
+    ``name_contains`` only those whose name contains it (ignoring case)."""
     where: tuple[Any, ...] = (Campaign.client_id == principal.client_id, Campaign.deleted_at.is_(None))
+    if name_contains and name_contains.strip():
+        where += (Campaign.name.icontains(name_contains.strip(), autoescape=True),)
     if not with_standalone:
         where += (Campaign.standalone.is_(False),)
     if gift is not None:

@@ -6,11 +6,12 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voucherd.accounts.service import Principal
 from voucherd.core import clock
+from voucherd.core.pagination import Page, PageRequest
 from voucherd.jobs.errors import JobNotFound
 from voucherd.models import Job
 
@@ -61,3 +62,17 @@ async def list_jobs(
         (await session.scalars(query.order_by(Job.created_at.desc(), Job.id.desc()).limit(limit + 1))).all()
     )
     return rows[:limit], len(rows) > limit
+
+
+async def page_of_jobs(session: AsyncSession, principal: Principal, page: PageRequest) -> Page[Job]:
+    """The client's jobs, newest first, one numbered page of them."""
+    where = Job.client_id == principal.client_id
+    total = await session.scalar(select(func.count()).select_from(Job).where(where))
+    rows = await session.scalars(
+        select(Job)
+        .where(where)
+        .order_by(Job.created_at.desc(), Job.id.desc())
+        .limit(page.limit)
+        .offset(page.offset)
+    )
+    return Page(items=list(rows.all()), total=total or 0, request=page)

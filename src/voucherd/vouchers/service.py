@@ -15,7 +15,7 @@ from voucherd.accounts.service import Principal
 from voucherd.campaigns import service as campaigns
 from voucherd.campaigns.errors import CampaignNotFound, CodeSpaceTooSmall
 from voucherd.campaigns.figures import campaign_figures
-from voucherd.campaigns.rules import DiscountType, describe_discount
+from voucherd.campaigns.rules import DiscountType, code_room, describe_discount
 from voucherd.campaigns.service import get_campaign
 from voucherd.config import get_settings
 from voucherd.core import clock
@@ -88,9 +88,7 @@ async def generate_vouchers(
 async def check_capacity(
     session: AsyncSession, campaign: Campaign, *, adding: int, pattern: CodePattern | None = None
 ) -> None:
-    margin = get_settings().code_space_margin_bits
     pattern = pattern or CodePattern(campaign.code_pattern, campaign.code_charset)
-    capacity = pattern.capacity(margin)
     existing = await session.scalar(
         select(func.count()).select_from(Voucher).where(Voucher.campaign_id == campaign.id)
     )
@@ -102,16 +100,9 @@ async def check_capacity(
         )
     )
     wanted = (existing or 0) + (pending or 0) + adding
-    if wanted > capacity:
-        raise CodeSpaceTooSmall(
-            f"The code pattern {pattern.pattern} can hold at most {capacity:,} codes while "
-            f"keeping codes unguessable (at most 1 in {2**margin:,} guesses may hit a live code); "
-            f"this campaign would have {wanted:,}. Create a campaign with a longer code_length "
-            "or a larger code_charset.",
-            field="count",
-            capacity=capacity,
-            wanted=wanted,
-        )
+    room = code_room(pattern, margin_bits=get_settings().code_space_margin_bits, wanted=wanted)
+    if not room.fits:
+        raise CodeSpaceTooSmall(room.refusal(), field="count", capacity=room.capacity, wanted=wanted)
 
 
 async def issue_codes(
