@@ -54,7 +54,7 @@ __all__ = ["loopback_allowed"]  # the fixture, used by pytestmark
 
 REDIS_URL = "redis://127.0.0.1:6379/11"
 RACE_CODES, RACERS = 20, 10
-STREAM_CODES, KILL_AFTER, CONCURRENCY = 300, 100, 8
+STREAM_CODES, KILL_AFTER, CONCURRENCY = 200, 60, 8
 LIMIT, LIMITED_REQUESTS = 20, 30
 RECIPIENTS = 25
 
