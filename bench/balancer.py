@@ -158,8 +158,8 @@ async def run(database: Database, tenant: Tenant, durations: Durations, redeem_c
     figures.append(Figure("balancer.failed", failed, "requests", Target("=", 0)))
     notes = [
         f"balancer: HAProxy ({binary}) round robin in front of one voucherd serve (backend s1) or two "
-        f"(s1, s2), one worker process each, {CONCURRENCY} closed-loop clients through the balancer, "
-        "the setups alternating within each round; on this machine the servers, HAProxy, "
+        f"(s1, s2), each a single process (no --workers), {CONCURRENCY} closed-loop clients through "
+        "the balancer, the setups alternating within each round; on this machine the servers, HAProxy, "
         "PostgreSQL and the load generator share the same cores",
     ]
     if vouchers.exhausted:
