@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 import uvloop
 
 from bench import (
+    balancer,
     bigclient,
     codegen,
     distribution,
@@ -96,6 +97,7 @@ SECTIONS = (
     "distribution",
     "webhooks",
     "bigclient",
+    "balancer",
 )
 
 
@@ -129,6 +131,8 @@ async def _bench(mode: Mode, only: Sequence[str] = SECTIONS) -> str:
                 sections.append(
                     await webhooks.run(database, tenant, mode.webhook_events, mode.webhook_redemptions)
                 )
+            if "balancer" in only:
+                sections.append(await balancer.run(database, tenant, mode.durations, mode.redeem_codes // 4))
             if "bigclient" in only:
                 sections.append(await bigclient.run(database, mode.bigclient_codes))
         finally:

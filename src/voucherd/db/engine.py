@@ -58,9 +58,11 @@ class Database:
     async def _open_driver_pool(self) -> asyncpg.Pool:
         async with self._driver_pool_lock:
             if self._driver_pool is None:
-                dsn = make_url(self.url).set(drivername="postgresql").render_as_string(hide_password=False)
                 self._driver_pool = await asyncpg.create_pool(
-                    dsn, min_size=1, max_size=self.checkout_pool_size, reset=_nothing_to_reset
+                    min_size=1,
+                    max_size=self.checkout_pool_size,
+                    reset=_nothing_to_reset,
+                    **driver_connect_args(self.engine, self.url),
                 )
             return self._driver_pool
 
@@ -69,6 +71,19 @@ class Database:
             await self._driver_pool.close()
             self._driver_pool = None
         await self.engine.dispose()
+
+
+# Options of SQLAlchemy's asyncpg adapter that asyncpg itself does not take.
+_ADAPTER_OPTIONS = ("prepared_statement_cache_size", "prepared_statement_name_func", "async_creator_fn")
+
+
+def driver_connect_args(engine: AsyncEngine, url: str) -> dict[str, Any]:
+    """What SQLAlchemy's dialect hands asyncpg for ``url``, for the pools we open on asyncpg
+    directly: the same hosts, ports and options as the engine's. A multi-host URL
+    (``?host=a:5432&host=b:5432&target_session_attrs=read-write``) becomes lists of hosts and
+    ports; rendered back into a DSN, asyncpg would keep only the last ``host``."""
+    _, arguments = engine.dialect.create_connect_args(make_url(url))
+    return {name: value for name, value in arguments.items() if name not in _ADAPTER_OPTIONS}
 
 
 async def _nothing_to_reset(_connection: asyncpg.Connection) -> None:

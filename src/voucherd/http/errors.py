@@ -9,11 +9,16 @@ import structlog
 from fastapi import Request
 
 from voucherd.core.errors import DomainError
+from voucherd.db.errors import is_unavailable
 from voucherd.http.responses import JSON
 
 log = structlog.get_logger("voucherd.http")
 
 INTERNAL_ERROR = "Internal error; it has been logged."
+UNAVAILABLE = "The database cannot be reached for now; try again in a moment."
+# A failover or a restart takes seconds: a client that waits this long and retries (with the
+# same order reference or Idempotency-Key) gets one result, never two.
+RETRY_AFTER = {"Retry-After": "1"}
 
 
 def status_in(table: Mapping[type[DomainError], int], error: DomainError) -> int:
@@ -26,11 +31,12 @@ def status_in(table: Mapping[type[DomainError], int], error: DomainError) -> int
 
 def log_failure(request: Request, error: Exception) -> str | None:
     """Log an unexpected exception as one line of JSON (the request id, where, the exception's
-    type and message), and its traceback at debug level only; return the request id."""
+    type and message), and its traceback at debug level only; return the request id. A database
+    that cannot be reached is logged as ``request.database_unavailable``."""
     request_id: str | None = getattr(request.state, "request_id", None)
     where = f"{request.method} {request.url.path}"
     log.error(
-        "request.failed",
+        "request.database_unavailable" if is_unavailable(error) else "request.failed",
         request_id=request_id,
         path=where,
         error_type=type(error).__name__,
@@ -42,6 +48,12 @@ def log_failure(request: Request, error: Exception) -> str | None:
 
 async def internal_error(request: Request, error: Exception) -> JSON:
     request_id = log_failure(request, error)
+    if is_unavailable(error):
+        return JSON(
+            {"error": UNAVAILABLE, "error_code": "database_unavailable", "request_id": request_id},
+            status_code=503,
+            headers=RETRY_AFTER,
+        )
     return JSON(
         {"error": INTERNAL_ERROR, "error_code": "internal_error", "request_id": request_id},
         status_code=500,

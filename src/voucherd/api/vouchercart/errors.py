@@ -17,7 +17,8 @@ from voucherd.core.errors import (
     QuotaExceeded,
     Unauthenticated,
 )
-from voucherd.http.errors import log_failure, status_in
+from voucherd.db.errors import is_unavailable
+from voucherd.http.errors import RETRY_AFTER, UNAVAILABLE, log_failure, status_in
 from voucherd.http.methods import allowed_methods
 from voucherd.http.ratelimit import MESSAGE as RATE_LIMIT_MESSAGE
 from voucherd.http.ratelimit import RateLimited
@@ -79,6 +80,8 @@ async def _too_many(request: Request, error: Exception) -> JSON:
 
 async def _internal(request: Request, error: Exception) -> JSON:
     request_id = log_failure(request, error)
+    if is_unavailable(error):
+        return failed(f"{UNAVAILABLE} (request {request_id})", "database_unavailable", 503, RETRY_AFTER)
     return failed(f"Internal error; it has been logged (request {request_id}).", "internal_error", 500)
 
 

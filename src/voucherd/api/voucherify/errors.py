@@ -20,7 +20,8 @@ from voucherd.core.errors import (
     QuotaExceeded,
     Unauthenticated,
 )
-from voucherd.http.errors import log_failure, status_in
+from voucherd.db.errors import is_unavailable
+from voucherd.http.errors import RETRY_AFTER, UNAVAILABLE, log_failure, status_in
 from voucherd.http.methods import allowed_methods
 from voucherd.http.ratelimit import RateLimited
 from voucherd.http.responses import JSON
@@ -54,6 +55,7 @@ MESSAGES = {
     422: "Unprocessable Entity",
     429: "Too many requests hit the API too quickly.",
     500: "Internal Server Error",
+    503: "Service Unavailable",
 }
 
 
@@ -179,6 +181,10 @@ async def _too_many(request: Request, error: Exception) -> JSON:
 
 async def _internal(request: Request, error: Exception) -> JSON:
     request_id = log_failure(request, error)
+    if is_unavailable(error):
+        return error_object(
+            request, 503, "service_unavailable", f"{UNAVAILABLE} (request {request_id})", headers=RETRY_AFTER
+        )
     return error_object(
         request, 500, "internal_server_error", f"Internal error; it has been logged (request {request_id})."
     )

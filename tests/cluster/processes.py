@@ -1,0 +1,184 @@
+"""Real processes for the cluster tests: voucherd servers and workers, HAProxy in front of them,
+a fresh PostgreSQL database, each stopped (or killed) by the test that started it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy.engine import make_url
+
+from tests.cli.test_commands import free_port
+from tests.conftest import POSTGRES_URL, _admin
+from voucherd.db.migrate import upgrade
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+VOUCHERD = [sys.executable, "-m", "voucherd.cli.main"]
+HAPROXY = os.environ.get("VOUCHERD_TEST_HAPROXY", "/usr/sbin/haproxy")
+
+
+def needs_haproxy() -> None:
+    if not (Path(HAPROXY).exists() or shutil.which("haproxy")):
+        pytest.skip(
+            f"the scale-out test needs Debian's haproxy at {HAPROXY} (make setup installs it as root)"
+        )
+
+
+def haproxy_binary() -> str:
+    return HAPROXY if Path(HAPROXY).exists() else str(shutil.which("haproxy"))
+
+
+@contextmanager
+def fresh_postgres_database(prefix: str) -> Iterator[str]:
+    """A new, migrated database on the test PostgreSQL, dropped at the end."""
+    if not POSTGRES_URL:
+        pytest.skip("needs VOUCHERD_TEST_POSTGRES_URL (CI sets it)")
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    asyncio.run(_admin(POSTGRES_URL, f'CREATE DATABASE "{name}"'))
+    try:
+        url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+        upgrade(url)
+        yield url
+    finally:
+        asyncio.run(_admin(POSTGRES_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+class Processes:
+    """Processes started by one test, each with its output in a log file; all stopped at the end
+    (SIGTERM, then SIGKILL after 15 s), and the logs' tails printed for a failing test."""
+
+    def __init__(self, logs: Path) -> None:
+        self.logs = logs
+        self.started: list[tuple[str, subprocess.Popen[bytes]]] = []
+
+    def start(
+        self, name: str, command: Sequence[str], env: dict[str, str], *, stdin: bool = False
+    ) -> subprocess.Popen[bytes]:
+        log = (self.logs / f"{name}.log").open("wb")
+        process = subprocess.Popen(
+            list(command),
+            env=env,
+            cwd=REPOSITORY,
+            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+            stdout=subprocess.PIPE if stdin else log,
+            stderr=log,
+        )
+        log.close()
+        self.started.append((name, process))
+        return process
+
+    def stop_all(self) -> None:
+        for _, process in reversed(self.started):
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for _, process in reversed(self.started):
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=15)
+
+    def tails(self, lines: int = 15) -> str:
+        parts = []
+        for name, _ in self.started:
+            text = (self.logs / f"{name}.log").read_text(errors="replace").splitlines()[-lines:]
+            parts.append(f"--- {name}\n" + "\n".join(text))
+        return "\n".join(parts)
+
+
+@contextmanager
+def processes(logs: Path) -> Iterator[Processes]:
+    started = Processes(logs)
+    try:
+        yield started
+    except BaseException:
+        print(started.tails(), file=sys.stderr)
+        raise
+    finally:
+        started.stop_all()
+
+
+def wait_for(url: str, process: subprocess.Popen[bytes], *, status: int = 200, limit: float = 60.0) -> None:
+    """Until ``url`` answers ``status``; a hang guard, not a performance threshold."""
+    deadline = time.monotonic() + limit
+    while True:
+        assert process.poll() is None, f"the process behind {url} exited {process.returncode}"
+        try:
+            if httpx.get(url, timeout=2).status_code == status:
+                return
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, f"{url} did not answer {status}"
+        time.sleep(0.1)
+
+
+def haproxy_config(port: int, servers: Sequence[tuple[str, int]]) -> str:
+    """The balancer of docs/operations.md ("Behind a balancer"): round robin, /readyz checks,
+    a request whose connection was refused retried on the other server (it was never sent), and
+    the answering server named in ``X-Server`` so that tests can see who answered."""
+    lines = "\n".join(
+        f"    server {name} 127.0.0.1:{server_port} check inter 300ms fall 2 rise 2"
+        for name, server_port in servers
+    )
+    return f"""global
+    maxconn 4096
+
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 30s
+    timeout server 30s
+    timeout check 2s
+    retries 3
+    option redispatch 1
+    retry-on conn-failure
+    option forwardfor
+
+frontend voucherd
+    bind 127.0.0.1:{port}
+    default_backend servers
+
+backend servers
+    balance roundrobin
+    option httpchk GET /readyz
+    http-check expect status 200
+    http-response set-header X-Server %s
+{lines}
+"""
+
+
+def start_balancer(started: Processes, directory: Path, servers: Sequence[tuple[str, int]]) -> int:
+    port = free_port()
+    config = directory / "haproxy.cfg"
+    config.write_text(haproxy_config(port, servers))
+    check = subprocess.run([haproxy_binary(), "-c", "-f", str(config)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    balancer = started.start("haproxy", [haproxy_binary(), "-db", "-f", str(config)], dict(os.environ))
+    for name, _ in servers:
+        wait_for_server_up(port, balancer, name)
+    return port
+
+
+def wait_for_server_up(port: int, balancer: subprocess.Popen[bytes], name: str) -> None:
+    """Until the balancer has sent a request to ``name`` (its health check passed)."""
+    deadline = time.monotonic() + 60
+    while True:
+        assert balancer.poll() is None, f"haproxy exited {balancer.returncode}"
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).headers.get("x-server") == name:
+                return
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, f"haproxy never sent a request to {name}"
+        time.sleep(0.05)
