@@ -46,6 +46,18 @@ def serve(
 
     import uvicorn
 
+    settings = get_settings()
+    if workers > 1 and settings.rate_limits_enabled and not settings.redis_url:
+        # In memory every process would count on its own: N processes would let N times each
+        # limit through (login guessing, client-side validations), and a lockout in one process
+        # would not hold in the others.
+        console.print(
+            f"[red]error:[/red] --workers {workers} needs shared rate limits: set VOUCHERD_REDIS_URL "
+            "(e.g. redis://127.0.0.1:6379/0), or run one process per port behind the balancer with "
+            "VOUCHERD_REDIS_URL set there too. (VOUCHERD_RATE_LIMITS_ENABLED=false turns the limits "
+            "off instead, for a balancer or gateway that enforces its own.)"
+        )
+        raise typer.Exit(2)
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # /metrics sums every server process's samples: each writes its own files here.
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="voucherd-metrics-")
@@ -60,7 +72,7 @@ def serve(
         http="httptools",
         access_log=False,
         server_header=False,  # no "Server: uvicorn": what we run is nobody's business
-        log_level=get_settings().log_level.lower(),
+        log_level=settings.log_level.lower(),
     )
 
 
@@ -74,8 +86,15 @@ def migrate() -> None:
 
 
 @app.command()
-def worker() -> None:
-    """Run background jobs until stopped (SIGINT/SIGTERM finish the current chunk first)."""
+def worker(
+    jobs: Annotated[
+        bool, typer.Option("--jobs", help="Run bulk jobs (codes, uploads, mail) and the gift card sweep")
+    ] = False,
+    webhooks: Annotated[bool, typer.Option("--webhooks", help="Deliver webhooks")] = False,
+) -> None:
+    """Run background jobs and webhook deliveries until stopped (SIGINT/SIGTERM finish the current
+    chunk first). With --jobs or --webhooks only that kind runs (both by default), so that each
+    scales with its own number of processes."""
     from voucherd.db import get_database
     from voucherd.logging import configure
     from voucherd.worker import run_worker
@@ -89,9 +108,11 @@ def worker() -> None:
             loop.add_signal_handler(sig, stop.set)
         database = get_database()
         try:
-            await run_worker(database, stop)
+            await run_worker(database, stop, jobs=both or jobs, webhooks=both or webhooks)
         finally:
             await database.dispose()
+
+    both = not (jobs or webhooks)
 
     asyncio.run(main())
 
