@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import uuid
+from pathlib import Path
 from typing import Annotated
 
 import orjson
@@ -115,6 +116,41 @@ def worker(
     both = not (jobs or webhooks)
 
     asyncio.run(main())
+
+
+@app.command()
+def backup(
+    path: Annotated[Path, typer.Argument(help="The file to write (replaced when it exists)")],
+) -> None:
+    """Copy the SQLite database to PATH while it serves (SQLite's online backup API: one
+    consistent snapshot; writers go on meanwhile). PostgreSQL: use pg_dump."""
+    from voucherd.ops import backup as backups
+
+    try:
+        copied = backups.backup(get_settings().database_url, path)
+    except DomainError as error:
+        _fail(error)
+        return
+    console.print(f"backed up to {copied.path} ({copied.size:,} bytes, schema {copied.revision})")
+
+
+@app.command()
+def restore(
+    path: Annotated[Path, typer.Argument(help="A file made by voucherd backup")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a database that already holds data")
+    ] = False,
+) -> None:
+    """Put a backup in place of the SQLite database. A database that holds data is kept unless
+    --force; stop the servers and workers first, and run voucherd migrate after."""
+    from voucherd.ops import backup as backups
+
+    try:
+        restored = backups.restore(get_settings().database_url, path, force=force)
+    except DomainError as error:
+        _fail(error)
+        return
+    console.print(f"restored {path} into {restored.path} (schema {restored.revision}); run voucherd migrate")
 
 
 @clients_app.command("create")
