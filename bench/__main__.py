@@ -16,6 +16,7 @@ import uvloop
 from bench import (
     bigclient,
     codegen,
+    copy_install,
     distribution,
     http_checkout,
     http_giftcards,
@@ -58,6 +59,8 @@ class Mode:
     giftcards: int = 5000
     # The big client's codes (the small one has a tenth).
     bigclient_codes: int = 1_000_000
+    # The codes of the SQLite install that ``voucherd copy`` moves to PostgreSQL.
+    copy_codes: int = 1_000_000
 
 
 FULL = Mode(
@@ -77,6 +80,7 @@ QUICK = Mode(
     50,
     500,
     100_000,
+    copy_codes=100_000,
 )
 
 
@@ -96,6 +100,7 @@ SECTIONS = (
     "distribution",
     "webhooks",
     "bigclient",
+    "copy",
 )
 
 
@@ -131,6 +136,8 @@ async def _bench(mode: Mode, only: Sequence[str] = SECTIONS) -> str:
                 )
             if "bigclient" in only:
                 sections.append(await bigclient.run(database, mode.bigclient_codes))
+            if "copy" in only:
+                sections.append(await copy_install.run(mode.copy_codes))
         finally:
             await database.dispose()
     finally:

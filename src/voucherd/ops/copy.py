@@ -1,7 +1,8 @@
 """``voucherd copy --to postgresql+asyncpg://...``: a whole SQLite install into PostgreSQL.
 
 Every table is copied in dependency order (parents first), in batches of rows ordered by primary
-key, each batch one transaction on PostgreSQL (a binary COPY). That order makes the copy
+key, each batch one transaction on PostgreSQL (one CSV ``COPY`` of the values as SQLite stores
+them). That order makes the copy
 resumable: a rerun reads the last key each table holds on PostgreSQL and goes on after it, so an
 interrupted copy loses at most the batch it was writing, which its rollback discarded.
 
@@ -14,7 +15,8 @@ compares everything.) Setting it needs a superuser or, from PostgreSQL 15, a rol
 
 Then the copy is verified: per table, the row count and a checksum of the rows (each row's
 canonical text hashed, the hashes summed, so the order in which each side returns rows does not
-matter), computed from the values as SQLAlchemy reads them on each side. Last, every sequence
+matter), computed from the values as SQLAlchemy reads them on each side: another path than the
+copy's, so a value the copy wrote wrong shows as a difference. Last, every sequence
 (``staff.number``) is moved past the largest value copied.
 
 The source must be quiet: stop the servers and workers first (anything written during the copy
@@ -23,6 +25,7 @@ would be missed, and the verification would say so)."""
 from __future__ import annotations
 
 import hashlib
+import io
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -32,12 +35,14 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Column, ColumnElement, String, Table, bindparam, func, select, text, tuple_
+from sqlalchemy import column as sql_column
+from sqlalchemy import table as sql_table
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voucherd.core.errors import Conflict, InvalidInput, PermissionDenied
 from voucherd.db import Database, unit_of_work
-from voucherd.db.bulk import insert_rows
+from voucherd.db.session import driver_of
 from voucherd.models import Base
 
 BATCH = 10_000
@@ -146,6 +151,42 @@ async def _set_replica(session: AsyncSession) -> None:
         ) from error
 
 
+def _stored(table: Table, last: Sequence[Any] | None, *, typed: bool) -> Any:
+    """The rows after ``last`` as SQLite stores them: columns without SQLAlchemy's types, so
+    that no value is converted to Python and back (a UUID stays its 32 hex digits, a time its
+    text in UTC, JSON its text, a boolean 0 or 1: each is what PostgreSQL reads in its CSV
+    input too). ``typed``: ``last`` holds Python values (read from PostgreSQL) to bind as the
+    columns bind them; otherwise values read by this query."""
+    names = [column.name for column in table.columns]
+    stored = sql_table(table.name, *(sql_column(name) for name in names))
+    key = [stored.c[column.name] for column in table.primary_key.columns]
+    query = select(*(stored.c[name] for name in names)).order_by(*key)
+    if last is None:
+        return query
+    columns = list(table.primary_key.columns)
+    values = [
+        bindparam(None, value, type_=column.type if typed else None)
+        for value, column in zip(last, columns, strict=True)
+    ]
+    if len(key) == 1:
+        return query.where(key[0] > values[0])
+    return query.where(tuple_(*key) > tuple_(*values))
+
+
+def _csv_field(value: Any) -> str:
+    if value is None:
+        return ""  # unquoted: NULL
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, bytes):
+        return f'"\\x{value.hex()}"'
+    return '"' + str(value).replace('"', '""') + '"'
+
+
+def _csv(rows: Sequence[Sequence[Any]]) -> bytes:
+    return "".join(",".join(_csv_field(value) for value in row) + "\n" for row in rows).encode()
+
+
 async def copy_table(
     source: Database,
     target: Database,
@@ -155,26 +196,27 @@ async def copy_table(
     on_progress: Progress | None = None,
 ) -> int:
     """Copy the rows of ``table`` that the target lacks (those after its last key); the rows
-    copied by this call."""
+    copied by this call. Each batch goes in as one CSV ``COPY`` in UTC."""
     total = await _count(source, table)
     done = await _count(target, table)
     if on_progress:
         on_progress(table.name, done, total)
-    last = await _last_key(target, table)
-    key_names = [column.name for column in table.primary_key.columns]
+    last: Sequence[Any] | None = await _last_key(target, table)
+    typed = True
+    names = [column.name for column in table.columns]
+    key_positions = [names.index(column.name) for column in table.primary_key.columns]
     copied = 0
     while True:
         async with unit_of_work(source, write=False) as session:
-            rows = [
-                dict(row._mapping)
-                for row in await session.execute(_after(table, last, postgres=False).limit(batch))
-            ]
+            rows = list(await session.execute(_stored(table, last, typed=typed).limit(batch)))
         if not rows:
             return copied
         async with unit_of_work(target) as session:
             await _set_replica(session)
-            await insert_rows(session, table, rows)
-        last = tuple(rows[-1][name] for name in key_names)
+            await session.execute(text("SET LOCAL TimeZone = 'UTC'"))  # SQLite's times are UTC
+            driver = await driver_of(session)
+            await driver.copy_to_table(table.name, source=io.BytesIO(_csv(rows)), columns=names, format="csv")
+        last, typed = tuple(rows[-1][n] for n in key_positions), False
         copied += len(rows)
         if on_progress:
             on_progress(table.name, done + copied, total)
