@@ -7,6 +7,8 @@ STAMP := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 # Debian's HAProxy for the scale-out test (two servers behind a balancer).
 HAPROXY ?= /usr/sbin/haproxy
+# Debian's PgBouncer for the transaction-pooling test (tests/ops/test_pgbouncer.py).
+PGBOUNCER ?= /usr/sbin/pgbouncer
 export VOUCHERD_DATABASE_URL ?= sqlite+aiosqlite:///./voucherd.db
 
 .DEFAULT_GOAL := help
@@ -21,7 +23,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-setup: $(STAMP) $(CHROMIUM) $(HAPROXY) ## Create .venv, install pinned dependencies and Debian's chromium
+setup: $(STAMP) $(CHROMIUM) $(HAPROXY) $(PGBOUNCER) ## Create .venv, install pinned dependencies, Debian's chromium, haproxy and pgbouncer
 
 $(CHROMIUM):
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
@@ -39,6 +41,14 @@ $(HAPROXY):
 		echo "note: $(HAPROXY) is missing; install Debian's haproxy (as root: apt-get install haproxy) for the scale-out test"; \
 	fi
 
+$(PGBOUNCER):
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian's pgbouncer for the PgBouncer test"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer >/dev/null; \
+	else \
+		echo "note: $(PGBOUNCER) is missing; install Debian's pgbouncer (as root: apt-get install pgbouncer) for the PgBouncer test"; \
+	fi
+
 run: $(STAMP) ## Migrate the SQLite default, add the demo client if empty, serve on :8000
 	$(BIN)/voucherd migrate
 	$(BIN)/voucherd demo
@@ -47,13 +57,13 @@ run: $(STAMP) ## Migrate the SQLite default, add the demo client if empty, serve
 demo: $(STAMP) ## Add the demo client (only into an empty database)
 	$(BIN)/voucherd demo
 
-test: $(STAMP) $(CHROMIUM) $(HAPROXY) ## Run the whole suite (PostgreSQL too when VOUCHERD_TEST_POSTGRES_URL is set); T=path for part
+test: $(STAMP) $(CHROMIUM) $(HAPROXY) $(PGBOUNCER) ## Run the whole suite (PostgreSQL too when VOUCHERD_TEST_POSTGRES_URL is set); T=path for part
 	$(BIN)/pytest $(T)
 
 test-fast: $(STAMP) ## The inner loop: SQLite only, without the race, crash, browser and fuzz tests (about a minute)
 	$(BIN)/pytest -q -m "not concurrency and not crash and not browser and not fuzz" $(T)
 
-test-pg: $(STAMP) $(CHROMIUM) $(HAPROXY) ## The suite on SQLite and the local PostgreSQL
+test-pg: $(STAMP) $(CHROMIUM) $(HAPROXY) $(PGBOUNCER) ## The suite on SQLite and the local PostgreSQL
 	VOUCHERD_TEST_POSTGRES_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/test $(BIN)/pytest $(T)
 
 lint: $(STAMP) ## ruff, mypy and the import contracts (pyproject.toml, [tool.importlinter])

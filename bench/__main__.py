@@ -17,6 +17,7 @@ from bench import (
     balancer,
     bigclient,
     codegen,
+    copy_install,
     distribution,
     http_checkout,
     http_giftcards,
@@ -59,6 +60,8 @@ class Mode:
     giftcards: int = 5000
     # The big client's codes (the small one has a tenth).
     bigclient_codes: int = 1_000_000
+    # The codes of the SQLite install that ``voucherd copy`` moves to PostgreSQL.
+    copy_codes: int = 1_000_000
 
 
 FULL = Mode(
@@ -78,6 +81,7 @@ QUICK = Mode(
     50,
     500,
     100_000,
+    copy_codes=100_000,
 )
 
 
@@ -98,6 +102,7 @@ SECTIONS = (
     "webhooks",
     "bigclient",
     "balancer",
+    "copy",
 )
 
 
@@ -135,6 +140,8 @@ async def _bench(mode: Mode, only: Sequence[str] = SECTIONS) -> str:
                 sections.append(await balancer.run(database, tenant, mode.durations, mode.redeem_codes // 4))
             if "bigclient" in only:
                 sections.append(await bigclient.run(database, mode.bigclient_codes))
+            if "copy" in only:
+                sections.append(await copy_install.run(mode.copy_codes))
         finally:
             await database.dispose()
     finally:

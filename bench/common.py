@@ -292,10 +292,11 @@ class Tenant:
     principal: Principal
 
 
-async def create_tenant() -> Tenant:
-    """Through the CLI, as an operator would: ``voucherd clients create Bench --json``."""
+async def create_tenant(env: dict[str, str] | None = None) -> Tenant:
+    """Through the CLI, as an operator would: ``voucherd clients create Bench --json`` (into the
+    bench database, or the one ``env`` names)."""
     command = voucherd_command("clients", "create", "Bench", "--json")
-    created = orjson.loads(await run_command(command, voucherd_env()))
+    created = orjson.loads(await run_command(command, env or voucherd_env()))
     return Tenant(
         api_key=created["api_key"],
         principal=api_key_principal(

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from voucherd.config import get_settings
+from voucherd.db.engine import engine_connect_args
 from voucherd.models import Base
 
 config = context.config
@@ -32,7 +33,9 @@ def _run(connection: Connection) -> None:
 
 
 async def _run_async() -> None:
-    engine = create_async_engine(_url(), poolclass=NullPool)
+    # The server's driver arguments (PgBouncer's among them): a migration can run through it too.
+    url = _url()
+    engine = create_async_engine(url, poolclass=NullPool, connect_args=engine_connect_args(url, get_settings()))
     async with engine.connect() as connection:
         await connection.run_sync(_run)
         await connection.commit()

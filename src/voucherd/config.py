@@ -20,6 +20,13 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///./voucherd.db"
     # Public base URL of this installation (redemption links are built from it).
     public_url: str = "http://127.0.0.1:8000"
+    # PostgreSQL behind PgBouncer in transaction (or statement) mode: consecutive transactions of
+    # one connection may run on different server connections, so no prepared statement may outlive
+    # its transaction. On: asyncpg's statement cache is off (its statements are unnamed, parsed
+    # again with every execution) and SQLAlchemy's too, with a unique name for each statement it
+    # prepares. Costs a Parse per statement; leave off when connecting to PostgreSQL itself or to
+    # a PgBouncer in session mode. Not guessed from the URL (6432 is only a habit).
+    database_pgbouncer: bool = False
     # Run the job worker inside `voucherd serve`. Default: on for SQLite, off for PostgreSQL.
     embedded_worker: bool | None = None
     # Connection pool per process (PostgreSQL). Kept connections only: under load an overflow

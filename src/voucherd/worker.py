@@ -22,21 +22,33 @@ from voucherd.webhooks import delivery
 log = structlog.get_logger(__name__)
 
 
-async def run_worker(database: Database, stop: asyncio.Event) -> None:
-    """The worker loop: run jobs while there are any, poll when idle, stop when told."""
+async def run_worker(
+    database: Database, stop: asyncio.Event, *, jobs: bool = True, webhooks: bool = True
+) -> None:
+    """The worker loop: run jobs while there are any, poll when idle, stop when told.
+
+    ``jobs`` runs the bulk jobs (codes, uploads, mail), the gift card sweep and the figures' fold; ``webhooks`` the
+    deliveries. A deployment scales each kind on its own with ``voucherd worker --jobs`` and
+    ``voucherd worker --webhooks``; both claim with ``SKIP LOCKED``, so any number of each may run."""
+    if not (jobs or webhooks):
+        raise ValueError("a worker runs jobs, webhooks or both")
     poll = get_settings().worker_poll_seconds
-    log.info("worker.started")
+    log.info("worker.started", jobs=jobs, webhooks=webhooks)
+    loops: list[asyncio.Task[None]] = []
     # Webhooks have their own loop beside the jobs: a long bulk job never holds deliveries back.
-    webhooks = asyncio.create_task(delivery.run(database, stop))
-    # So does the gift card sweep (expired holds and cards give their amounts back, every 30 s).
-    sweeps = asyncio.create_task(giftcards.run(database, stop))
-    # And the fold of closed connections' figure rows (PostgreSQL), every 10 minutes.
-    folds = asyncio.create_task(figures.run(database, stop))
+    if webhooks:
+        loops.append(asyncio.create_task(delivery.run(database, stop)))
     try:
-        await run_jobs(database, stop, poll)
+        if jobs:
+            # So does the gift card sweep (expired holds and cards give their amounts back, every 30 s).
+            loops.append(asyncio.create_task(giftcards.run(database, stop)))
+            # And the fold of closed connections' figure rows (PostgreSQL), every 10 minutes.
+            loops.append(asyncio.create_task(figures.run(database, stop)))
+            await run_jobs(database, stop, poll)
+        else:
+            await stop.wait()
     finally:
         stop.set()
-        await webhooks
-        await sweeps
-        await folds
+        for loop in loops:
+            await loop
     log.info("worker.stopped")

@@ -284,7 +284,8 @@ def test_serve_with_two_processes_sums_their_metrics(db_url: str, tmp_path: Path
     the requests every process served."""
     samples = tmp_path / "metrics"  # its own folder: every *.db file in it is read as samples
     samples.mkdir()
-    env = env_for(db_url, PROMETHEUS_MULTIPROC_DIR=str(samples))
+    # (several processes need shared rate limits or none: tests/ops/test_serve_processes.py)
+    env = env_for(db_url, PROMETHEUS_MULTIPROC_DIR=str(samples), VOUCHERD_RATE_LIMITS_ENABLED="false")
     demo = json.loads(run(["demo", "--json"], env).stdout)
     port = free_port()
     server = subprocess.Popen(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import uuid
+from pathlib import Path
 from typing import Annotated
 
 import orjson
@@ -46,6 +47,18 @@ def serve(
 
     import uvicorn
 
+    settings = get_settings()
+    if workers > 1 and settings.rate_limits_enabled and not settings.redis_url:
+        # In memory every process would count on its own: N processes would let N times each
+        # limit through (login guessing, client-side validations), and a lockout in one process
+        # would not hold in the others.
+        console.print(
+            f"[red]error:[/red] --workers {workers} needs shared rate limits: set VOUCHERD_REDIS_URL "
+            "(e.g. redis://127.0.0.1:6379/0), or run one process per port behind the balancer with "
+            "VOUCHERD_REDIS_URL set there too. (VOUCHERD_RATE_LIMITS_ENABLED=false turns the limits "
+            "off instead, for a balancer or gateway that enforces its own.)"
+        )
+        raise typer.Exit(2)
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # /metrics sums every server process's samples: each writes its own files here.
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="voucherd-metrics-")
@@ -60,7 +73,7 @@ def serve(
         http="httptools",
         access_log=False,
         server_header=False,  # no "Server: uvicorn": what we run is nobody's business
-        log_level=get_settings().log_level.lower(),
+        log_level=settings.log_level.lower(),
     )
 
 
@@ -74,8 +87,15 @@ def migrate() -> None:
 
 
 @app.command()
-def worker() -> None:
-    """Run background jobs until stopped (SIGINT/SIGTERM finish the current chunk first)."""
+def worker(
+    jobs: Annotated[
+        bool, typer.Option("--jobs", help="Run bulk jobs (codes, uploads, mail) and the gift card sweep")
+    ] = False,
+    webhooks: Annotated[bool, typer.Option("--webhooks", help="Deliver webhooks")] = False,
+) -> None:
+    """Run background jobs and webhook deliveries until stopped (SIGINT/SIGTERM finish the current
+    chunk first). With --jobs or --webhooks only that kind runs (both by default), so that each
+    scales with its own number of processes."""
     from voucherd.db import get_database
     from voucherd.logging import configure
     from voucherd.worker import run_worker
@@ -89,11 +109,114 @@ def worker() -> None:
             loop.add_signal_handler(sig, stop.set)
         database = get_database()
         try:
-            await run_worker(database, stop)
+            await run_worker(database, stop, jobs=both or jobs, webhooks=both or webhooks)
         finally:
             await database.dispose()
 
+    both = not (jobs or webhooks)
+
     asyncio.run(main())
+
+
+@app.command()
+def backup(
+    path: Annotated[Path, typer.Argument(help="The file to write (replaced when it exists)")],
+) -> None:
+    """Copy the SQLite database to PATH while it serves (SQLite's online backup API: one
+    consistent snapshot; writers go on meanwhile). PostgreSQL: use pg_dump."""
+    from voucherd.ops import backup as backups
+
+    try:
+        copied = backups.backup(get_settings().database_url, path)
+    except DomainError as error:
+        _fail(error)
+        return
+    console.print(f"backed up to {copied.path} ({copied.size:,} bytes, schema {copied.revision})")
+
+
+@app.command()
+def restore(
+    path: Annotated[Path, typer.Argument(help="A file made by voucherd backup")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a database that already holds data")
+    ] = False,
+) -> None:
+    """Put a backup in place of the SQLite database. A database that holds data is kept unless
+    --force; stop the servers and workers first, and run voucherd migrate after."""
+    from voucherd.ops import backup as backups
+
+    try:
+        restored = backups.restore(get_settings().database_url, path, force=force)
+    except DomainError as error:
+        _fail(error)
+        return
+    console.print(f"restored {path} into {restored.path} (schema {restored.revision}); run voucherd migrate")
+
+
+@app.command()
+def copy(
+    to: Annotated[
+        str, typer.Option("--to", help="The PostgreSQL database: postgresql+asyncpg://user@host/db")
+    ],
+    batch: Annotated[int, typer.Option(help="Rows per transaction", min=100)] = 10_000,
+) -> None:
+    """Copy this SQLite install (VOUCHERD_DATABASE_URL) into an empty, migrated PostgreSQL
+    database, then verify every table by count and checksum. Stop the servers and workers first.
+    Resumable: run it again after an interruption and it goes on where it stopped."""
+    import time
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+    from voucherd.db.engine import create_database
+    from voucherd.ops import copy as copying
+
+    source = create_database(get_settings().database_url, pool=False)
+    target = create_database(to, pool=False)
+    tasks: dict[str, TaskID] = {}
+
+    with Progress(
+        TextColumn("{task.description:<26}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as bar:
+
+        def advance(table: str, done: int, total: int) -> None:
+            if table not in tasks:
+                tasks[table] = bar.add_task(table, total=total)
+            bar.update(tasks[table], completed=done, total=total)
+
+        async def main() -> tuple[int, list[copying.TableCheck], float, float]:
+            try:
+                started = time.perf_counter()
+                copied = await copying.copy_install(source, target, batch=batch, on_progress=advance)
+                copy_seconds = time.perf_counter() - started
+                checks = await copying.verify(source, target, on_progress=advance)
+                return copied, checks, copy_seconds, time.perf_counter() - started - copy_seconds
+            finally:
+                await source.dispose()
+                await target.dispose()
+
+        try:
+            copied, checks, copy_seconds, verify_seconds = asyncio.run(main())
+        except DomainError as error:
+            bar.stop()
+            _fail(error)
+            return
+    wrong = [check for check in checks if not check.matches]
+    for check in wrong:
+        console.print(
+            f"[red]mismatch:[/red] {check.table}: {check.source_rows} rows ({check.source_sum}) in SQLite, "
+            f"{check.target_rows} ({check.target_sum}) in PostgreSQL"
+        )
+    if wrong:
+        raise typer.Exit(1)
+    rows = sum(check.source_rows for check in checks)
+    console.print(
+        f"copied {copied:,} rows in {copy_seconds:.1f} s; verified {len(checks)} tables, {rows:,} rows, "
+        f"by count and checksum in {verify_seconds:.1f} s"
+    )
 
 
 @clients_app.command("create")

@@ -9,6 +9,7 @@ every write unit of work takes the write lock up front. Reads stay DEFERRED and 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +31,7 @@ class Database:
     write_sessions: async_sessionmaker[AsyncSession]
     read_sessions: async_sessionmaker[AsyncSession]
     checkout_pool_size: int = 1
+    pgbouncer: bool = False
     _driver_pool: asyncpg.Pool | None = field(default=None, repr=False)
     _driver_pool_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
@@ -62,7 +64,10 @@ class Database:
                     min_size=1,
                     max_size=self.checkout_pool_size,
                     reset=_nothing_to_reset,
-                    **driver_connect_args(self.engine, self.url),
+                    **{
+                        **driver_connect_args(self.engine, self.url),
+                        **({"statement_cache_size": 0} if self.pgbouncer else {}),
+                    },
                 )
             return self._driver_pool
 
@@ -92,12 +97,37 @@ async def _nothing_to_reset(_connection: asyncpg.Connection) -> None:
     back a transaction left open before calling this."""
 
 
+def pgbouncer_connect_args() -> dict[str, Any]:
+    """SQLAlchemy's asyncpg arguments for PgBouncer in transaction mode (its documented recipe):
+    no statement cache in asyncpg or in SQLAlchemy, and a name of its own for every statement
+    SQLAlchemy prepares. Without them a second transaction that lands on another server connection
+    meets ``prepared statement "__asyncpg_stmt_1__" does not exist``, or one that lands where
+    another client prepared the same name meets ``DuplicatePreparedStatementError``."""
+    return {
+        "statement_cache_size": 0,
+        "prepared_statement_cache_size": 0,
+        "prepared_statement_name_func": _unique_statement_name,
+    }
+
+
+def _unique_statement_name() -> str:
+    return f"__voucherd_{uuid.uuid4().hex}__"
+
+
+def engine_connect_args(url: str, settings: Settings) -> dict[str, Any]:
+    """What the driver is given on connect, for the server's engines and for migrations alike."""
+    if url.startswith("sqlite"):
+        return {"timeout": settings.sqlite_busy_timeout_ms / 1000}
+    return pgbouncer_connect_args() if settings.database_pgbouncer else {}
+
+
 def create_database(url: str, settings: Settings | None = None, *, pool: bool = True) -> Database:
     settings = settings or get_settings()
     kwargs: dict[str, Any] = {}
-    if url.startswith("sqlite"):
-        kwargs["connect_args"] = {"timeout": settings.sqlite_busy_timeout_ms / 1000}
-    elif pool:
+    connect_args = engine_connect_args(url, settings)
+    if connect_args:
+        kwargs["connect_args"] = connect_args
+    if pool and not url.startswith("sqlite"):
         kwargs.update(
             pool_size=settings.pool_size,
             max_overflow=settings.pool_max_overflow,
@@ -115,6 +145,7 @@ def create_database(url: str, settings: Settings | None = None, *, pool: bool = 
         write_sessions=async_sessionmaker(write_engine, expire_on_commit=False),
         read_sessions=async_sessionmaker(engine, expire_on_commit=False),
         checkout_pool_size=settings.checkout_pool_size if pool else 1,
+        pgbouncer=settings.database_pgbouncer and not url.startswith("sqlite"),
     )
 
 
