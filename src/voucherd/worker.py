@@ -27,8 +27,8 @@ async def run_worker(
 ) -> None:
     """The worker loop: run jobs while there are any, poll when idle, stop when told.
 
-    ``jobs`` runs the bulk jobs (codes, uploads, mail), the gift card sweep and the figures' fold; ``webhooks`` the
-    deliveries. A deployment scales each kind on its own with ``voucherd worker --jobs`` and
+    ``jobs`` runs the bulk jobs (codes, uploads, mail), the gift card sweep and the figures' fold;
+    ``webhooks`` the deliveries. A deployment scales each kind on its own with ``voucherd worker --jobs`` and
     ``voucherd worker --webhooks``; both claim with ``SKIP LOCKED``, so any number of each may run."""
     if not (jobs or webhooks):
         raise ValueError("a worker runs jobs, webhooks or both")
