@@ -1,10 +1,10 @@
 """A campaign's redemptions and revenue per day in the client's timezone, online and in store.
 
 Read over a bounded range of days (the last 30 by default, at most :data:`MAX_DAYS`), through the
-``(campaign_id, created_at)`` index of redemptions: the database sums the range into 15-minute
-UTC buckets (every timezone's offset is a whole number of quarter hours), and each bucket goes to
-the local day it starts in. So the work grows with the range's redemptions, never with the
-campaign's history, and the same SQL serves every timezone on SQLite and PostgreSQL. A redemption
+``(campaign_id, created_at)`` index of redemptions, so the work grows with the range's redemptions,
+never with the campaign's history. PostgreSQL sums per local day itself (``AT TIME ZONE``);
+SQLite, which knows no timezones, sums into 15-minute UTC buckets (every timezone's offset is a
+whole number of quarter hours) and each bucket goes to the local day it starts in. A redemption
 counts on the day it was recorded (``created_at``, what the kept figures count); rolled-back ones
 are left out, as in :func:`voucherd.stats.service.campaign_stats`."""
 
@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, cast, func, select
+from sqlalchemy import Date, Integer, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voucherd.accounts.service import Principal
@@ -80,14 +80,15 @@ def day_range(timezone: str, first: date | None, last: date | None) -> tuple[dat
     return first, last
 
 
-def _bucket(session: AsyncSession) -> Any:
-    """The start of a row's 15-minute UTC bucket, in seconds since the epoch."""
-    seconds: Any
+def _group(session: AsyncSession, timezone: str) -> tuple[Any, bool]:
+    """What the rows are summed by: the local day (PostgreSQL), or the start of their 15-minute
+    UTC bucket in seconds since the epoch (SQLite); and whether it is a day."""
     if session.get_bind().dialect.name == "postgresql":
-        seconds = func.floor(func.extract("epoch", Redemption.created_at) / _BUCKET_SECONDS)
-    else:  # SQLite keeps UTC text; strftime('%s') reads it as UTC
-        seconds = cast(func.strftime("%s", Redemption.created_at), Integer) / _BUCKET_SECONDS
-    return cast(seconds, Integer) * _BUCKET_SECONDS
+        local = func.timezone(timezone, Redemption.created_at)  # created_at AT TIME ZONE :timezone
+        return cast(local, Date), True
+    # SQLite keeps UTC text, which strftime('%s') reads as UTC.
+    seconds = cast(func.strftime("%s", Redemption.created_at), Integer) / _BUCKET_SECONDS
+    return cast(seconds, Integer) * _BUCKET_SECONDS, False
 
 
 async def daily_redemptions(
@@ -105,7 +106,8 @@ async def daily_redemptions(
     first, last = day_range(principal.timezone, first, last)
     start = datetime.combine(first, time(), zone).astimezone(UTC)
     end = datetime.combine(last + timedelta(days=1), time(), zone).astimezone(UTC)
-    bucket = _bucket(session).label("bucket")
+    grouped, by_day = _group(session, principal.timezone)
+    bucket = grouped.label("bucket")
     rows = await session.execute(
         select(
             bucket,
@@ -123,8 +125,8 @@ async def daily_redemptions(
         .group_by(bucket, Redemption.channel)
     )
     totals: dict[date, dict[str, int]] = {}
-    for seconds, channel, count, revenue, discount in rows.all():
-        day = datetime.fromtimestamp(int(seconds), UTC).astimezone(zone).date()
+    for key, channel, count, revenue, discount in rows.all():
+        day = key if by_day else datetime.fromtimestamp(int(key), UTC).astimezone(zone).date()
         found = totals.setdefault(
             day, dict.fromkeys(("online", "in_store", "r_online", "r_in_store", "d"), 0)
         )
