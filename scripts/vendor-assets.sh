@@ -5,6 +5,7 @@
 set -eu
 JSQR=1.4.0      # QR decoding where the browser has no BarcodeDetector (the staff screen)
 AXE=4.14.1      # accessibility checks in the browser tests
+CHARTJS=4.6.2   # the campaign page's charts (the dashboard)
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -21,4 +22,5 @@ fetch() {  # fetch NAME VERSION DEST FILE...
 
 fetch jsqr "$JSQR" src/voucherd/web/staff/static/vendor/jsqr dist/jsQR.js
 fetch axe-core "$AXE" tests/web/vendor/axe-core axe.min.js
-echo "vendored jsqr $JSQR and axe-core $AXE"
+fetch chart.js "$CHARTJS" src/voucherd/web/dashboard/static/vendor/chartjs dist/chart.umd.js
+echo "vendored jsqr $JSQR, axe-core $AXE and chart.js $CHARTJS"

@@ -20,6 +20,7 @@ from voucherd.campaigns.rules import DiscountType
 from voucherd.campaigns.service import get_campaign
 from voucherd.core import clock
 from voucherd.core.codes import normalize
+from voucherd.core.emails import email_key
 from voucherd.core.errors import InvalidInput
 from voucherd.core.ids import new_id
 from voucherd.core.metadata import checked as checked_metadata
@@ -307,12 +308,45 @@ def _channel(channel: str | None) -> str:
 
 
 async def history_for_campaign(
-    session: AsyncSession, principal: Principal, campaign_id: uuid.UUID, page: PageRequest
+    session: AsyncSession,
+    principal: Principal,
+    campaign_id: uuid.UUID,
+    page: PageRequest,
+    *,
+    search: str | None = None,
 ) -> Page[PublicationEntry]:
-    """Who got which code of the campaign, when and through which channel (newest first)."""
+    """Who got which code of the campaign, when and through which channel (newest first); with
+    ``search``, only the hand-outs of that whole code or to that whole email address (each an
+    indexed lookup, so a search costs what a page does on any campaign)."""
     campaign = await get_campaign(session, principal, campaign_id)
-    total = (await campaign_figures(session, campaign.id))["publications"]  # kept: no count
-    return await _history(session, [Publication.campaign_id == campaign.id], page, total=total)
+    where: list[Any] = [Publication.campaign_id == campaign.id]
+    search = (search or "").strip()
+    if not search:
+        total = (await campaign_figures(session, campaign.id))["publications"]  # kept: no count
+        return await _history(session, where, page, total=total)
+    if "@" in search:
+        people = select(Customer.id).where(
+            Customer.client_id == principal.client_id, Customer.email_key == email_key(search)
+        )
+        # Through the owners' customer index to the codes' publications (publications have no
+        # index by customer).
+        where += [
+            Publication.voucher_id.in_(
+                select(VoucherOwner.voucher_id).where(
+                    VoucherOwner.customer_id.in_(people), VoucherOwner.campaign_id == campaign.id
+                )
+            ),
+            Publication.customer_id.in_(people),
+        ]
+    else:
+        where.append(
+            Publication.voucher_id.in_(
+                select(Voucher.id).where(
+                    Voucher.client_id == principal.client_id, Voucher.code == normalize(search)
+                )
+            )
+        )
+    return await _history(session, where, page)
 
 
 async def history_for_code(

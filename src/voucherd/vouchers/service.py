@@ -168,9 +168,11 @@ async def list_vouchers(
     *,
     redeemed: bool | None,
     page: PageRequest,
+    code: str | None = None,
 ) -> tuple[Campaign, Page[Voucher]]:
     """The campaign's codes, oldest first, by ``page`` or after a cursor (``page.after``); the
-    total is the campaign's kept count, so neither costs a scan of its codes."""
+    total is the campaign's kept count, so neither costs a scan of its codes. ``code``: only that
+    whole code (looked up by its index)."""
     campaign = await get_campaign(session, principal, campaign_id)
     figures = await campaign_figures(session, campaign.id)
     where = [Voucher.campaign_id == campaign.id]
@@ -181,6 +183,9 @@ async def list_vouchers(
     elif redeemed is False:
         where.append(Voucher.redeemed_count == 0)
         total -= figures["redeemed_codes"]
+    if code is not None and code.strip():
+        where += [Voucher.client_id == principal.client_id, Voucher.code == normalize(code)]
+        total = await session.scalar(select(func.count()).select_from(Voucher).where(*where)) or 0
     query = select(Voucher).where(*where).order_by(Voucher.created_at, Voucher.id).limit(page.limit + 1)
     if page.after is not None:
         query = query.where(tuple_(Voucher.created_at, Voucher.id) > time_position(page.after))

@@ -35,7 +35,7 @@ def area_router() -> APIRouter:
 router = area_router()
 
 
-@router.get("/static/{name}")
+@router.get("/static/{name:path}")
 async def static(name: str) -> Response:
     """The dashboard's own CSS and scripts, and vendored assets under ``static/vendor/``."""
     path = (STATIC / name).resolve()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from voucherd.web import login
-from voucherd.web.dashboard import campaigns, home, pages
+from voucherd.web.dashboard import campaign_page, campaigns, home, pages
 from voucherd.web.dashboard.pages import area_router, view
 
 router = area_router()
@@ -11,3 +11,4 @@ router.include_router(login.router(view))
 router.include_router(pages.router)
 router.include_router(home.router)
 router.include_router(campaigns.router)  # before campaign_page's /campaigns/{id}: /campaigns/new is ours
+router.include_router(campaign_page.router)
