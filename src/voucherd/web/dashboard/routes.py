@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from voucherd.web import login
-from voucherd.web.dashboard import home, pages
+from voucherd.web.dashboard import coupons, gifts, home, pages
 from voucherd.web.dashboard.pages import area_router, view
 
 router = area_router()
 router.include_router(login.router(view))
 router.include_router(pages.router)
 router.include_router(home.router)
+router.include_router(gifts.router)
+router.include_router(coupons.router)
