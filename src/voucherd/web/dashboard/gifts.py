@@ -200,10 +200,15 @@ def _product_form(found: catalog.ProductView | None, currency: str) -> dict[str,
 
 
 def _option_count(form: dict[str, str]) -> int:
-    used = [
-        int(key.split("_")[1]) for key in form if key.startswith("option_") and key.split("_")[1].isdigit()
+    """How many option rows the form holds: up to the last one with something typed in it."""
+    filled = [
+        int(index)
+        for key, value in form.items()
+        if key.startswith("option_") and value.strip() and not key.endswith("_number")
+        for index in [key.split("_")[1]]
+        if index.isdigit() and len(index) < 4
     ]
-    return min(max(used, default=-1) + 1, catalog.MAX_OPTIONS)
+    return min(max(filled, default=-1) + 1, catalog.MAX_OPTIONS)
 
 
 def _parse_product(
