@@ -6,6 +6,7 @@ input that changes nothing and client text shown escaped."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import httpx
 from sqlalchemy import func, select
@@ -167,6 +168,61 @@ class TestCatalog:
             async with unit_of_work(database, write=False) as session:
                 assert await session.scalar(select(GiftProduct.access_level)) == level
         assert "The gift voucher is published" in (await manager.get(moved.headers["location"])).text
+
+    async def test_an_edit_keeps_what_the_form_does_not_show(
+        self, manager: httpx.AsyncClient, database: Database, tenant: Tenant
+    ) -> None:
+        # given a product made through the API with categories, postal delivery, a tax rate,
+        # a validity between two dates and two pictures
+        until = datetime(2030, 1, 31, tzinfo=UTC)
+        rich = catalog.ProductInput(
+            **{
+                **DINNER.__dict__,
+                "tax_rate": 2000,
+                "categories": ["Food"],
+                "delivery": [
+                    catalog.DeliveryInput(
+                        type="postal",
+                        title="By post",
+                        options=[catalog.DeliveryOptionInput(title="Royal Mail", amount=350)],
+                    )
+                ],
+                "expiry": catalog.ExpiryInput(type="time", date_to=until),
+                "image": "https://images.example/one.jpg",
+                "images": ["https://images.example/one.jpg", "https://images.example/two.jpg"],
+            }
+        )
+        number = await _product(database, tenant, rich)
+        page = await manager.get(f"/dashboard/gifts/{number}")
+        assert "it is kept unless you type a number of months" in page.text
+        option = re.search(r'name="option_0_number" value="(\d+)"', page.text)
+        assert option is not None
+
+        # when its name and price change on the dashboard
+        saved = await post(
+            manager,
+            f"/dashboard/gifts/{number}",
+            _product_form(
+                title="Dinner for three",
+                expiry_months="",
+                image="https://images.example/one.jpg",
+                option_0_number=option.group(1),
+                option_0_price="50",
+            ),
+        )
+
+        # then the rest is as it was
+        assert saved.status_code == 303, saved.text
+        async with unit_of_work(database) as session:
+            found = await catalog.view(session, tenant.principal, number)
+        assert (found.product.title, found.product.tax_rate) == ("Dinner for three", 2000)
+        assert [c.name for c in found.categories] == ["Food"]
+        assert [(m.type, m.title, m.options[0]["amount"]) for m in found.delivery] == [
+            ("postal", "By post", 350)
+        ]
+        assert (found.product.expiry_type, found.product.expiry_to) == ("time", until)
+        assert found.product.images == ["https://images.example/one.jpg", "https://images.example/two.jpg"]
+        assert [o.sell_price for o in found.options] == [5000]
 
     async def test_bad_input_shows_its_message_beside_the_field_and_changes_nothing(
         self, manager: httpx.AsyncClient, database: Database, tenant: Tenant

@@ -211,11 +211,60 @@ def _option_count(form: dict[str, str]) -> int:
     return min(max(filled, default=-1) + 1, catalog.MAX_OPTIONS)
 
 
+def _kept(found: catalog.ProductView | None) -> dict[str, Any]:
+    """What an edit keeps of a product that the form does not show (set through the API): its
+    tax rate, categories, delivery methods, the sales pages it is redeemable on, its other
+    pictures; a replace (``update_product``) would otherwise drop them."""
+    if found is None:
+        return {}
+    product = found.product
+    return {
+        "tax_rate": product.tax_rate,
+        "hide_price_disabled": product.hide_price_disabled,
+        "categories": [category.name for category in found.categories],
+        "delivery": [
+            catalog.DeliveryInput(
+                type=method.type,
+                title=method.title,
+                number=method.number,
+                options=[
+                    catalog.DeliveryOptionInput(
+                        title=str(carrier.get("title", "")),
+                        description=str(carrier.get("description", "")),
+                        amount=int(carrier.get("amount", 0)),
+                    )
+                    for carrier in method.options
+                ],
+            )
+            for method in found.delivery
+        ],
+        "redeemable_on": list(product.redeemable_on),
+    }
+
+
+def _kept_expiry(found: catalog.ProductView | None) -> catalog.ExpiryInput | None:
+    """A validity the form cannot show (in days, or between two dates), kept as it is."""
+    kind = None if found is None else found.product.expiry_type
+    if found is None or kind is None:
+        return None
+    product = found.product
+    if kind == "period" and product.expiry_interval == "months":
+        return None  # the form's months field shows it
+    return catalog.ExpiryInput(
+        type=kind,
+        interval=product.expiry_interval,
+        period=product.expiry_period,
+        date_from=product.expiry_from,
+        date_to=product.expiry_to,
+    )
+
+
 def _parse_product(
-    form: dict[str, str], currency: str
+    form: dict[str, str], currency: str, found: catalog.ProductView | None = None
 ) -> tuple[catalog.ProductInput, dict[str, str], list[int]]:
     """The product typed, the fields that could not be read, and the form row of each option."""
     errors: dict[str, str] = {}
+    types = {option.number: option.type for option in found.options} if found else {}
     options: list[catalog.OptionInput] = []
     rows: list[int] = []
     for index in range(_option_count(form)):
@@ -228,6 +277,7 @@ def _parse_product(
         options.append(
             catalog.OptionInput(
                 number=_number(number) if number else None,
+                type=types.get(_number(number) or 0),
                 description=description,
                 sell_price=_amount(form, prefix + "price", "The price", currency, errors),
                 real_value=_amount(form, prefix + "value", "The value", currency, errors),
@@ -242,6 +292,10 @@ def _parse_product(
     image = form.get("image", "").strip()
     if image and not image.startswith("https://"):
         errors["image"] = "Give the picture's web address, starting with https://."
+    others = [] if found is None else [url for url in found.product.images if url != found.product.image]
+    expiry = _kept_expiry(found)
+    if months:
+        expiry = catalog.ExpiryInput(type="period", interval="months", period=months)
     data = catalog.ProductInput(
         sales_page=_number(form.get("sales_page", "")),
         type=form.get("type", ""),
@@ -255,9 +309,10 @@ def _parse_product(
         min_amount=_amount(form, "min_amount", "The lowest amount", currency, errors),
         max_amount=_amount(form, "max_amount", "The highest amount", currency, errors),
         options=options,
-        expiry=None if not months else catalog.ExpiryInput(type="period", interval="months", period=months),
+        expiry=expiry,
         image=image or None,
-        images=[image] if image else [],
+        images=([image] if image else []) + others,
+        **_kept(found),
     )
     return data, errors, rows
 
@@ -299,7 +354,8 @@ async def _render_product(
         access=ACCESS,
         access_words=ACCESS_WORDS,
         sales_pages=[(str(page.number), page.name) for page in pages],
-        currency=login.principal.currency,
+        currency=found.product.currency if found else login.principal.currency,
+        other_expiry=_kept_expiry(found) is not None,
         flash=_flash(request),
         **_helpers(login),
     )
@@ -330,7 +386,7 @@ async def create_product(request: Request, session: SessionDep, login: Manager) 
 async def product_page(request: Request, number: Number, session: SessionDep, login: Manager) -> Response:
     found = await catalog.view(session, login.principal, number)
     return await _render_product(
-        request, session, login, found=found, form=_product_form(found, login.principal.currency), errors={}
+        request, session, login, found=found, form=_product_form(found, found.product.currency), errors={}
     )
 
 
@@ -338,7 +394,7 @@ async def product_page(request: Request, number: Number, session: SessionDep, lo
 async def update_product(request: Request, number: Number, session: SessionDep, login: Manager) -> Response:
     found = await catalog.view(session, login.principal, number)
     form = await _form(request)
-    data, errors, rows = _parse_product(form, login.principal.currency)
+    data, errors, rows = _parse_product(form, found.product.currency, found)
     if not errors:
         try:
             async with session.begin_nested():
