@@ -15,6 +15,7 @@ from voucherd.accounts.service import Principal, Role
 from voucherd.core import clock
 from voucherd.core.errors import PermissionDenied
 from voucherd.coupons import service as coupons
+from voucherd.coupons.errors import CouponNotFound, DiscountNotFound
 from voucherd.coupons.schemas import CouponInput, ExpiryInput, PurchaseInput, RecipientInput
 from voucherd.db import Database, unit_of_work
 from voucherd.models import Campaign, Coupon, Discount, Event, Voucher
@@ -134,3 +135,70 @@ async def _counter(database: Database, tenant: Tenant) -> Principal:
             session, email="till@example.com", password="a long password", subdomain="the-shop"
         )
         return await staff.principal_for_access_token(session, login.access_token)
+
+
+class TestUpdateAndDelete:
+    async def test_an_edit_changes_the_offer_of_codes_bought_and_a_period_keeps_their_end(
+        self, database: Database, tenant: Tenant
+    ) -> None:
+        # given a 25% coupon whose code was bought on 1 March (5 days: until 6 March)
+        domain = await _page(database, tenant)
+        async with unit_of_work(database) as session:
+            view = await coupons.create_coupon(
+                session, tenant.principal, CouponInput(**{**SEASON_SALE.__dict__, "domain": domain})
+            )
+        with clock.frozen(datetime(2026, 3, 1, 15, tzinfo=UTC)):
+            async with unit_of_work(database) as session:
+                bought = await coupons.purchase(
+                    session, tenant.principal, view.coupon.number, PurchaseInput()
+                )
+        # when it becomes £5 off for 10 days
+        async with unit_of_work(database) as session:
+            edited = await coupons.update_coupon(
+                session,
+                tenant.principal,
+                view.coupon.number,
+                CouponInput(
+                    domain=domain,
+                    title="Five off",
+                    type="fixed",
+                    amount=500,
+                    expiry=ExpiryInput(type="period", interval="days", period=10),
+                ),
+            )
+        # then the code bought before has the new offer and keeps its own end
+        assert (edited.campaign.name, edited.campaign.discount_type, edited.campaign.discount_value) == (
+            "Five off",
+            "fixed",
+            500,
+        )
+        assert (edited.coupon.expiry_period, edited.campaign.terms) == (10, None)
+        async with unit_of_work(database, write=False) as session:
+            status = await coupons.discount_status(session, tenant.principal, bought.code)
+        assert status.coupon.campaign.discount_value == 500
+        assert status.valid_until == datetime(2026, 3, 6, 23, 59, 59, 999999, tzinfo=UTC)
+
+    async def test_a_deleted_coupon_and_its_codes_are_gone_and_a_counter_login_may_do_neither(
+        self, database: Database, tenant: Tenant
+    ) -> None:
+        domain = await _page(database, tenant)
+        async with unit_of_work(database) as session:
+            view = await coupons.create_coupon(
+                session, tenant.principal, CouponInput(**{**SEASON_SALE.__dict__, "domain": domain})
+            )
+            bought = await coupons.purchase(session, tenant.principal, view.coupon.number, PurchaseInput())
+        counter = await _counter(database, tenant)
+        with pytest.raises(PermissionDenied):
+            async with unit_of_work(database) as session:
+                await coupons.delete_coupon(session, counter, view.coupon.number)
+        with pytest.raises(PermissionDenied):
+            async with unit_of_work(database) as session:
+                await coupons.update_coupon(session, counter, view.coupon.number, SEASON_SALE)
+        async with unit_of_work(database) as session:
+            await coupons.delete_coupon(session, tenant.principal, view.coupon.number)
+        async with unit_of_work(database, write=False) as session:
+            assert await coupons.list_coupons(session, tenant.principal, domain=None) == []
+            with pytest.raises(CouponNotFound):
+                await coupons.get_coupon(session, tenant.principal, view.coupon.number)
+            with pytest.raises(DiscountNotFound):
+                await coupons.discount_status(session, tenant.principal, bought.code)

@@ -22,7 +22,7 @@ from voucherd.accounts.sales_pages import find_page
 from voucherd.accounts.service import Principal
 from voucherd.campaigns import service as campaigns
 from voucherd.campaigns.rules import end_of_day, start_of_day
-from voucherd.campaigns.schemas import CampaignInput, CodeSettings
+from voucherd.campaigns.schemas import CampaignChanges, CampaignInput, CodeSettings
 from voucherd.core import clock, links
 from voucherd.core import metadata as metadata_rules
 from voucherd.core.codes import normalize
@@ -66,11 +66,7 @@ async def create_coupon(session: AsyncSession, principal: Principal, data: Coupo
     coupon_type = rules.type_of(data.type)
     amount = rules.check_amount(coupon_type, data.amount)
     title = rules.check_title(data.title)
-    description = (data.description or "").strip()
-    if len(description) > rules.DESCRIPTION_LENGTH:
-        raise InvalidInput(
-            f"description may be at most {rules.DESCRIPTION_LENGTH:,} characters.", field="description"
-        )
+    description = _description(data.description)
     details = _metadata(data.metadata, "metadata")
     expiry_type, interval, period, valid_from, valid_until = _expiry(data.expiry, principal.timezone)
     campaign = await campaigns.create_campaign(
@@ -125,6 +121,64 @@ async def get_coupon(session: AsyncSession, principal: Principal, coupon_number:
     """The client's coupon by its ``couponId``; another client's is not found."""
     require(principal, Permission.REDEEM)
     return await _coupon(session, principal, Coupon.number == coupon_number)
+
+
+async def update_coupon(
+    session: AsyncSession, principal: Principal, coupon_number: int, data: CouponInput
+) -> CouponView:
+    """Replace a coupon's title, offer, terms, description, expiry and sales page. Its codes are
+    the codes of its campaign: those bought before get the new offer and a new ``time`` window;
+    a ``period`` counts from each purchase, so codes bought before keep the end they were given."""
+    require(principal, Permission.MANAGE)
+    view = await _coupon(session, principal, Coupon.number == coupon_number)
+    page = await find_page(session, principal.client_id, data.domain)
+    coupon_type = rules.type_of(data.type)
+    amount = rules.check_amount(coupon_type, data.amount)
+    title = rules.check_title(data.title)
+    description = _description(data.description)
+    details = _metadata(data.metadata, "metadata") if data.metadata is not None else view.coupon.details
+    expiry_type, interval, period, valid_from, valid_until = _expiry(data.expiry, principal.timezone)
+    campaign = await campaigns.update_campaign(
+        session,
+        principal,
+        view.campaign.id,
+        CampaignChanges(
+            {
+                "name": title,
+                "discount_type": rules.DISCOUNT_TYPES[coupon_type],
+                "discount_value": Amount.minor(amount),
+                "valid_from": valid_from,
+                "valid_until": valid_until,
+                "terms": data.terms,
+            }
+        ),
+    )
+    coupon = view.coupon
+    coupon.sales_page_id = page.id
+    coupon.description = description
+    coupon.details = details
+    coupon.expiry_type = expiry_type
+    coupon.expiry_interval = interval
+    coupon.expiry_period = period
+    await session.flush()
+    return CouponView(coupon, campaign, page.number)
+
+
+async def delete_coupon(session: AsyncSession, principal: Principal, coupon_number: int) -> None:
+    """Delete a coupon: its campaign is deleted (soft), so its codes stop working at the checkout
+    and it is sold no more; what was bought and redeemed stays in the history."""
+    require(principal, Permission.MANAGE)
+    view = await _coupon(session, principal, Coupon.number == coupon_number)
+    await campaigns.delete_campaign(session, principal, view.campaign.id)
+
+
+def _description(value: str | None) -> str:
+    description = (value or "").strip()
+    if len(description) > rules.DESCRIPTION_LENGTH:
+        raise InvalidInput(
+            f"description may be at most {rules.DESCRIPTION_LENGTH:,} characters.", field="description"
+        )
+    return description
 
 
 # Discounts

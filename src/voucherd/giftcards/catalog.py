@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voucherd.accounts.numbers import next_number
@@ -19,6 +19,7 @@ from voucherd.accounts.service import Principal
 from voucherd.core import clock
 from voucherd.core.errors import InvalidInput
 from voucherd.core.money import BASIS_POINTS, MAX_MINOR, is_currency
+from voucherd.core.pagination import Page, PageRequest
 from voucherd.giftcards.errors import OptionSold, ProductNotFound
 from voucherd.models import (
     GiftCategory,
@@ -554,3 +555,39 @@ async def on_sale(session: AsyncSession, page: SalesPage, number: int) -> Produc
         )
     )
     return None if product is None else (await _views(session, [product]))[0]
+
+
+async def set_access_level(
+    session: AsyncSession, principal: Principal, number: int, access_level: str
+) -> ProductView:
+    """Publish a product (listed and sold), make it secret (sold by its direct link only) or
+    unpublish it (not sold; its codes sold before keep working)."""
+    require(principal, Permission.MANAGE)
+    level = _choice(access_level, AccessLevel, "accessLevel")
+    product = await _product(session, principal, number, for_update=True)
+    product.access_level = level
+    product.updated_at = clock.now()
+    await session.flush()
+    return await view(session, principal, number)
+
+
+async def catalog_page(
+    session: AsyncSession, principal: Principal, request: PageRequest, *, search: str | None = None
+) -> Page[ProductView]:
+    """Every product of the client at every access level, newest first; ``search`` keeps those
+    whose title holds it."""
+    require(principal, Permission.MANAGE)
+    where = [GiftProduct.client_id == principal.client_id, GiftProduct.deleted_at.is_(None)]
+    if search and search.strip():
+        where.append(func.lower(GiftProduct.title).contains(search.strip().lower(), autoescape=True))
+    total = await session.scalar(select(func.count()).select_from(GiftProduct).where(*where))
+    products = (
+        await session.execute(
+            select(GiftProduct)
+            .where(*where)
+            .order_by(GiftProduct.number.desc())
+            .limit(request.limit)
+            .offset(request.offset)
+        )
+    ).scalars()
+    return Page(items=await _views(session, list(products)), total=total or 0, request=request)

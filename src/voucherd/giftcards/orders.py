@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import ColumnElement, Table, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voucherd.accounts.numbers import next_number
@@ -21,6 +21,7 @@ from voucherd.core import clock, links
 from voucherd.core.emails import ContactError, normalize_email
 from voucherd.core.errors import InvalidInput
 from voucherd.core.money import MAX_MINOR, display_price
+from voucherd.core.pagination import Page, PageRequest
 from voucherd.events import service as events
 from voucherd.giftcards import codes, rules
 from voucherd.giftcards.catalog import STORED_VALUES, AccessLevel, ProductType, sales_page
@@ -186,6 +187,16 @@ class OrderStatus(StrEnum):
 async def place_order(session: AsyncSession, principal: Principal, data: OrderInput) -> PlacedOrder:
     """An order with its payments recorded: its codes are issued and mailed at once."""
     require(principal, Permission.MANAGE)
+    product, page = await for_sale(session, principal, data)
+    order = await new_order(session, page, product, data, status=OrderStatus.PAID)
+    return await issue(session, principal, order)
+
+
+async def for_sale(
+    session: AsyncSession, principal: Principal, data: OrderInput
+) -> tuple[GiftProduct, SalesPage]:
+    """The client's product an order names, and the sales page it is sold on (the product's own
+    unless the order names one)."""
     product = await session.scalar(
         select(GiftProduct).where(
             GiftProduct.client_id == principal.client_id,
@@ -200,8 +211,7 @@ async def place_order(session: AsyncSession, principal: Principal, data: OrderIn
         if data.sales_page is not None
         else await session.get_one(SalesPage, product.sales_page_id)
     )
-    order = await new_order(session, page, product, data, status=OrderStatus.PAID)
-    return await issue(session, principal, order)
+    return product, page
 
 
 async def new_order(
@@ -392,3 +402,69 @@ async def get_order(session: AsyncSession, principal: Principal, number: int) ->
         raise OrderNotFound()
     cards = (await session.execute(select(GiftCard).where(GiftCard.order_id == order.id))).scalars()
     return PlacedOrder(order, sorted(cards, key=lambda card: int(card.reference.rsplit("-", 1)[1])))
+
+
+@dataclass(frozen=True)
+class OrderRow:
+    """An order as a list shows it: with its product's title."""
+
+    order: GiftOrder
+    product_title: str
+
+
+@dataclass(frozen=True)
+class OrderDetails:
+    """An order with its codes and what it sold."""
+
+    order: GiftOrder
+    cards: list[GiftCard]
+    product: GiftProduct
+    option: GiftOption | None
+
+
+def _search(typed: str) -> ColumnElement[bool]:
+    """An order whose number, reference, buyer email or one of whose codes is ``typed``."""
+    text = typed.strip()
+    matches: list[ColumnElement[bool]] = [
+        GiftOrder.reference == text.upper(),
+        func.lower(GiftOrder.buyer_email).contains(text.lower(), autoescape=True),
+    ]
+    if text.isdigit() and len(text) <= 18:
+        matches.append(GiftOrder.number == int(text))
+    code = codes.parse(text)
+    if code is not None:
+        matches.append(GiftOrder.id.in_(select(GiftCard.order_id).where(GiftCard.code == code)))
+    # A code's reference (``QWHCNE-1GB-2``) finds its order too.
+    matches.append(GiftOrder.id.in_(select(GiftCard.order_id).where(GiftCard.reference == text.upper())))
+    return or_(*matches)
+
+
+async def list_orders(
+    session: AsyncSession, principal: Principal, page: PageRequest, *, search: str | None = None
+) -> Page[OrderRow]:
+    """The client's orders, newest first; ``search`` finds one by its number, its reference, the
+    buyer's email (or part of it) or one of its codes."""
+    require(principal, Permission.MANAGE)
+    where: list[ColumnElement[bool]] = [GiftOrder.client_id == principal.client_id]
+    if search and search.strip():
+        where.append(_search(search))
+    total = await session.scalar(select(func.count()).select_from(GiftOrder).where(*where))
+    rows = await session.execute(
+        select(GiftOrder, GiftProduct.title)
+        .join(GiftProduct, GiftProduct.id == GiftOrder.product_id)
+        .where(*where)
+        .order_by(GiftOrder.created_at.desc(), GiftOrder.number.desc())
+        .limit(page.limit)
+        .offset(page.offset)
+    )
+    return Page(items=[OrderRow(order, title) for order, title in rows], total=total or 0, request=page)
+
+
+async def order_details(session: AsyncSession, principal: Principal, number: int) -> OrderDetails:
+    """An order with its codes (replaced ones too), its product and option."""
+    placed = await get_order(session, principal, number)
+    order = placed.order
+    product = await session.get_one(GiftProduct, order.product_id)
+    option = None if order.option_id is None else await session.get(GiftOption, order.option_id)
+    cards = sorted(placed.cards, key=lambda card: (int(card.reference.rsplit("-", 1)[1]), card.created_at))
+    return OrderDetails(order, cards, product, option)

@@ -20,7 +20,16 @@ from voucherd.accounts.service import Principal
 from voucherd.core import clock
 from voucherd.core.errors import InvalidInput
 from voucherd.giftcards.errors import OrderNotFound, OrderRefunded
-from voucherd.giftcards.orders import OrderStatus, Payment, PlacedOrder, get_order, issue
+from voucherd.giftcards.orders import (
+    OrderInput,
+    OrderStatus,
+    Payment,
+    PlacedOrder,
+    for_sale,
+    get_order,
+    issue,
+    new_order,
+)
 from voucherd.models import GiftOrder
 
 _orders = cast(Table, GiftOrder.__table__)
@@ -129,3 +138,21 @@ async def mark_paid(
     if moved is None:
         return await get_order(session, principal, number)
     return await issue(session, principal, order)
+
+
+async def sell(
+    session: AsyncSession,
+    principal: Principal,
+    data: OrderInput,
+    payment: PaymentInput,
+    *,
+    provider: PaymentProvider = MANUAL,
+) -> PlacedOrder:
+    """An order taken in person (at the counter): the order service prices it and takes its
+    stock, then its payment is recorded with its method and reference for what it costs, and its
+    codes are issued (and mailed when someone is named to receive them), in one transaction."""
+    require(principal, Permission.MANAGE)
+    _checked(payment)
+    product, page = await for_sale(session, principal, data)
+    order = await new_order(session, page, product, data, status=OrderStatus.AWAITING_PAYMENT)
+    return await mark_paid(session, principal, order.number, payment, provider=provider)
