@@ -238,6 +238,16 @@ async def create_key(
     )
 
 
+async def get_key(session: AsyncSession, principal: Principal, key_id: uuid.UUID) -> ApiKey:
+    """One of the client's keys (another client's is not found)."""
+    api_key = await session.scalar(
+        select(ApiKey).where(ApiKey.id == key_id, ApiKey.client_id == principal.client_id)
+    )
+    if api_key is None:
+        raise NotFound("API key not found.")
+    return api_key
+
+
 async def set_key_origins(
     session: AsyncSession, principal: Principal, key_id: uuid.UUID, origins: list[str]
 ) -> ApiKey:

@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 
 from tests.conftest import Tenant
+from tests.fixtures.factories import add_codes, make_campaign
 from tests.web.dashboard.conftest import SIZES, browser_log_in, checked
+from tests.web.dashboard.test_settings import png
 from tests.web.test_staff import member
 from tests.webhooks.conftest import make_endpoint
 from voucherd.accounts.service import Role
@@ -124,7 +126,12 @@ async def test_a_webhook_with_its_delivery_log(
 async def test_staff_invitation_business_and_branding(
     server: str, browser: Any, database: Database, tenant: Tenant, size: str
 ) -> None:
-    page = await owner_page(browser, server, database, tenant, size)
+    campaign = await make_campaign(database, tenant)
+    await add_codes(database, tenant, campaign, ["SUMMER20-X7K3M2"])
+    who = await member(database, tenant, "olive@example.com", role=Role.OWNER)
+    who_page = who.page
+    page = await browser.new_page(viewport=SIZES[size])
+    await browser_log_in(page, server, who.email)
     await page.goto(f"{server}{SETTINGS}/staff")
     await checked(page, f"settings-staff-{size}")
     await no_sideways_scroll(page)
@@ -142,5 +149,20 @@ async def test_staff_invitation_business_and_branding(
     await page.click("text=Save the colour")
     await page.wait_for_selector("#flash")
     assert await page.locator(".brand-sample").is_visible()
+    logo = {"name": "logo.png", "mimeType": "image/png", "buffer": png()}
+    await page.set_input_files("#logo", files=[logo])
+    await page.click("text=Upload the logo")
+    await page.wait_for_selector("img.logo-preview")
     await checked(page, f"settings-branding-{size}")
     await no_sideways_scroll(page)
+    # the public voucher page and the shop wear the brand (and still pass axe)
+    await page.goto(f"{server}/redeem/SUMMER20-X7K3M2")
+    band = page.locator("header.brand-band")
+    assert await band.is_visible()
+    assert await band.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(122, 31, 92)"
+    assert await page.locator("img.brand-logo").evaluate("e => e.naturalWidth") == 40
+    await checked(page, f"brand-voucher-{size}")
+    await page.goto(f"{server}/shop/{who_page}/")
+    header = page.locator(".shop-header")
+    assert await header.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(122, 31, 92)"
+    await checked(page, f"brand-shop-{size}")

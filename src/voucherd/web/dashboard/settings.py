@@ -20,7 +20,7 @@ from voucherd.accounts import branding, members, sales_pages
 from voucherd.accounts import service as accounts
 from voucherd.accounts.errors import LastOwner
 from voucherd.accounts.service import Role
-from voucherd.core.errors import Conflict, InvalidInput
+from voucherd.core.errors import Conflict, InvalidInput, NotFound
 from voucherd.core.pagination import PageRequest
 from voucherd.events.service import EVENT_TYPES
 from voucherd.http.boundary import body_limit
@@ -96,12 +96,15 @@ async def _keys_page(
     status: int = 200,
     errors: dict[str, str] | None = None,
     form: dict[str, str] | None = None,
+    page: int = 1,
 ) -> Response:
-    found = await accounts.list_keys(session, login.principal, PageRequest(limit=100))
+    # A hundred keys a page (the most a list takes): a client rarely has more than a few.
+    found = await accounts.list_keys(session, login.principal, PageRequest(page=max(1, page), limit=100))
     return view.render(
         request,
         "settings/keys.html",
         status,
+        pages=pager(request, found),  # type: ignore[arg-type]
         secret_keys=[key for key in found.items if not key.publishable],
         publishable_keys=[key for key in found.items if key.publishable],
         errors=errors or {},
@@ -111,8 +114,8 @@ async def _keys_page(
 
 
 @router.get("/settings/keys")
-async def keys_page(request: Request, session: SessionDep, login: Owner) -> Response:
-    return await _keys_page(request, session, login)
+async def keys_page(request: Request, session: SessionDep, login: Owner, page: int = 1) -> Response:
+    return await _keys_page(request, session, login, page=page)
 
 
 def _origins(text: str) -> list[str]:
@@ -165,11 +168,12 @@ async def revoke_key(key_id: uuid.UUID, session: SessionDep, login: Owner) -> Re
 
 
 async def _publishable(session: SessionDep, login: Owner, key_id: uuid.UUID) -> Any:
-    found = await accounts.list_keys(session, login.principal, PageRequest(limit=100))
-    for key in found.items:
-        if key.id == key_id and key.publishable and key.revoked_at is None:
-            return key
-    return None
+    """A live publishable key of the client, or ``None``."""
+    try:
+        key = await accounts.get_key(session, login.principal, key_id)
+    except NotFound:
+        return None
+    return key if key.publishable and key.revoked_at is None else None
 
 
 @router.get("/settings/keys/{key_id}/origins")
