@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi.routing import APIRoute
 from PIL import Image
 from sqlalchemy import func, select
 
@@ -31,6 +32,7 @@ from voucherd.db import Database, unit_of_work
 from voucherd.jobs import runner
 from voucherd.mail.service import enqueue_voucher_mail
 from voucherd.models import ApiKey, Client, SalesPage, Staff, WebhookAttempt, WebhookEndpoint
+from voucherd.web.dashboard import settings
 from voucherd.webhooks import delivery, network
 
 BASE = "/dashboard/settings"
@@ -114,6 +116,20 @@ class TestRoles:
             assert refused.status_code == 403, path
             assert "may not change the business" in refused.text
         assert await count(database, ApiKey) == 1  # the tenant's own key only
+
+    async def test_every_settings_route_refuses_a_manager(self, manager: httpx.AsyncClient) -> None:
+        ids = {"key_id": uuid.uuid4(), "endpoint_id": uuid.uuid4(), "delivery_id": uuid.uuid4(), "number": 1}
+        routes = [route for route in settings.router.routes if isinstance(route, APIRoute)]
+        assert len(routes) > 20
+        for route in routes:
+            path = "/dashboard" + route.path.format(**ids)
+            for method in route.methods:
+                if method == "GET":
+                    refused = await manager.get(path)
+                else:
+                    refused = await post(manager, path, {"name": "x"})
+                assert refused.status_code == 403, (method, path)
+                assert "may not change the business" in refused.text
 
     async def test_the_index_links_each_part(self, owner: httpx.AsyncClient) -> None:
         index = (await owner.get(BASE)).text
