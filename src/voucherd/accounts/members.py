@@ -6,6 +6,7 @@ last owner."""
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -145,6 +146,45 @@ async def add_member(session: AsyncSession, principal: Principal, data: MemberIn
         pages,
     )
     return await _member(session, member)
+
+
+# A first password people can read out and type: no look-alikes (0/O, 1/I/l), in groups.
+_PASSWORD_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"  # noqa: S105 - an alphabet, not a password
+
+
+def first_password() -> str:
+    """``xxxx-xxxx-xxxx-xxxx``: 16 random symbols of 31 (about 79 bits), shown once to the owner
+    who gives it to the new member; they change it on the password page."""
+    symbols = "".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(16))
+    return "-".join(symbols[i : i + 4] for i in range(0, 16, 4))
+
+
+@dataclass(frozen=True)
+class Invited:
+    member: Member
+    password: str  # the generated first password, shown once
+
+
+async def invite_member(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    email: str,
+    full_name: str,
+    role: Role,
+    page_numbers: list[int],
+) -> Invited:
+    """A new login with a generated first password (:func:`first_password`), as
+    :func:`add_member` makes it: the owner hands the password over; the member changes it."""
+    password = first_password()
+    member = await add_member(
+        session,
+        principal,
+        MemberInput(
+            email=email, password=password, full_name=full_name, role=role, page_numbers=page_numbers
+        ),
+    )
+    return Invited(member, password)
 
 
 async def _keep_an_owner(session: AsyncSession, principal: Principal, member: Staff) -> None:

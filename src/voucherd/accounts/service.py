@@ -238,6 +238,51 @@ async def create_key(
     )
 
 
+async def get_key(session: AsyncSession, principal: Principal, key_id: uuid.UUID) -> ApiKey:
+    """One of the client's keys (another client's is not found)."""
+    api_key = await session.scalar(
+        select(ApiKey).where(ApiKey.id == key_id, ApiKey.client_id == principal.client_id)
+    )
+    if api_key is None:
+        raise NotFound("API key not found.")
+    return api_key
+
+
+async def set_key_origins(
+    session: AsyncSession, principal: Principal, key_id: uuid.UUID, origins: list[str]
+) -> ApiKey:
+    """New allowed origins for one of the client's live publishable keys (checked as at
+    creation); client-side calls read them on every request, so the change holds at once."""
+    api_key = await session.scalar(
+        select(ApiKey).where(ApiKey.id == key_id, ApiKey.client_id == principal.client_id)
+    )
+    if api_key is None or not api_key.publishable or api_key.revoked_at is not None:
+        raise NotFound("Publishable key not found (a revoked key keeps its origins).")
+    api_key.allowed_origins = keys.checked_origins(origins)
+    await session.flush()
+    return api_key
+
+
+async def update_business(
+    session: AsyncSession, principal: Principal, *, timezone: str, currency: str
+) -> Client:
+    """The client's timezone (an IANA name: it decides when a date-only expiry ends and how dates
+    are shown) and currency (ISO 4217: the default of new campaigns and gift vouchers; those made
+    before keep theirs). Credentials are re-read, so every login sees it at once."""
+    timezone = timezone.strip()
+    check_timezone(timezone)
+    currency = currency.strip().upper()
+    if not is_currency(currency):
+        raise InvalidInput(
+            "The currency must be a three-letter ISO 4217 code, such as GBP.", field="currency"
+        )
+    client = await get_client(session, principal.client_id)
+    client.timezone, client.currency = timezone, currency
+    await session.flush()
+    forget_all_at_commit(session)
+    return client
+
+
 async def list_keys(session: AsyncSession, principal: Principal, page: PageRequest) -> Page[ApiKey]:
     """The client's keys, revoked ones too, oldest first."""
     scope = ApiKey.client_id == principal.client_id

@@ -4,6 +4,7 @@ the buyer, the order or the ledger."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -48,6 +49,7 @@ class PublicCard:
     state: PublicState
     valid_from: datetime | None
     valid_until: datetime | None
+    client_id: uuid.UUID | None = None  # whose branding the page wears
 
 
 async def lookup_public(session: AsyncSession, typed: str) -> PublicCard | None:
@@ -85,4 +87,5 @@ async def lookup_public(session: AsyncSession, typed: str) -> PublicCard | None:
         state=state,
         valid_from=card.valid_from,
         valid_until=card.valid_until,
+        client_id=card.client_id,
     )

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from voucherd.accounts.branding import NO_BRAND, Brand, brand_from
 from voucherd.core import clock
 from voucherd.core.emails import ContactError, normalize_email
 from voucherd.core.errors import InvalidInput
@@ -29,6 +30,7 @@ class Shop:
     page: SalesPage
     business: str  # the client's name
     timezone: str
+    brand: Brand = NO_BRAND
 
 
 @dataclass(frozen=True)
@@ -50,12 +52,21 @@ async def find_shop(session: AsyncSession, subdomain: str) -> Shop | None:
     """The sales page with this name (unique across clients), or ``None``."""
     row = (
         await session.execute(
-            select(SalesPage, Client.name, Client.timezone)
+            select(
+                SalesPage,
+                Client.name,
+                Client.timezone,
+                Client.number,
+                Client.accent_color,
+                Client.logo_digest,
+            )
             .join(Client, Client.id == SalesPage.client_id)
             .where(SalesPage.name == subdomain.strip().lower())
         )
     ).first()
-    return None if row is None else Shop(row[0], row.name, row.timezone)
+    if row is None:
+        return None
+    return Shop(row[0], row.name, row.timezone, brand_from(row.number, row.accent_color, row.logo_digest))
 
 
 def today(shop: Shop) -> date:

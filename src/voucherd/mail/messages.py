@@ -161,7 +161,18 @@ templates = Environment(
 QR_CID_DOMAIN = "voucherd.mail"
 
 
-def build_message(mail: VoucherMail, *, sender: str) -> email.message.EmailMessage:
+@dataclass(frozen=True)
+class MailBrand:
+    """The business's branding as a mail wears it (``accounts.branding``): its accent colour
+    (a band under white text, and the links) and its logo's absolute URL."""
+
+    accent: str | None = None
+    logo_url: str | None = None
+
+
+def build_message(
+    mail: VoucherMail, *, sender: str, brand: MailBrand | None = None
+) -> email.message.EmailMessage:
     """The message to send: text and HTML alternatives (the QR code inline in the HTML) and the
     voucher as a PDF attachment. ``sender`` is the From header (``VOUCHERD_MAIL_FROM``)."""
     from voucherd.mail import pdf
@@ -183,6 +194,8 @@ def build_message(mail: VoucherMail, *, sender: str) -> email.message.EmailMessa
         "message_lines": (mail.message or "").strip().splitlines(),
         "terms_lines": (mail.terms or "").strip().splitlines(),
         "qr_src": "cid:" + qr_cid.strip("<>"),
+        "brand": brand or MailBrand(),
+        "link_color": (brand.accent if brand and brand.accent else "#1a5fb4"),
     }
     message.set_content(templates.get_template("voucher.txt").render(**context))
     message.add_alternative(templates.get_template("voucher.html").render(**context), subtype="html")

@@ -12,14 +12,29 @@ import asyncio
 
 import structlog
 
+from voucherd.accounts import branding
 from voucherd.config import get_settings
+from voucherd.core import links
 from voucherd.db import unit_of_work
 from voucherd.jobs.runner import JobContext, PermanentFailure, handler
 from voucherd.mail import sender
-from voucherd.mail.messages import build_message, from_payload
+from voucherd.mail.messages import MailBrand, build_message, from_payload
 from voucherd.mail.service import MAIL_VOUCHER
 
 log = structlog.get_logger(__name__)
+
+
+async def _brand(context: JobContext) -> MailBrand | None:
+    """The business's branding as it is when the mail is sent (a mail with a delivery date
+    wears the logo and colour of that day)."""
+    if context.client_id is None:
+        return None
+    async with unit_of_work(context.database, write=False) as session:
+        brand = await branding.brand_of(session, context.client_id)
+    logo_url = (
+        f"{links.base_url()}/brand/{brand.number}/logo?v={brand.logo_version}" if brand.has_logo else None
+    )
+    return MailBrand(accent=brand.accent, logo_url=logo_url)
 
 
 @handler(MAIL_VOUCHER)
@@ -33,8 +48,9 @@ async def send_voucher_mail(context: JobContext) -> None:
                 session, {"status": "not_configured", "detail": "VOUCHERD_SMTP_URL is not set"}
             )
         return
+    brand = await _brand(context)
     try:
-        message = await asyncio.to_thread(build_message, mail, sender=settings.mail_from)
+        message = await asyncio.to_thread(build_message, mail, sender=settings.mail_from, brand=brand)
     except ValueError as error:  # an address or header that cannot be written: never will be
         raise PermanentFailure(f"the mail cannot be written: {error}") from None
     try:

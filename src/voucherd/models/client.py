@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Uuid, false
+from sqlalchemy import ForeignKey, Integer, LargeBinary, String, Uuid, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from voucherd.db.types import JSONType, UTCDateTime
@@ -26,6 +26,15 @@ class Client(Base):
     client_side_publish: Mapped[bool] = mapped_column(default=False, server_default=false())
     # The Voucherify API version a request without X-Voucherify-API-Version is served (None: ours).
     voucherify_api_version: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    # Branding (``accounts.branding``): an accent colour ``#rrggbb`` readable under white text,
+    # and a logo (PNG, JPEG or WebP, checked by content) served at ``/brand/{number}/logo``. The
+    # image is loaded only when asked for (``deferred``: a client row is read on many requests).
+    accent_color: Mapped[str | None] = mapped_column(String(7), nullable=True)
+    logo_image: Mapped[bytes | None] = mapped_column(
+        LargeBinary, nullable=True, deferred=True, deferred_raiseload=True
+    )
+    logo_type: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    logo_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = timestamp_column()
 
 

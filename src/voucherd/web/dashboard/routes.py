@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from voucherd.web import login
-from voucherd.web.dashboard import campaign_page, campaigns, coupons, gifts, home, pages
+from voucherd.web.dashboard import campaign_page, campaigns, coupons, gifts, home, pages, settings
 from voucherd.web.dashboard.pages import area_router, view
 
 router = area_router()
@@ -14,3 +14,4 @@ router.include_router(campaigns.router)  # before campaign_page's /campaigns/{id
 router.include_router(campaign_page.router)
 router.include_router(gifts.router)
 router.include_router(coupons.router)
+router.include_router(settings.router)

@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from voucherd.http import boundary
 from voucherd.http.errors import log_failure
 from voucherd.http.ratelimit import RateLimited, RateLimiter
-from voucherd.web.public import pages, tracking
+from voucherd.web.public import brand, pages, tracking
 from voucherd.web.public.pages import render
 from voucherd.web.shop import routes as shop
 
@@ -25,6 +25,7 @@ def create_public_app(limiter: RateLimiter) -> FastAPI:
     app.add_exception_handler(Exception, _unexpected)
     boundary.install(app, nul_in_path_status=404)
     app.include_router(tracking.router)
+    app.include_router(brand.router)
     app.include_router(shop.router)
     app.include_router(pages.router)
     return app

@@ -16,6 +16,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from voucherd.accounts import branding
+from voucherd.accounts.branding import Brand
 from voucherd.core import clock, links, qr
 from voucherd.core.codes import normalize
 from voucherd.core.money import describe_amount
@@ -100,7 +102,10 @@ async def voucher_page(code: str, session: SessionDep) -> Response:
     voucher = await offers.lookup_public(session, normalize(code)) if code.strip() else None
     if voucher is None:
         card = await giftcards.lookup_public(session, code) if code.strip() else None
-        return not_found() if card is None else _gift_card_page(card)
+        if card is None:
+            return not_found()
+        brand = await branding.brand_of(session, card.client_id) if card.client_id else branding.NO_BRAND
+        return _gift_card_page(card, brand)
     recipient = (
         await session.execute(
             select(Recipient.id, Recipient.clicked_at).where(Recipient.voucher_id == voucher.id)
@@ -127,13 +132,15 @@ async def voucher_page(code: str, session: SessionDep) -> Response:
         if voucher.minimum_spend
         else None,
         share_url=share_url,
+        brand=await branding.brand_of(session, voucher.client_id),
     )
 
 
-def _gift_card_page(card: giftcards.PublicCard) -> HTMLResponse:
+def _gift_card_page(card: giftcards.PublicCard, brand: Brand) -> HTMLResponse:
     return render(
         "giftcard.html",
         card=card,
+        brand=brand,
         qr=qr.data_uri(links.redemption_url(card.code)),
         state_label=GIFT_CARD_LABELS[card.state],
         valid_until=_when(card.valid_until, card.timezone),
@@ -141,20 +148,26 @@ def _gift_card_page(card: giftcards.PublicCard) -> HTMLResponse:
     )
 
 
-async def _landing(session: AsyncSession, slug: str) -> tuple[Any, str, str] | None:
+async def _landing(session: AsyncSession, slug: str) -> tuple[Any, str, str, Brand] | None:
     try:
         campaign = await leads.landing_campaign(session, slug)
     except leads.LandingPageNotFound:
         return None
     client = await session.get(Client, campaign.client_id)
     assert client is not None
-    return campaign, client.name, client.timezone
+    return (
+        campaign,
+        client.name,
+        client.timezone,
+        branding.brand_from(client.number, client.accent_color, client.logo_digest),
+    )
 
 
 def _landing_page(
     campaign: Any,
     client_name: str,
     timezone: str,
+    brand: Brand,
     *,
     ref: str,
     form: dict[str, str],
@@ -166,6 +179,7 @@ def _landing_page(
         status,
         campaign=campaign,
         client_name=client_name,
+        brand=brand,
         valid_until=_when(campaign.valid_until, timezone),
         ref=ref,
         form=form,
@@ -178,9 +192,10 @@ async def landing_page(slug: str, session: SessionDep, ref: str = "") -> Respons
     found = await _landing(session, slug)
     if found is None:
         return render("message.html", 404, heading="Offer not found", message="This offer is not available.")
-    campaign, client_name, timezone = found
+    campaign, client_name, timezone, brand = found
+    form = {"name": "", "email": ""}
     return _landing_page(
-        campaign, client_name, timezone, ref=ref[:64], form={"name": "", "email": ""}, error=None, status=200
+        campaign, client_name, timezone, brand, ref=ref[:64], form=form, error=None, status=200
     )
 
 
@@ -199,7 +214,7 @@ async def claim_offer(
     found = await _landing(session, slug)
     if found is None:
         return render("message.html", 404, heading="Offer not found", message="This offer is not available.")
-    campaign, client_name, timezone = found
+    campaign, client_name, timezone, brand = found
     try:
         lead = await leads.claim(
             session,
@@ -212,6 +227,6 @@ async def claim_offer(
         status = 409 if isinstance(error, leads.AlreadyClaimed) else 422
         form = {"name": name, "email": email}
         return _landing_page(
-            campaign, client_name, timezone, ref=ref, form=form, error=error.message, status=status
+            campaign, client_name, timezone, brand, ref=ref, form=form, error=error.message, status=status
         )
     return RedirectResponse(f"/redeem/{lead.voucher_code}", status_code=303, headers=HEADERS)
