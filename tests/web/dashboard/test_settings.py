@@ -283,7 +283,7 @@ class TestWebhooks:
                 no_raw(page.text)
                 assert "voucher.redeemed" in page.text
                 assert ">Failed<" in page.text
-                assert '<td class="number">500</td>' in page.text
+                assert '<td class="number" data-label="Response">500</td>' in page.text
                 delivery_id = re.search(r"/deliveries/([0-9a-f-]+)/redeliver", page.text)
                 assert delivery_id is not None
                 again = await post(
@@ -298,7 +298,7 @@ class TestWebhooks:
         log = await owner.get(f"{BASE}/webhooks/{endpoint.id}?done=redelivered")
         assert "queued" in log.text
         assert ">Delivered<" in log.text
-        assert '<td class="number">200</td>' in log.text
+        assert '<td class="number" data-label="Response">200</td>' in log.text
         assert await count(database, WebhookAttempt) == 2
         rotated = await post(
             owner, f"{BASE}/webhooks/{endpoint.id}/rotate", form_page=f"{BASE}/webhooks/{endpoint.id}"
