@@ -112,6 +112,7 @@ class TestFigures:
         assert Decimal(figure(html, "revenue")) == Decimal(str(expected["revenue"])) == Decimal("75.99")
         assert Decimal(figure(html, "discount_given")) == Decimal(str(expected["discount_given"]))
         assert Decimal(figure(html, "redemption_rate")) == Decimal(str(expected["redemption_rate"]))
+        assert "codes used of those handed out" in html
         # and today's row holds the standing redemptions (the rolled-back one left out)
         today = clock.now().astimezone(ZoneInfo("America/New_York")).date()
         assert day_row(html, today.isoformat())[:2] == ["2", "1"]
@@ -169,6 +170,8 @@ class TestDays:
         )
         assert page.status_code == 200
         assert day_row(page.text, "2026-12-03") == ["1", "0", "$40.00", "$0.00", "$4.00"]
+        # and with no code handed out, the use rate says it counts the codes made
+        assert "codes used of those made" in page.text
         assert day_row(page.text, "2026-12-04") == ["0", "1", "$0.00", "$25.50", "$2.55"]
         data_block = re.search(
             r'<script type="application/json" id="daily-data">(.*?)</script>', page.text, re.S
