@@ -8,9 +8,11 @@ and a p50 that does not grow with the client (big / small at most 1.5)."""
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 import httpx
@@ -33,13 +35,16 @@ from bench.common import (
     voucherd_command,
     voucherd_env,
 )
+from voucherd.accounts import staff
+from voucherd.accounts.service import Role
 from voucherd.core.pagination import time_cursor
-from voucherd.db import Database
+from voucherd.db import Database, unit_of_work
 
 WARMUP = 5
 CALLS = 40
 TARGET_MS = 25.0
 TARGET_RATIO = 1.5
+PASSWORD = "bench-owner-password"  # noqa: S105 (a bench login)
 
 # $1 client, $2 campaign, $3 codes, $4 a label that keeps both clients' keys apart. Every tenth
 # code is redeemed once; the first tenth went to recipients (a customer, a hand-out, a
@@ -87,6 +92,35 @@ class Client:
     label: str
     deep_cursor: str  # the position of the code nine tenths into the campaign
     deep_history_cursor: str  # the publication nine tenths into the history (newest first)
+    staff_email: str  # an owner's login, for the dashboard's pages
+
+
+async def _owner(database: Database, tenant: Tenant, label: str) -> str:
+    """An owner's login (of sales page ``bench-{label}``) for the dashboard's pages."""
+    email = f"owner-{label}@bench.example"
+    async with unit_of_work(database) as session:
+        page = await staff.create_sales_page(session, tenant.principal.client_id, f"bench-{label}")
+        await staff.create_staff(
+            session,
+            tenant.principal.client_id,
+            staff.StaffInput(
+                email=email, password=PASSWORD, full_name="Bench Owner", role=Role.OWNER, pages=[page.name]
+            ),
+        )
+    return email
+
+
+async def _log_in(base_url: str, email: str) -> dict[str, str]:
+    """The dashboard's login form, as a browser sends it; the session cookie as a header."""
+    async with httpx.AsyncClient(base_url=base_url) as browser:
+        form = await browser.get("/dashboard/login")
+        found = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+        assert found is not None, form.text
+        data = {"csrf_token": found.group(1), "email": email, "password": PASSWORD}
+        done = await browser.post("/dashboard/login", data=data)
+        if done.status_code != 303:
+            raise RuntimeError(f"the dashboard login answered {done.status_code}: {done.text[:200]}")
+        return {"Cookie": "; ".join(f"{name}={value}" for name, value in browser.cookies.items())}
 
 
 async def _build(database: Database, codes: int, label: str) -> Client:
@@ -109,11 +143,13 @@ async def _build(database: Database, codes: int, label: str) -> Client:
         )
     finally:
         await connection.close()
-    return Client(tenant, campaign_id, codes, label, time_cursor(*code), time_cursor(*publication))
+    owner = await _owner(database, tenant, label)
+    return Client(tenant, campaign_id, codes, label, time_cursor(*code), time_cursor(*publication), owner)
 
 
 def _endpoints(client: Client) -> dict[str, str]:
     campaign = f"/api/campaigns/{client.campaign_id}"
+    voucherify_campaign = f"camp_{client.campaign_id.hex}"
     return {
         "stats": f"{campaign}/stats",
         "vouchers.first_page": f"{campaign}/vouchers",
@@ -127,6 +163,20 @@ def _endpoints(client: Client) -> dict[str, str]:
         "campaigns": "/api/campaigns",
         "customers": "/api/customers",
         "customers.by_email": f"/api/customers?email={client.label}{client.codes // 20}@example.com",
+        # Voucherify's lists (the application pair)
+        "voucherify.vouchers": f"/voucherify/v1/vouchers?campaign_id={voucherify_campaign}",
+        "voucherify.vouchers.page_500": f"/voucherify/v1/vouchers?campaign_id={voucherify_campaign}&page=500",
+        "voucherify.redemptions": "/voucherify/v1/redemptions",
+        "voucherify.customers": "/voucherify/v1/customers",
+        "voucherify.publications": "/voucherify/v1/publications",
+        "voucherify.campaign": f"/voucherify/v1/campaigns/{voucherify_campaign}",
+        # the dashboard's pages (an owner's login)
+        "dashboard.home": "/dashboard/",
+        "dashboard.campaigns": "/dashboard/campaigns",
+        "dashboard.campaign_page": f"/dashboard/campaigns/{client.campaign_id}",
+        "dashboard.campaign_page.find_code": (
+            f"/dashboard/campaigns/{client.campaign_id}?code={client.label.upper()}{client.codes // 2:010d}"
+        ),
     }
 
 
@@ -134,17 +184,26 @@ async def _measure(http: httpx.AsyncClient, clients: dict[str, Client]) -> dict[
     """Each endpoint's latencies (ms) per client; the clients' calls alternate, so a burst of other
     work on the machine falls on both sizes alike."""
     timings: dict[str, dict[str, list[float]]] = {size: {} for size in clients}
+    credentials: dict[str, dict[str, dict[str, Any]]] = {}  # per size, per dialect
+    for size, client in clients.items():
+        key = client.tenant.api_key
+        credentials[size] = {
+            "api": {"headers": {"X-API-Key": key}},
+            "voucherify": {
+                "headers": {"X-App-Id": str(client.tenant.principal.subject.id), "X-App-Token": key}
+            },
+            "dashboard": {"headers": await _log_in(str(http.base_url), client.staff_email)},
+        }
     paths = {size: _endpoints(client) for size, client in clients.items()}
     for name in paths[next(iter(clients))]:
         for call in range(WARMUP + CALLS):
-            for size, client in clients.items():
+            for size in clients:
                 start = time.perf_counter()
-                response = await http.get(paths[size][name], headers={"X-API-Key": client.tenant.api_key})
+                path = paths[size][name]
+                response = await http.get(path, **credentials[size][path.split("/")[1]])
                 elapsed = (time.perf_counter() - start) * 1000
                 if response.status_code != 200:
-                    raise RuntimeError(
-                        f"{paths[size][name]} answered {response.status_code}: {response.text[:200]}"
-                    )
+                    raise RuntimeError(f"{path} answered {response.status_code}: {response.text[:200]}")
                 if call >= WARMUP:
                     timings[size].setdefault(name, []).append(elapsed)
     return timings

@@ -66,7 +66,10 @@ async def counted(database: Database, campaign_id: uuid.UUID) -> dict[str, int]:
                 ).where(Redemption.campaign_id == campaign_id, live)
             )
         ).one()
-    values = (issued, redeemed_codes, published, publications, *tracked, *money)
+        recorded = await session.scalar(
+            select(func.count()).select_from(Redemption).where(Redemption.campaign_id == campaign_id)
+        )
+    values = (issued, redeemed_codes, published, publications, *tracked, *money, recorded)
     return {name: int(value) for name, value in zip(FIGURES, values, strict=True)}
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voucherd.db import Database, unit_of_work
-from voucherd.models import CampaignFigures
+from voucherd.models import Campaign, CampaignFigures
 from voucherd.models.figures import FIGURES
 
 log = structlog.get_logger(__name__)
@@ -48,6 +48,17 @@ async def figures_of_campaigns(
     for campaign_id, *values in rows.all():
         found[campaign_id] = {name: int(value or 0) for name, value in zip(FIGURES, values, strict=True)}
     return found
+
+
+async def client_redemptions(session: AsyncSession, client_id: uuid.UUID) -> int:
+    """How many redemptions the client's campaigns recorded, rolled-back ones too: the sum of
+    their kept ``redemptions`` (it grows with the campaigns, not with their redemptions)."""
+    total = await session.scalar(
+        select(func.coalesce(func.sum(CampaignFigures.redemptions), 0))
+        .join(Campaign, Campaign.id == CampaignFigures.campaign_id)
+        .where(Campaign.client_id == client_id)
+    )
+    return int(total or 0)
 
 
 # How often the worker folds the figure rows of closed connections into one (PostgreSQL).

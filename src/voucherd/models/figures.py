@@ -23,6 +23,7 @@ FIGURES = (
     "redemptions_in_store",
     "revenue",
     "discount_given",
+    "redemptions",
 )
 
 
@@ -57,6 +58,7 @@ class CampaignFigures(Base):
     redemptions_in_store: Mapped[int] = _figure()
     revenue: Mapped[int] = _figure(big=True)
     discount_given: Mapped[int] = _figure(big=True)
+    redemptions: Mapped[int] = _figure()  # every redemption row, rolled-back ones too (0023)
 
 
 class ClientFigures(Base):

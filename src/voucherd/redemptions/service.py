@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import replace
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voucherd import metrics
 from voucherd.accounts.service import Principal, SubjectKind
+from voucherd.campaigns.figures import client_redemptions
 from voucherd.core import clock
 from voucherd.core.codes import normalize
 from voucherd.core.errors import DomainError, InvalidInput
@@ -340,9 +341,9 @@ async def get_redemption(session: AsyncSession, principal: Principal, redemption
 async def list_redemptions(
     session: AsyncSession, principal: Principal, page: PageRequest
 ) -> tuple[list[Redemption], int]:
-    """The client's redemptions, newest first, and how many there are."""
+    """The client's redemptions, newest first, and how many there are (the campaigns' kept count)."""
     where = Redemption.client_id == principal.client_id
-    total = await session.scalar(select(func.count()).select_from(Redemption).where(where))
+    total = await client_redemptions(session, principal.client_id)
     rows = await session.scalars(
         select(Redemption)
         .where(where)

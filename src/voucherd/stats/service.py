@@ -32,6 +32,7 @@ class CampaignStats:
     redemption_rate: Decimal  # redeemed codes / published codes (issued codes when none published)
     revenue: int  # sum of transaction amounts, minor units
     discount_given: int  # minor units
+    redemptions: int  # every redemption recorded, rolled-back ones too
 
 
 async def campaign_stats(

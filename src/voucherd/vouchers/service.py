@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from voucherd.accounts.service import Principal
 from voucherd.campaigns import service as campaigns
 from voucherd.campaigns.errors import CampaignNotFound, CodeSpaceTooSmall
-from voucherd.campaigns.figures import campaign_figures
+from voucherd.campaigns.figures import campaign_figures, figures_of_campaigns
 from voucherd.campaigns.rules import DiscountType, code_room, describe_discount
 from voucherd.campaigns.service import get_campaign
 from voucherd.config import get_settings
@@ -465,6 +465,24 @@ class VoucherFilter:
 ORDERS = frozenset({"created_at", "updated_at", "code"})
 
 
+MAX_KEPT_CAMPAIGNS = 1000
+
+
+async def _kept_total(session: AsyncSession, principal: Principal, where: VoucherFilter) -> int | None:
+    """How many vouchers match, from the campaigns' kept counts, when the filter is one campaign or
+    none (the lists a big client pages through); ``None`` when they cannot say."""
+    only = {field.name: getattr(where, field.name) for field in fields(where)} | {"order": None}
+    if any(value is not None for name, value in only.items() if name != "campaign_id"):
+        return None
+    live = select(Campaign.id).where(Campaign.client_id == principal.client_id, Campaign.deleted_at.is_(None))
+    if where.campaign_id is not None:
+        live = live.where(Campaign.id == where.campaign_id, Campaign.standalone.is_(False))
+    campaign_ids = list((await session.scalars(live.limit(MAX_KEPT_CAMPAIGNS + 1))).all())
+    if len(campaign_ids) > MAX_KEPT_CAMPAIGNS:  # many standalone codes: counting them is as cheap
+        return None
+    return sum((await count_codes(session, principal, campaign_ids)).values())
+
+
 async def find_vouchers(
     session: AsyncSession, principal: Principal, where: VoucherFilter, *, limit: int, offset: int
 ) -> tuple[list[VoucherView], int]:
@@ -519,7 +537,9 @@ async def find_vouchers(
         .outerjoin(Job, Job.id == Voucher.job_id)
         .where(*conditions)
     )
-    total = await session.scalar(select(func.count()).select_from(joined.subquery()))
+    total = await _kept_total(session, principal, where)
+    if total is None:
+        total = await session.scalar(select(func.count()).select_from(joined.subquery()))
     rows = (await session.execute(joined.order_by(*ordering).limit(limit).offset(offset))).all()
     counts: dict[uuid.UUID, int] = {}
     if rows:
@@ -625,26 +645,40 @@ async def enqueue_codes(
     )
 
 
-async def count_codes(session: AsyncSession, campaign_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
-    """How many codes each campaign has, as the checkout sees them (a running job's are not yet)."""
+async def count_codes(
+    session: AsyncSession, principal: Principal, campaign_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, int]:
+    """How many codes each campaign has, as the checkout sees them (a running job's are not yet):
+    the campaign's kept count, so a million codes cost no scan; only a campaign with a generation
+    job not finished (its codes are counted before they exist for the checkout) is counted row by
+    row, while that job runs."""
     if not campaign_ids:
         return {}
-    rows = await session.execute(
-        select(Voucher.campaign_id, func.count())
-        .outerjoin(Job, Job.id == Voucher.job_id)
-        .where(
-            Voucher.campaign_id.in_(campaign_ids), or_(Voucher.job_id.is_(None), Job.status == "succeeded")
+    kept = await figures_of_campaigns(session, campaign_ids)
+    counts = {campaign_id: figures["issued"] for campaign_id, figures in kept.items()}
+    unfinished = await session.scalars(
+        select(Job.payload).where(
+            Job.client_id == principal.client_id, Job.kind == GENERATE_CODES, Job.status != "succeeded"
         )
-        .group_by(Voucher.campaign_id)
     )
-    return {campaign_id: count for campaign_id, count in rows.all()}
+    pending = {uuid.UUID(payload["campaign_id"]) for payload in unfinished} & set(campaign_ids)
+    if pending:
+        rows = await session.execute(
+            select(Voucher.campaign_id, func.count())
+            .outerjoin(Job, Job.id == Voucher.job_id)
+            .where(Voucher.campaign_id.in_(pending), or_(Voucher.job_id.is_(None), Job.status == "succeeded"))
+            .group_by(Voucher.campaign_id)
+        )
+        counts.update(dict.fromkeys(pending, 0))
+        counts.update({campaign_id: count for campaign_id, count in rows.all()})
+    return counts
 
 
 async def delete_campaign_with_codes(session: AsyncSession, principal: Principal, campaign: Campaign) -> Job:
     """The campaign goes at once with its codes (they stop validating; redemption history stays,
     as for any deleted campaign), recorded as a finished job so the caller can follow it as work
     done."""
-    count = (await count_codes(session, [campaign.id])).get(campaign.id, 0)
+    count = (await count_codes(session, principal, [campaign.id])).get(campaign.id, 0)
     await campaigns.delete_campaign(session, principal, campaign.id)
     job = await jobs.enqueue(
         session,

@@ -110,7 +110,7 @@ async def _job(session: AsyncSession, principal: Principal, campaign: Campaign) 
 
 
 async def _shown(session: AsyncSession, principal: Principal, campaign: Campaign) -> dict[str, Any]:
-    codes = (await vouchers.count_codes(session, [campaign.id])).get(campaign.id, 0)
+    codes = (await vouchers.count_codes(session, principal, [campaign.id])).get(campaign.id, 0)
     return mappers.campaign(campaign, codes=codes, job=await _job(session, principal, campaign))
 
 
@@ -226,7 +226,7 @@ async def list_campaigns(request: Request, session: SessionDep, principal: Princ
         with_standalone=False,
         gift=None if not wanted else wanted == mappers.GIFT_VOUCHERS,
     )
-    counts = await vouchers.count_codes(session, [row.id for row in found.items])
+    counts = await vouchers.count_codes(session, principal, [row.id for row in found.items])
     shown = [
         mappers.campaign(row, codes=counts.get(row.id, 0), job=await _job(session, principal, row))
         for row in found.items
