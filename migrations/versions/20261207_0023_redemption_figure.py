@@ -9,8 +9,6 @@ The redemptions table's figure triggers (migration 0018) are made again with one
 deleted; an update (a rollback) moves nothing of it.
 """
 
-# ruff: noqa: S608 - the DDL is built from migration 0018's constants, never from input
-
 from __future__ import annotations
 
 import importlib.util
@@ -32,7 +30,8 @@ def _figures_migration(with_redemptions: bool) -> ModuleType:
     the new figure (the generators read the module's ``CONTRIBUTIONS``)."""
     path = Path(__file__).with_name("20261207_0018_campaign_figures.py")
     spec = importlib.util.spec_from_file_location("_figures_0018", path)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     if with_redemptions:

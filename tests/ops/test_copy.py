@@ -192,7 +192,7 @@ async def test_a_populated_install_moves_to_postgres_and_keeps_working(
     await _copy_until_interrupted(url, postgres_target)
     resumed = await asyncio.to_thread(run, ["copy", "--to", postgres_target], env_for(url))
     assert resumed.returncode == 0, resumed.stderr
-    assert "verified 33 tables" in resumed.stderr
+    assert f"verified {len(copying.tables())} tables" in resumed.stderr
     # the figures were copied, not counted again by the triggers as the rows went in
     target = create_database(postgres_target, pool=False)
     try:

@@ -20,7 +20,15 @@ from voucherd.core import clock
 from voucherd.core.money import Amount
 from voucherd.db import Database, unit_of_work
 from voucherd.jobs import runner
-from voucherd.models import ClientFigures, Publication, Recipient, Redemption, Voucher, VoucherOwner
+from voucherd.models import (
+    CampaignQuarter,
+    ClientFigures,
+    Publication,
+    Recipient,
+    Redemption,
+    Voucher,
+    VoucherOwner,
+)
 from voucherd.models.figures import FIGURES
 from voucherd.redemptions import service as redemptions
 from voucherd.redemptions.repository import SessionStore
@@ -78,6 +86,39 @@ async def kept(database: Database, campaign_id: uuid.UUID) -> dict[str, int]:
         return await campaign_figures(session, campaign_id)
 
 
+QUARTER_FIGURES = ("online", "in_store", "revenue_online", "revenue_in_store", "discount_given")
+
+
+async def quarters_counted(database: Database, campaign_id: uuid.UUID) -> dict[int, tuple[int, ...]]:
+    """The standing redemptions per quarter hour, counted from the rows (migration 0024's figures)."""
+    async with unit_of_work(database, write=False) as session:
+        rows = await session.scalars(
+            select(Redemption).where(
+                Redemption.campaign_id == campaign_id, Redemption.rolled_back_at.is_(None)
+            )
+        )
+        found: dict[int, list[int]] = {}
+        for row in rows:
+            online = row.channel == "online"
+            sums = found.setdefault(int(row.created_at.timestamp()) // 900, [0] * 5)
+            sums[0 if online else 1] += 1
+            sums[2 if online else 3] += row.transaction_amount
+            sums[4] += row.discount_applied
+    return {quarter: tuple(sums) for quarter, sums in found.items()}
+
+
+async def quarters_kept(database: Database, campaign_id: uuid.UUID) -> dict[int, tuple[int, ...]]:
+    """The kept quarter hours' figures (all shards summed; quarters that net to nothing left out)."""
+    async with unit_of_work(database, write=False) as session:
+        rows = await session.execute(
+            select(CampaignQuarter.quarter, *(func.sum(getattr(CampaignQuarter, n)) for n in QUARTER_FIGURES))
+            .where(CampaignQuarter.campaign_id == campaign_id)
+            .group_by(CampaignQuarter.quarter)
+        )
+        found = {int(quarter): tuple(int(value) for value in values) for quarter, *values in rows.all()}
+    return {quarter: values for quarter, values in found.items() if any(values)}
+
+
 async def redeem(api: httpx.AsyncClient, tenant: Tenant, code: str, reference: str) -> httpx.Response:
     return await api.post(
         "/api/webhook/redemption",
@@ -133,12 +174,14 @@ async def test_figures_follow_every_change(
     assert (figures["issued"], figures["redeemed_codes"], figures["published"]) == (8, 3, 5)
     assert (figures["redemptions_online"], figures["redemptions_in_store"]) == (2, 1)
     assert figures["revenue"] == 6000
+    assert await quarters_kept(database, campaign.id) == await quarters_counted(database, campaign.id) != {}
     # and when a redeemed code is deleted, its code and its redemptions leave the figures
     async with unit_of_work(database) as session:
         await session.execute(delete(Voucher).where(Voucher.code == codes[1]))
     figures = await kept(database, campaign.id)
     assert figures == await counted(database, campaign.id)
     assert (figures["issued"], figures["redemptions_in_store"]) == (7, 0)
+    assert await quarters_kept(database, campaign.id) == await quarters_counted(database, campaign.id)
 
 
 async def test_a_failed_transaction_changes_no_figure(database: Database, tenant: Tenant) -> None:
@@ -206,6 +249,9 @@ async def test_concurrent_redemptions_and_rollbacks_keep_exact_figures(
     figures = await kept(database, campaign.id)
     assert figures == await counted(database, campaign.id)
     assert (figures["redemptions_online"], figures["redeemed_codes"], figures["revenue"]) == (40, 40, 80_000)
+    quarters = await quarters_kept(database, campaign.id)
+    assert quarters == await quarters_counted(database, campaign.id)
+    assert sum(values[0] for values in quarters.values()) == 40
 
 
 class TestKeysetPagination:

@@ -63,7 +63,15 @@ async def client_redemptions(session: AsyncSession, client_id: uuid.UUID) -> int
 
 # How often the worker folds the figure rows of closed connections into one (PostgreSQL).
 FOLD_SECONDS = 600.0
-_KEPT = {"campaign_figures": ("campaign_id", FIGURES), "client_figures": ("client_id", ("customers",))}
+# Each kept table: its key (without the shard) and its figures.
+_KEPT = {
+    "campaign_figures": ("campaign_id", FIGURES),
+    "client_figures": ("client_id", ("customers",)),
+    "campaign_quarters": (
+        "campaign_id, quarter",
+        ("online", "in_store", "revenue_online", "revenue_in_store", "discount_given"),
+    ),
+}
 
 
 def _fold_statement(table: str) -> str:

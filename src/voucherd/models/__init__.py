@@ -4,7 +4,7 @@ from voucherd.models.client import ApiKey, Client
 from voucherd.models.coupon import Coupon, Discount
 from voucherd.models.customer import Customer
 from voucherd.models.event import Event
-from voucherd.models.figures import CampaignFigures, ClientFigures
+from voucherd.models.figures import CampaignFigures, CampaignQuarter, ClientFigures
 from voucherd.models.gift import (
     GiftCard,
     GiftCategory,
@@ -30,6 +30,7 @@ __all__ = [
     "Base",
     "Campaign",
     "CampaignFigures",
+    "CampaignQuarter",
     "Client",
     "ClientFigures",
     "Coupon",

@@ -72,3 +72,23 @@ class ClientFigures(Base):
     )
     shard: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     customers: Mapped[int] = _figure()
+
+
+class CampaignQuarter(Base):
+    """A campaign's standing redemptions in one quarter hour (``quarter``: seconds since the epoch
+    / 900, UTC), split by channel, kept by database triggers (migration 0024) as
+    :class:`CampaignFigures` are, shard by shard: the campaign page's days are sums of these rows.
+    Never written by the application."""
+
+    __tablename__ = "campaign_quarters"
+
+    campaign_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
+    )
+    quarter: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    shard: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    online: Mapped[int] = _figure()
+    in_store: Mapped[int] = _figure()
+    revenue_online: Mapped[int] = _figure(big=True)
+    revenue_in_store: Mapped[int] = _figure(big=True)
+    discount_given: Mapped[int] = _figure(big=True)

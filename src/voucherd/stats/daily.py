@@ -1,35 +1,37 @@
 """A campaign's redemptions and revenue per day in the client's timezone, online and in store.
 
-Read over a bounded range of days (the last 30 by default, at most :data:`MAX_DAYS`), through the
-``(campaign_id, created_at)`` index of redemptions, so the work grows with the range's redemptions,
-never with the campaign's history. PostgreSQL sums per local day itself (``AT TIME ZONE``);
-SQLite, which knows no timezones, sums into 15-minute UTC buckets (every timezone's offset is a
-whole number of quarter hours) and each bucket goes to the local day it starts in. A redemption
-counts on the day it was recorded (``created_at``, what the kept figures count); rolled-back ones
-are left out, as in :func:`voucherd.stats.service.campaign_stats`."""
+Read over a bounded range of days (the last 30 by default, at most :data:`MAX_DAYS`) from the
+campaign's kept quarter hours (``campaign_quarters``, migration 0024's triggers), so the work grows
+with the range's days, never with its redemptions: each quarter hour goes to the local day it
+starts in (every timezone's offset is a whole number of quarter hours). A redemption counts on the
+day it was recorded (``created_at``, what the kept figures count); rolled-back ones are left out,
+as in :func:`voucherd.stats.service.campaign_stats`."""
 
 from __future__ import annotations
 
 import uuid
+from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, Integer, cast, func, select
+from sqlalchemy import Date, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voucherd.accounts.service import Principal
 from voucherd.campaigns.service import get_campaign
 from voucherd.core import clock
 from voucherd.core.errors import InvalidInput
-from voucherd.models import Redemption
+from voucherd.models import CampaignQuarter
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
-_BUCKET_SECONDS = 900
-ONLINE = "online"
-IN_STORE = "in_store"
+_QUARTER_SECONDS = 900
+_SUMS = ("online", "in_store", "revenue_online", "revenue_in_store", "discount_given")
+
+
+def _quarter(moment: datetime) -> int:
+    return int(moment.timestamp()) // _QUARTER_SECONDS
 
 
 @dataclass(frozen=True)
@@ -80,17 +82,6 @@ def day_range(timezone: str, first: date | None, last: date | None) -> tuple[dat
     return first, last
 
 
-def _group(session: AsyncSession, timezone: str) -> tuple[Any, bool]:
-    """What the rows are summed by: the local day (PostgreSQL), or the start of their 15-minute
-    UTC bucket in seconds since the epoch (SQLite); and whether it is a day."""
-    if session.get_bind().dialect.name == "postgresql":
-        local = func.timezone(timezone, Redemption.created_at)  # created_at AT TIME ZONE :timezone
-        return cast(local, Date), True
-    # SQLite keeps UTC text, which strftime('%s') reads as UTC.
-    seconds = cast(func.strftime("%s", Redemption.created_at), Integer) / _BUCKET_SECONDS
-    return cast(seconds, Integer) * _BUCKET_SECONDS, False
-
-
 async def daily_redemptions(
     session: AsyncSession,
     principal: Principal,
@@ -106,53 +97,38 @@ async def daily_redemptions(
     first, last = day_range(principal.timezone, first, last)
     start = datetime.combine(first, time(), zone).astimezone(UTC)
     end = datetime.combine(last + timedelta(days=1), time(), zone).astimezone(UTC)
-    grouped, by_day = _group(session, principal.timezone)
-    bucket = grouped.label("bucket")
+    days = (last - first).days + 1
+    # Each quarter hour's local day: PostgreSQL says it (AT TIME ZONE), and sums per day; SQLite,
+    # which knows no timezones, sums per quarter and each goes to the day it starts in.
+    postgres = session.get_bind().dialect.name == "postgresql"
+    moment = func.to_timestamp(CampaignQuarter.quarter * _QUARTER_SECONDS)
+    key = cast(func.timezone(principal.timezone, moment), Date) if postgres else CampaignQuarter.quarter
     rows = await session.execute(
-        select(
-            bucket,
-            Redemption.channel,
-            func.count(),
-            func.coalesce(func.sum(Redemption.transaction_amount), 0),
-            func.coalesce(func.sum(Redemption.discount_applied), 0),
-        )
+        select(key, *(func.sum(getattr(CampaignQuarter, name)) for name in _SUMS))
         .where(
-            Redemption.campaign_id == campaign.id,
-            Redemption.created_at >= start,
-            Redemption.created_at < end,
-            Redemption.rolled_back_at.is_(None),
+            CampaignQuarter.campaign_id == campaign.id,
+            CampaignQuarter.quarter >= _quarter(start),
+            CampaignQuarter.quarter < _quarter(end),
         )
-        .group_by(bucket, Redemption.channel)
+        .group_by(key)
     )
+    starts = [_quarter(datetime.combine(first + timedelta(days=n), time(), zone)) for n in range(days + 1)]
     totals: dict[date, dict[str, int]] = {}
-    for key, channel, count, revenue, discount in rows.all():
-        day = key if by_day else datetime.fromtimestamp(int(key), UTC).astimezone(zone).date()
-        found = totals.setdefault(
-            day, dict.fromkeys(("online", "in_store", "r_online", "r_in_store", "d"), 0)
-        )
-        key = "online" if channel == ONLINE else "in_store"
-        found[key] += int(count)
-        found[f"r_{key}"] += int(revenue)
-        found["d"] += int(discount)
-    days = []
-    for offset in range((last - first).days + 1):
+    for grouped, *values in rows.all():
+        day = grouped if postgres else first + timedelta(days=bisect_right(starts, grouped) - 1)
+        found = totals.setdefault(day, dict.fromkeys(_SUMS, 0))
+        for name, value in zip(_SUMS, values, strict=True):
+            found[name] += int(value or 0)
+    series = []
+    for offset in range(days):
         day = first + timedelta(days=offset)
         found = totals.get(day, {})
-        days.append(
-            Day(
-                day=day,
-                online=found.get("online", 0),
-                in_store=found.get("in_store", 0),
-                revenue_online=found.get("r_online", 0),
-                revenue_in_store=found.get("r_in_store", 0),
-                discount_given=found.get("d", 0),
-            )
-        )
+        series.append(Day(day=day, **{name: found.get(name, 0) for name in _SUMS}))
     return DailySeries(
         campaign_id=campaign.id,
         currency=campaign.currency,
         timezone=principal.timezone,
         first=first,
         last=last,
-        days=days,
+        days=series,
     )
