@@ -1,6 +1,8 @@
 """The webhook receiver of the scale-out test, as a process of its own (a client's system):
-``python -m tests.cluster.hooks PORT_FILE LOG_FILE``. It answers 200 to every request and appends
-one JSON line per request (path, ``webhook-id``, event type) to LOG_FILE, until SIGTERM."""
+``python -m tests.cluster.hooks PORT_FILE LOG_FILE [ADDRESS]``, listening on ADDRESS (127.0.0.1
+unless given: the bridge's address when the test runs in network namespaces). It answers 200 to
+every request and appends one JSON line per request (path, ``webhook-id``, event type) to
+LOG_FILE, until SIGTERM."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from pathlib import Path
 from tests.fixtures.receiver import Answer, Received, Receiver
 
 
-def main(port_file: Path, log_file: Path) -> None:
+def main(port_file: Path, log_file: Path, host: str) -> None:
     lock = threading.Lock()
     with log_file.open("a") as log:
 
@@ -28,7 +30,7 @@ def main(port_file: Path, log_file: Path) -> None:
                 log.flush()
             return Answer(200)
 
-        receiver = Receiver(behaviour).start()
+        receiver = Receiver(behaviour, host).start()
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         port_file.write_text(str(receiver.port))
@@ -38,4 +40,4 @@ def main(port_file: Path, log_file: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]), Path(sys.argv[2]))
+    main(Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else "127.0.0.1")

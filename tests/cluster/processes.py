@@ -1,5 +1,6 @@
-"""Real processes for the cluster tests: voucherd servers and workers, HAProxy in front of them,
-a fresh PostgreSQL database, each stopped (or killed) by the test that started it."""
+"""Real processes for the cluster tests: voucherd servers and workers, HAProxy in front of them
+(and in TCP mode before PostgreSQL and Redis, for hosts in network namespaces), a fresh
+PostgreSQL database, each stopped (or killed) by the test that started it."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import asyncio
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -19,7 +21,6 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.cli.test_commands import free_port
 from tests.conftest import POSTGRES_URL, _admin
 from voucherd.db.migrate import upgrade
 
@@ -54,9 +55,16 @@ def fresh_postgres_database(prefix: str) -> Iterator[str]:
         asyncio.run(_admin(POSTGRES_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+# Each process is SIGKILLed by the kernel if pytest dies without its teardown (SIGKILLed itself):
+# util-linux's setpriv sets the parent-death signal, then execs the command (same pid).
+SETPRIV = shutil.which("setpriv")
+DIE_WITH_PYTEST = [SETPRIV, "--pdeathsig", "KILL", "--"] if SETPRIV else []
+
+
 class Processes:
     """Processes started by one test, each with its output in a log file; all stopped at the end
-    (SIGTERM, then SIGKILL after 15 s), and the logs' tails printed for a failing test."""
+    (SIGTERM, then SIGKILL after 15 s), and the logs' tails printed for a failing test. Start
+    them from the test's own thread: the parent-death signal follows the thread that started them."""
 
     def __init__(self, logs: Path) -> None:
         self.logs = logs
@@ -67,7 +75,7 @@ class Processes:
     ) -> subprocess.Popen[bytes]:
         log = (self.logs / f"{name}.log").open("wb")
         process = subprocess.Popen(
-            list(command),
+            [*DIE_WITH_PYTEST, *command],
             env=env,
             cwd=REPOSITORY,
             stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
@@ -123,13 +131,13 @@ def wait_for(url: str, process: subprocess.Popen[bytes], *, status: int = 200, l
         time.sleep(0.1)
 
 
-def haproxy_config(port: int, servers: Sequence[tuple[str, int]]) -> str:
+def haproxy_config(bind: str, port: int, servers: Sequence[tuple[str, str, int]]) -> str:
     """The balancer of docs/operations.md ("Behind a balancer"): round robin, /readyz checks,
     a request whose connection was refused retried on the other server (it was never sent), and
     the answering server named in ``X-Server`` so that tests can see who answered."""
     lines = "\n".join(
-        f"    server {name} 127.0.0.1:{server_port} check inter 300ms fall 2 rise 2"
-        for name, server_port in servers
+        f"    server {name} {address}:{server_port} check inter 300ms fall 2 rise 2"
+        for name, address, server_port in servers
     )
     return f"""global
     maxconn 4096
@@ -146,7 +154,7 @@ defaults
     option forwardfor
 
 frontend voucherd
-    bind 127.0.0.1:{port}
+    bind {bind}:{port}
     default_backend servers
 
 backend servers
@@ -158,25 +166,83 @@ backend servers
 """
 
 
-def start_balancer(started: Processes, directory: Path, servers: Sequence[tuple[str, int]]) -> int:
-    port = free_port()
-    config = directory / "haproxy.cfg"
-    config.write_text(haproxy_config(port, servers))
-    check = subprocess.run([haproxy_binary(), "-c", "-f", str(config)], capture_output=True, text=True)
+def start_haproxy(started: Processes, directory: Path, name: str, config: str) -> subprocess.Popen[bytes]:
+    path = directory / f"{name}.cfg"
+    path.write_text(config)
+    check = subprocess.run([haproxy_binary(), "-c", "-f", str(path)], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
-    balancer = started.start("haproxy", [haproxy_binary(), "-db", "-f", str(config)], dict(os.environ))
-    for name, _ in servers:
-        wait_for_server_up(port, balancer, name)
+    return started.start(name, [haproxy_binary(), "-db", "-f", str(path)], dict(os.environ))
+
+
+def start_balancer(
+    started: Processes, directory: Path, servers: Sequence[tuple[str, str, int]], bind: str = "127.0.0.1"
+) -> int:
+    """HAProxy listening on ``bind`` in front of ``servers`` (name, address, port); its port, once
+    it has sent a request to each of them."""
+    port = free_port(bind)
+    balancer = start_haproxy(started, directory, "haproxy", haproxy_config(bind, port, servers))
+    for name, _, _ in servers:
+        wait_for_server_up(f"http://{bind}:{port}", balancer, name)
     return port
 
 
-def wait_for_server_up(port: int, balancer: subprocess.Popen[bytes], name: str) -> None:
+def start_tcp_proxy(
+    started: Processes, directory: Path, bind: str, targets: dict[str, tuple[str, int]]
+) -> dict[str, int]:
+    """Debian's HAProxy in TCP mode on ``bind``, one port per target (name: address, port), for
+    hosts in network namespaces to reach PostgreSQL and Redis, which listen on the root
+    namespace's loopback only. The port of each target; listening once this returns."""
+    ports = {name: free_port(bind) for name in targets}
+    sections = "".join(
+        f"""
+listen {name}
+    bind {bind}:{ports[name]}
+    server {name} {address}:{port}
+"""
+        for name, (address, port) in targets.items()
+    )
+    config = f"""global
+    maxconn 4096
+
+defaults
+    mode tcp
+    timeout connect 2s
+    timeout client 1h
+    timeout server 1h
+{sections}"""
+    proxy = start_haproxy(started, directory, "tcp-proxy", config)
+    for name in targets:
+        wait_for_port(bind, ports[name], proxy)
+    return ports
+
+
+def wait_for_port(host: str, port: int, process: subprocess.Popen[bytes]) -> None:
+    """Until something accepts connections on ``host:port`` (a hang guard)."""
+    deadline = time.monotonic() + 60
+    while True:
+        assert process.poll() is None, f"the process behind {host}:{port} exited {process.returncode}"
+        try:
+            socket.create_connection((host, port), timeout=2).close()
+            return
+        except OSError:
+            pass
+        assert time.monotonic() < deadline, f"nothing listens on {host}:{port}"
+        time.sleep(0.05)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_for_server_up(base: str, balancer: subprocess.Popen[bytes], name: str) -> None:
     """Until the balancer has sent a request to ``name`` (its health check passed)."""
     deadline = time.monotonic() + 60
     while True:
         assert balancer.poll() is None, f"haproxy exited {balancer.returncode}"
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).headers.get("x-server") == name:
+            if httpx.get(f"{base}/healthz", timeout=2).headers.get("x-server") == name:
                 return
         except httpx.TransportError:
             pass

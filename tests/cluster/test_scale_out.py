@@ -1,7 +1,13 @@
 """Issue 15, section 2: HAProxy in front of two ``voucherd serve`` processes and two ``voucherd
-worker`` processes on PostgreSQL and Redis, all on loopback ports (separate processes, not network
-namespaces: see docs/decisions.md), under mixed traffic from a process of its own, with one server
-SIGKILLed mid-run.
+worker`` processes on PostgreSQL and Redis, under mixed traffic from a process of its own, with one
+server SIGKILLed mid-run.
+
+Each server, worker and the traffic process is a host of its own: a network namespace on a bridge
+(tests/cluster/hosts.py) when the machine allows it (root, ``ip netns add`` works, as on CI), or
+a process on loopback ports otherwise; the test prints which layout ran, and passes in both. Set
+``VOUCHERD_TEST_NO_NETNS=1`` to force the loopback layout. The balancer, the webhook receiver and
+a second HAProxy in TCP mode (the hosts' way to PostgreSQL and Redis, which listen on the root
+namespace's 127.0.0.1 only) run in the root namespace, on the bridge's address.
 
 What must hold across both servers: each single-use code is redeemed at most once (C1), one rate
 limit counts the requests that reach either server, every event reaches each endpoint once (by
@@ -22,21 +28,25 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 
 from tests.api.test_ratelimit import redis_answers
-from tests.cli.test_commands import free_port
+from tests.cluster.hosts import Layout, hosts
 from tests.cluster.processes import (
     VOUCHERD,
     Processes,
+    free_port,
     fresh_postgres_database,
     needs_haproxy,
     processes,
     start_balancer,
+    start_tcp_proxy,
     wait_for,
 )
 from tests.conftest import Tenant, make_tenant
 from tests.fixtures.factories import make_campaign, make_codes
 from tests.webhooks.conftest import loopback_allowed, make_endpoint
+from voucherd.config import get_settings
 from voucherd.db import Database, unit_of_work
 from voucherd.db.engine import create_database
 from voucherd.models import Event, Redemption, Voucher, WebhookDelivery
@@ -49,17 +59,17 @@ pytestmark = [
     ),
 ]
 
-# A database of Redis's 16 of its own, so that no other test's counters meet these.
 __all__ = ["loopback_allowed"]  # the fixture, used by pytestmark
 
-REDIS_URL = "redis://127.0.0.1:6379/11"
+# A database of Redis's 16 of its own, so that no other test's counters meet these.
+REDIS_HOST, REDIS_PORT, REDIS_DATABASE = "127.0.0.1", 6379, 11
 RACE_CODES, RACERS = 20, 10
 STREAM_CODES, KILL_AFTER, CONCURRENCY = 200, 60, 8
 LIMIT, LIMITED_REQUESTS = 20, 30
 RECIPIENTS = 25
 
 
-async def prepare(url: str, receiver_port: int) -> tuple[dict[str, Any], list[str]]:
+async def prepare(url: str, receiver: str) -> tuple[dict[str, Any], list[str]]:
     """The shop, its codes and two endpoints (one for everything, one for redemptions), and a
     second client whose only part is to hit the rate limit."""
     database = create_database(url)
@@ -70,9 +80,8 @@ async def prepare(url: str, receiver_port: int) -> tuple[dict[str, Any], list[st
         race_codes = await make_codes(database, shop, campaign, RACE_CODES)
         stream_codes = await make_codes(database, shop, campaign, STREAM_CODES)
         upload_campaign = await make_campaign(database, shop, name="Mailing", discount_value=15)
-        base = f"http://127.0.0.1:{receiver_port}"
-        await make_endpoint(database, shop, f"{base}/all", events=["*"])
-        await make_endpoint(database, shop, f"{base}/redeemed", events=["voucher.redeemed"])
+        await make_endpoint(database, shop, f"{receiver}/all", events=["*"])
+        await make_endpoint(database, shop, f"{receiver}/redeemed", events=["voucher.redeemed"])
     finally:
         await database.dispose()
     plan = {
@@ -90,11 +99,12 @@ async def prepare(url: str, receiver_port: int) -> tuple[dict[str, Any], list[st
     return plan, stream_codes
 
 
-def start_receiver(started: Processes, directory: Path) -> tuple[int, Path]:
+def start_receiver(started: Processes, directory: Path, address: str) -> tuple[str, Path]:
+    """The webhook receiver on ``address``; its base URL and the file it logs each request to."""
     port_file, log_file = directory / "receiver.port", directory / "received.jsonl"
     receiver = started.start(
         "receiver",
-        [sys.executable, "-m", "tests.cluster.hooks", str(port_file), str(log_file)],
+        [sys.executable, "-m", "tests.cluster.hooks", str(port_file), str(log_file), address],
         dict(os.environ),
     )
     deadline = time.monotonic() + 60
@@ -102,7 +112,7 @@ def start_receiver(started: Processes, directory: Path) -> tuple[int, Path]:
         assert receiver.poll() is None, "the receiver exited"
         assert time.monotonic() < deadline, "the receiver did not start"
         time.sleep(0.05)
-    return int(port_file.read_text()), log_file
+    return f"http://{address}:{port_file.read_text()}", log_file
 
 
 async def wait_until_delivered(database: Database, limit: float = 60.0) -> None:
@@ -122,43 +132,82 @@ async def wait_until_delivered(database: Database, limit: float = 60.0) -> None:
         await asyncio.sleep(0.2)
 
 
-def test_two_servers_and_two_workers_behind_haproxy_lose_nothing(tmp_path: Path) -> None:
+def service_urls(started: Processes, directory: Path, layout: Layout, url: str) -> tuple[str, str]:
+    """The PostgreSQL and Redis URLs as the hosts reach them: on loopback, as they are; from
+    namespaces, through HAProxy in TCP mode on the bridge's address."""
+    redis = f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DATABASE}"
+    if not layout.isolated:
+        return url, redis
+    postgres = make_url(url)
+    ports = start_tcp_proxy(
+        started,
+        directory,
+        layout.gateway,
+        {
+            "postgres": (postgres.host or "127.0.0.1", postgres.port or 5432),
+            "redis": (REDIS_HOST, REDIS_PORT),
+        },
+    )
+    return (
+        postgres.set(host=layout.gateway, port=ports["postgres"]).render_as_string(hide_password=False),
+        f"redis://{layout.gateway}:{ports['redis']}/{REDIS_DATABASE}",
+    )
+
+
+def test_two_servers_and_two_workers_behind_haproxy_lose_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     needs_haproxy()
-    with fresh_postgres_database("voucherd_cluster") as url, processes(tmp_path) as started:
-        receiver_port, received_log = start_receiver(started, tmp_path)
-        plan, stream_codes = asyncio.run(prepare(url, receiver_port))
+    with (
+        hosts(["s1", "s2", "w1", "w2", "shop"]) as layout,
+        fresh_postgres_database("voucherd_cluster") as url,
+        processes(tmp_path) as started,
+    ):
+        # webhooks to the receiver, on the bridge's address (or loopback), are allowed here
+        allowed = json.dumps(sorted({"127.0.0.0/8", layout.subnet}))
+        monkeypatch.setenv("VOUCHERD_WEBHOOK_ALLOWED_CIDRS", allowed)
+        get_settings.cache_clear()
+        receiver, received_log = start_receiver(started, tmp_path, layout.gateway)
+        plan, stream_codes = asyncio.run(prepare(url, receiver))
+        hosts_database, hosts_redis = service_urls(started, tmp_path, layout, url)
         env = {
             **os.environ,
-            "VOUCHERD_DATABASE_URL": url,
-            "VOUCHERD_REDIS_URL": REDIS_URL,
+            "VOUCHERD_DATABASE_URL": hosts_database,
+            "VOUCHERD_REDIS_URL": hosts_redis,
             "VOUCHERD_RATE_LIMIT_WEBHOOKS": f"{LIMIT}/hour",
             "VOUCHERD_EMBEDDED_WORKER": "false",
-            "VOUCHERD_WEBHOOK_ALLOWED_CIDRS": '["127.0.0.0/8"]',
+            "VOUCHERD_WEBHOOK_ALLOWED_CIDRS": allowed,
             "VOUCHERD_WEBHOOK_POLL_SECONDS": "0.05",
             "VOUCHERD_POOL_SIZE": "5",
             "VOUCHERD_CHECKOUT_POOL_SIZE": "5",
             "VOUCHERD_LOG_LEVEL": "WARNING",
         }
         # given two servers, two workers and the balancer in front of the servers
-        ports = {"s1": free_port(), "s2": free_port()}
+        backends = [(name, layout.address(name), free_port()) for name in ("s1", "s2")]
         servers = {
-            name: started.start(name, [*VOUCHERD, "serve", "--port", str(port)], env)
-            for name, port in ports.items()
+            name: started.start(
+                name,
+                layout.command(name, [*VOUCHERD, "serve", "--host", address, "--port", str(port)]),
+                env,
+            )
+            for name, address, port in backends
         }
         for worker in ("w1", "w2"):
-            started.start(worker, [*VOUCHERD, "worker"], env)
-        for name, port in ports.items():
-            wait_for(f"http://127.0.0.1:{port}/readyz", servers[name])
-        balancer_port = start_balancer(started, tmp_path, list(ports.items()))
+            started.start(worker, layout.command(worker, [*VOUCHERD, "worker"]), env)
+        for name, address, port in backends:
+            wait_for(f"http://{address}:{port}/readyz", servers[name])
+        balancer_port = start_balancer(started, tmp_path, backends, bind=layout.gateway)
 
         # when a separate process sends the mixed traffic through the balancer, and server s1 is
         # SIGKILLed while the redemption stream runs
-        plan["url"] = f"http://127.0.0.1:{balancer_port}"
+        plan["url"] = f"http://{layout.gateway}:{balancer_port}"
         plan_file, result_file = tmp_path / "plan.json", tmp_path / "result.json"
         plan_file.write_text(json.dumps(plan))
         traffic = started.start(
             "traffic",
-            [sys.executable, "-m", "tests.cluster.traffic", str(plan_file), str(result_file)],
+            layout.command(
+                "shop", [sys.executable, "-m", "tests.cluster.traffic", str(plan_file), str(result_file)]
+            ),
             dict(os.environ),
             stdin=True,
         )
