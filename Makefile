@@ -9,6 +9,8 @@ CHROMIUM ?= /usr/bin/chromium
 HAPROXY ?= /usr/sbin/haproxy
 # Debian's PgBouncer for the transaction-pooling test (tests/ops/test_pgbouncer.py).
 PGBOUNCER ?= /usr/sbin/pgbouncer
+# iproute2's ip, for the scale-out test's network namespaces (loopback ports without it).
+IPROUTE ?= /usr/sbin/ip
 export VOUCHERD_DATABASE_URL ?= sqlite+aiosqlite:///./voucherd.db
 
 .DEFAULT_GOAL := help
@@ -23,7 +25,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-setup: $(STAMP) $(CHROMIUM) $(HAPROXY) $(PGBOUNCER) ## Create .venv, install pinned dependencies, Debian's chromium, haproxy and pgbouncer
+setup: $(STAMP) $(CHROMIUM) $(HAPROXY) $(PGBOUNCER) $(IPROUTE) ## Create .venv, install pinned dependencies, Debian's chromium, haproxy, pgbouncer and iproute2
 
 $(CHROMIUM):
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
@@ -49,6 +51,14 @@ $(PGBOUNCER):
 		echo "note: $(PGBOUNCER) is missing; install Debian's pgbouncer (as root: apt-get install pgbouncer) for the PgBouncer test"; \
 	fi
 
+$(IPROUTE):
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian's iproute2 for the scale-out test's network namespaces"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 >/dev/null; \
+	else \
+		echo "note: $(IPROUTE) is missing; the scale-out test runs on loopback ports (as root: apt-get install iproute2)"; \
+	fi
+
 run: $(STAMP) ## Migrate the SQLite default, add the demo client if empty, serve on :8000
 	$(BIN)/voucherd migrate
 	$(BIN)/voucherd demo
@@ -57,13 +67,13 @@ run: $(STAMP) ## Migrate the SQLite default, add the demo client if empty, serve
 demo: $(STAMP) ## Add the demo client (only into an empty database)
 	$(BIN)/voucherd demo
 
-test: $(STAMP) $(CHROMIUM) $(HAPROXY) $(PGBOUNCER) ## Run the whole suite (PostgreSQL too when VOUCHERD_TEST_POSTGRES_URL is set); T=path for part
+test: $(STAMP) $(CHROMIUM) $(HAPROXY) $(PGBOUNCER) $(IPROUTE) ## Run the whole suite (PostgreSQL too when VOUCHERD_TEST_POSTGRES_URL is set); T=path for part
 	$(BIN)/pytest $(T)
 
 test-fast: $(STAMP) ## The inner loop: SQLite only, without the race, crash, browser and fuzz tests (about a minute)
 	$(BIN)/pytest -q -m "not concurrency and not crash and not browser and not fuzz" $(T)
 
-test-pg: $(STAMP) $(CHROMIUM) $(HAPROXY) $(PGBOUNCER) ## The suite on SQLite and the local PostgreSQL
+test-pg: $(STAMP) $(CHROMIUM) $(HAPROXY) $(PGBOUNCER) $(IPROUTE) ## The suite on SQLite and the local PostgreSQL
 	VOUCHERD_TEST_POSTGRES_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/test $(BIN)/pytest $(T)
 
 lint: $(STAMP) ## ruff, mypy and the import contracts (pyproject.toml, [tool.importlinter])
