@@ -165,6 +165,8 @@ class Pages:
         login: WebSession | None = getattr(request.state, "login", None)
         html = self.environment.get_template(name).render(
             login=login,
+            # what the login may do, so links to pages it may not open are left out
+            allowed=frozenset() if login is None else ROLE_PERMISSIONS[login.principal.role],
             csrf_token=csrf_token(request),
             mount=self.mount,
             home_label=self.home_label,

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 
 from tests.conftest import Tenant, make_tenant
 from tests.fixtures.factories import make_campaign, make_codes
@@ -24,6 +25,7 @@ from tests.web.test_staff import csrf_of
 from voucherd.core import clock
 from voucherd.core.money import Amount
 from voucherd.db import Database, unit_of_work
+from voucherd.models import Publication
 from voucherd.redemptions import service as redemptions
 from voucherd.redemptions.repository import SessionStore
 from voucherd.redemptions.schemas import Channel, RedeemInput
@@ -124,7 +126,7 @@ class TestFigures:
         theirs = await make_campaign(database, other, name="Theirs")
         assert (await manager.get(f"/dashboard/campaigns/{theirs.id}")).status_code == 404
         assert (await manager.get(f"/dashboard/campaigns/{uuid.uuid4()}")).status_code == 404
-        export = await manager.get(f"/dashboard/campaigns/{theirs.id}/recipients/export")
+        export = await post(manager, f"/dashboard/campaigns/{theirs.id}/recipients/export")
         assert export.status_code == 404
 
 
@@ -353,7 +355,7 @@ class TestUpload:
         assert "list.csv: 2 new recipients with a code each." in done.text
         figures = await stats(api, tenant, campaign.id)
         assert (figures["issued"], figures["recipients"], figures["published"]) == (2, 2, 2)
-        exported = await manager.get(f"/dashboard/campaigns/{campaign.id}/recipients/export")
+        exported = await post(manager, f"/dashboard/campaigns/{campaign.id}/recipients/export")
         assert "ann@example.com,Ann," in exported.text
         assert ",K-1," in exported.text
         # a second import of the same file makes nothing new
@@ -416,9 +418,7 @@ class TestUpload:
 
 
 class TestAccess:
-    @pytest.mark.parametrize(
-        "path", ["", "/recipients/upload", "/recipients/export"], ids=["page", "upload", "export"]
-    )
+    @pytest.mark.parametrize("path", ["", "/recipients/upload"], ids=["page", "upload"])
     async def test_a_counter_login_is_refused_and_managers_and_owners_get_in(
         self,
         clerk: httpx.AsyncClient,
@@ -473,9 +473,10 @@ class TestAccess:
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
         assert "unsafe-inline" not in page.headers["content-security-policy"]
         assert re.search(r"<script>(?!</script>)", page.text) is None  # no inline script
-        for link in ("/edit", "/generate", "/recipients/upload", "/recipients/export"):
+        for link in ("/edit", "/generate", "/recipients/upload"):
             assert f'href="/dashboard/campaigns/{campaign.id}{link}"' in page.text
-        assert f'action="/dashboard/campaigns/{campaign.id}/pause"' in page.text
+        for action in ("/pause", "/recipients/export"):
+            assert f'action="/dashboard/campaigns/{campaign.id}{action}"' in page.text
         assert 'href="/dashboard/campaigns"' in page.text
         upload = await manager.get(f"/dashboard/campaigns/{campaign.id}/recipients/upload")
         assert "<script>alert(1)" not in upload.text
@@ -490,7 +491,18 @@ class TestAccess:
             headers=tenant.headers,
         )
         code = uploaded.json()["recipients"][0]["voucher_code"]
-        mine = await manager.get(f"/dashboard/campaigns/{campaign.id}/recipients/export")
+        # a link elsewhere cannot make the export (it publishes the codes): the form's token is needed
+        forged = await manager.post(f"/dashboard/campaigns/{campaign.id}/recipients/export")
+        assert forged.status_code == 403
+        assert (await manager.get(f"/dashboard/campaigns/{campaign.id}/recipients/export")).status_code == 405
+        async with unit_of_work(database, write=False) as session:
+            exports = select(func.count()).select_from(Publication).where(Publication.channel == "export")
+            assert await session.scalar(exports) == 0
+        mine = await post(
+            manager,
+            f"/dashboard/campaigns/{campaign.id}/recipients/export",
+            form_page=f"/dashboard/campaigns/{campaign.id}",
+        )
         assert mine.status_code == 200
         assert mine.headers["content-type"] == "text/csv; charset=utf-8"
         assert mine.headers["content-disposition"] == f'attachment; filename="recipients-{campaign.id}.csv"'

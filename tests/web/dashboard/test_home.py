@@ -79,3 +79,22 @@ async def test_static_files_stay_inside_their_folder(api: httpx.AsyncClient) -> 
     assert (await api.get("/dashboard/static/common.css")).status_code == 200
     assert (await api.get("/dashboard/static/..%2F..%2Fapp.py")).status_code == 404
     assert (await api.get("/dashboard/nowhere")).status_code in {303, 404}
+
+
+async def test_each_login_sees_links_only_to_the_pages_it_may_open(
+    owner: httpx.AsyncClient, manager: httpx.AsyncClient, clerk: httpx.AsyncClient
+) -> None:
+    # an owner: every section, and the dashboard from the counter
+    page = (await owner.get("/dashboard/")).text
+    assert 'href="/dashboard/settings"' in page
+    assert 'href="/dashboard/"' in (await owner.get("/staff/")).text
+    # a manager: every section but settings
+    page = (await manager.get("/dashboard/campaigns")).text
+    assert 'href="/dashboard/coupons"' in page
+    assert 'href="/dashboard/settings"' not in page
+    assert 'href="/dashboard/"' in (await manager.get("/staff/")).text
+    # a counter login: no dashboard link at the counter, and no sections on the 403 page
+    assert 'href="/dashboard/"' not in (await clerk.get("/staff/")).text
+    refused = await clerk.get("/dashboard/")
+    assert refused.status_code == 403
+    assert 'href="/dashboard/campaigns"' not in refused.text

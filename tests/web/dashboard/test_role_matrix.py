@@ -83,7 +83,7 @@ LEAST: dict[str, Role | None] = {
     "GET /dashboard/campaigns/{campaign_id:uuid}": MANAGER,
     "GET /dashboard/campaigns/{campaign_id:uuid}/recipients/upload": MANAGER,
     "POST /dashboard/campaigns/{campaign_id:uuid}/recipients/upload": MANAGER,
-    "GET /dashboard/campaigns/{campaign_id:uuid}/recipients/export": MANAGER,
+    "POST /dashboard/campaigns/{campaign_id:uuid}/recipients/export": MANAGER,
     "GET /dashboard/gifts": MANAGER,
     "GET /dashboard/gifts/orders": MANAGER,
     "GET /dashboard/gifts/new": MANAGER,

@@ -289,10 +289,11 @@ async def _staged_of(form: FormData, login: Manager, campaign_id: uuid.UUID) -> 
     return _Staged(name=upload.filename[:200], data=data)
 
 
-@router.get("/campaigns/{campaign_id:uuid}/recipients/export")
+@router.post("/campaigns/{campaign_id:uuid}/recipients/export")
 @writes
 async def export_recipients(campaign_id: uuid.UUID, session: SessionDep, login: Manager) -> Response:
-    """The API's mail-merge export (it publishes the codes, channel ``export``)."""
+    """The API's mail-merge export. A form, not a link: it publishes the codes (channel
+    ``export``), so it carries the CSRF token as every write does."""
     principal = login.principal
     campaign = await get_campaign(session, principal, campaign_id)
     await export.record_export(session, principal.client_id, campaign.id)
