@@ -140,8 +140,8 @@ async def seed(database: Database) -> Seeded:
                     for start in range(0, 50, 10)
                 ],
                 delivery=[catalog.DeliveryInput(type="electronic", title=fitting(200, 40, "By email"))],
-                # the service takes any picture address; a browser fetches none of this one
-                image=f"javascript:alert(1)//{PAYLOADS[47]}",
+                # a web address (the service refuses javascript: ones) carrying a payload
+                image=f"https://pictures.example/{PAYLOADS[47]}",
             ),
         )
         placed = await orders.place_order(

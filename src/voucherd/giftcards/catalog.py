@@ -8,6 +8,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from urllib.parse import urlsplit
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -52,6 +53,7 @@ DELIVERY_TYPES = frozenset({"electronic", "postal"})
 MAX_OPTIONS = 50
 MAX_STOCK = 10**9
 MAX_USES = 10_000
+MAX_PICTURE_ADDRESS = 2000
 
 
 @dataclass(frozen=True)
@@ -169,6 +171,20 @@ def _text(value: str, name: str, limit: int, *, required: bool = False) -> str:
     return value
 
 
+def _picture(address: str | None, field: str) -> None:
+    """A picture is shown by its address on the shop: a web address of its own (https or http),
+    never a script or data address."""
+    if address is None:
+        return
+    parts = urlsplit(address)
+    if parts.scheme not in ("https", "http") or not parts.hostname or len(address) > MAX_PICTURE_ADDRESS:
+        raise InvalidInput(
+            f"{field} must be a picture's web address starting with https:// "
+            f"(at most {MAX_PICTURE_ADDRESS} characters).",
+            field=field,
+        )
+
+
 def _checked(data: ProductInput, principal: Principal) -> tuple[ProductType, str]:
     kind = ProductType(_choice(data.type, ProductType, "type"))
     currency = (data.currency or principal.currency).upper()
@@ -186,6 +202,8 @@ def _checked(data: ProductInput, principal: Principal) -> tuple[ProductType, str
     high = _money(data.max_amount, "maxAmount", positive=True)
     if low is not None and high is not None and low > high:
         raise InvalidInput("minAmount must not be more than maxAmount.", field="minAmount")
+    for where, address in [("image", data.image), *((f"images[{n}]", a) for n, a in enumerate(data.images))]:
+        _picture(address, where)
     if kind is not ProductType.MONETARY and not data.options:
         raise InvalidInput(f"options: a {kind} gift voucher needs at least one option.", field="options")
     if len(data.options) > MAX_OPTIONS:

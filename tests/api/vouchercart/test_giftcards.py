@@ -305,6 +305,12 @@ async def test_the_list_shows_published_vouchers_of_the_page(api: httpx.AsyncCli
         ({"expiry": {"type": "period", "interval": "years", "period": 3}}, "expiry.interval"),
         ({"expiry": {"type": "time"}}, "expiry.dateTo"),
         ({"options": [{"sellPrice": 100, "currency": "USD"}]}, "options[0]"),
+        ({"image": "javascript:alert(1)"}, "image"),
+        (
+            {"images": ["https://pictures.example/a.jpg", "data:text/html,<script>alert(1)</script>"]},
+            "images[1]",
+        ),
+        ({"image": "/product.jpg"}, "image"),
     ],
 )
 async def test_a_bad_product_is_refused_and_names_its_field(
