@@ -13,6 +13,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import asyncpg  # type: ignore[import-untyped]
 import httpx
@@ -64,9 +65,9 @@ _SEED = [
        SELECT md5($4 || 'v' || g)::uuid, $1, $2, md5($4 || 'c' || g)::uuid, now()
        FROM generate_series(1, $3 / 10) AS g""",
     """INSERT INTO publications (id, client_id, campaign_id, voucher_id, customer_id, batch_id, channel,
-                                 created_at)
+                                 source_id, created_at)
        SELECT md5($4 || 'p' || g)::uuid, $1, $2, md5($4 || 'v' || g)::uuid, md5($4 || 'c' || g)::uuid,
-              md5($4 || 'p' || g)::uuid, 'upload', now() + g * interval '1 microsecond'
+              md5($4 || 'p' || g)::uuid, 'upload', $4 || '-s' || g, now() + g * interval '1 microsecond'
        FROM generate_series(1, $3 / 10) AS g""",
     """INSERT INTO recipients (id, client_id, campaign_id, customer_id, voucher_id, identity, source, email,
                                opened_at, created_at)
@@ -150,6 +151,10 @@ async def _build(database: Database, codes: int, label: str) -> Client:
 def _endpoints(client: Client) -> dict[str, str]:
     campaign = f"/api/campaigns/{client.campaign_id}"
     voucherify_campaign = f"camp_{client.campaign_id.hex}"
+    # A recipient halfway through the hand-outs: their customer (by source_id) and code.
+    middle = f"{client.label}-{client.codes // 20}"
+    middle_code = f"{client.label.upper()}{client.codes // 20:010d}"
+    campaign_name = quote(f"Bench big client {client.label}")
     return {
         "stats": f"{campaign}/stats",
         "vouchers.first_page": f"{campaign}/vouchers",
@@ -169,6 +174,14 @@ def _endpoints(client: Client) -> dict[str, str]:
         "voucherify.redemptions": "/voucherify/v1/redemptions",
         "voucherify.customers": "/voucherify/v1/customers",
         "voucherify.publications": "/voucherify/v1/publications",
+        "voucherify.publications.page_100": "/voucherify/v1/publications?page=100",
+        "voucherify.publications.oldest_first": "/voucherify/v1/publications?order=created_at",
+        "voucherify.publications.by_customer": f"/voucherify/v1/publications?customer={middle}",
+        "voucherify.publications.by_campaign": f"/voucherify/v1/publications?campaign={campaign_name}",
+        "voucherify.publications.by_voucher": f"/voucherify/v1/publications?voucher={middle_code}",
+        "voucherify.publications.by_source_id": (
+            f"/voucherify/v1/publications?source_id={client.label}-s{client.codes // 20}"
+        ),
         "voucherify.campaign": f"/voucherify/v1/campaigns/{voucherify_campaign}",
         # the dashboard's pages (an owner's login)
         "dashboard.home": "/dashboard/",

@@ -65,7 +65,8 @@ async def client_redemptions(session: AsyncSession, client_id: uuid.UUID) -> int
 FOLD_SECONDS = 600.0
 # Each kept table: its key (without the shard) and its figures.
 _KEPT = {
-    "campaign_figures": ("campaign_id", FIGURES),
+    # publication_batches (0025) is kept beside FIGURES: Voucherify's publication list total.
+    "campaign_figures": ("campaign_id", (*FIGURES, "publication_batches")),
     "client_figures": ("client_id", ("customers",)),
     "campaign_quarters": (
         "campaign_id, quarter",

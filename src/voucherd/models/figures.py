@@ -59,6 +59,9 @@ class CampaignFigures(Base):
     revenue: Mapped[int] = _figure(big=True)
     discount_given: Mapped[int] = _figure(big=True)
     redemptions: Mapped[int] = _figure()  # every redemption row, rolled-back ones too (0023)
+    # Its (batch, customer, channel) groups of publications: Voucherify's publication list items
+    # (0025). Not one of FIGURES: it is no campaign statistic.
+    publication_batches: Mapped[int] = _figure()
 
 
 class ClientFigures(Base):

@@ -53,6 +53,13 @@ class Publication(Base):
             sqlite_where=text("channel = 'export'"),
         ),
         Index("ix_publications_campaign_created", "campaign_id", "created_at"),
+        # Voucherify's publication list: the client's (batch, customer, channel) groups newest
+        # first, read from the index in order (migration 0025).
+        Index(
+            "ix_publications_client_listed", "client_id", "created_at", "batch_id", "customer_id", "channel"
+        ),
+        # One group's rows: a list page's codes, and whether a group is new or gone (0025's triggers).
+        Index("ix_publications_batch", "batch_id", "customer_id", "channel"),
         # The caller's own id of a publication (Voucherify's source_id): one publication each.
         Index(
             "uq_publications_client_source_id",

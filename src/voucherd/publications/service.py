@@ -27,7 +27,7 @@ from voucherd.core.metadata import checked as checked_metadata
 from voucherd.core.pagination import Page, PageRequest, time_cursor, time_position
 from voucherd.customers import service as customers
 from voucherd.events import service as events
-from voucherd.models import Campaign, Customer, Publication, Voucher, VoucherOwner
+from voucherd.models import Campaign, CampaignFigures, Customer, Publication, Voucher, VoucherOwner
 from voucherd.publications import repository
 from voucherd.publications.errors import PoolExhausted, VoucherAlreadyPublished
 from voucherd.publications.schemas import (
@@ -442,31 +442,55 @@ async def held_code(
 async def list_publications(
     session: AsyncSession, principal: Principal, where: PublicationFilter, page: PageRequest
 ) -> Page[PublicationBatch]:
-    """The caller's publication calls (a batch of codes to one customer each), in ``where.order``
-    (``created_at``, ``id``, ``voucher_code``, ``tracking_id``, ``customer_id``, ``channel``;
-    ``-`` for descending; newest first by default)."""
-    conditions: list[Any] = [Publication.client_id == principal.client_id]
-    if where.customer_id is not None:
-        conditions.append(Publication.customer_id == where.customer_id)
-    if where.campaign_name is not None:
-        conditions.append(
-            Publication.campaign_id.in_(
-                select(Campaign.id).where(
-                    Campaign.client_id == principal.client_id, Campaign.name == where.campaign_name.strip()
-                )
-            )
+    """The caller's publications, an item per group of rows (one batch: a publish call, an upload
+    or an export, to one customer on one channel), in ``where.order`` (``created_at``, ``id``,
+    ``voucher_code``, ``tracking_id``, ``customer_id``, ``channel``; ``-`` for descending; newest
+    first by default).
+
+    In ``created_at`` order a page is read from an index in that order (a batch's rows share their
+    ``created_at``), so it costs what the page's groups cost however many the client has. The
+    total is the campaigns' kept count of groups (migration 0025), or, filtered by a customer, a
+    code or a ``source_id``, the matches counted by index (those are few)."""
+    key = where.order.removeprefix("-")
+    if key not in LIST_ORDERS:
+        raise InvalidInput(
+            f"order must be one of {', '.join(LIST_ORDERS)}, with '-' for descending.", field="order"
         )
+    conditions: list[Any] = [Publication.client_id == principal.client_id]
+    scope: list[Any] = []  # the campaigns listed, when not all of the client's
+    if where.campaign_name is not None:
+        scope.append(Campaign.name == where.campaign_name.strip())
+    if where.gift is not None:
+        gift = Campaign.discount_type == DiscountType.GIFT
+        scope.append(gift if where.gift else ~gift)
+    campaign_ids: list[uuid.UUID] = []
+    if scope:
+        campaign_ids = list(
+            (
+                await session.scalars(
+                    select(Campaign.id).where(Campaign.client_id == principal.client_id, *scope)
+                )
+            ).all()
+        )
+        if not campaign_ids:
+            return Page(items=[], total=0, request=page)
+        conditions.append(Publication.campaign_id.in_(campaign_ids))
+    selective = False  # a condition that leaves few rows, counted by index
+    if where.customer_id is not None:
+        # Through the owners' customer index: a customer's publications are of codes they own.
+        conditions += [
+            Publication.voucher_id.in_(
+                select(VoucherOwner.voucher_id).where(
+                    VoucherOwner.client_id == principal.client_id,
+                    VoucherOwner.customer_id == where.customer_id,
+                )
+            ),
+            Publication.customer_id == where.customer_id,
+        ]
+        selective = True
     if where.source_id is not None:
         conditions.append(Publication.source_id == where.source_id)
-    if where.gift is not None:
-        gift_campaigns = select(Campaign.id).where(
-            Campaign.client_id == principal.client_id, Campaign.discount_type == DiscountType.GIFT
-        )
-        conditions.append(
-            Publication.campaign_id.in_(gift_campaigns)
-            if where.gift
-            else Publication.campaign_id.not_in(gift_campaigns)
-        )
+        selective = True
     if where.code is not None:
         conditions.append(
             Publication.voucher_id.in_(
@@ -475,63 +499,48 @@ async def list_publications(
                 )
             )
         )
-    started = func.min(Publication.created_at)
-    batches = (
-        select(Publication.batch_id)
-        .join(Voucher, Voucher.id == Publication.voucher_id)
-        .join(Customer, Customer.id == Publication.customer_id)
-        .where(*conditions)
-        .group_by(Publication.batch_id, Publication.customer_id, Publication.channel)
-    )
-    total = await session.scalar(select(func.count()).select_from(batches.subquery()))
-    key = where.order.removeprefix("-")
-    sorts: dict[str, Any] = {
-        "created_at": started,
-        "id": Publication.batch_id,
-        "voucher_code": func.min(Voucher.code),
-        "tracking_id": func.min(Customer.external_id),
-        "customer_id": Publication.customer_id,
-        "channel": Publication.channel,
-    }
-    if key not in LIST_ORDERS:
-        raise InvalidInput(
-            f"order must be one of {', '.join(LIST_ORDERS)}, with '-' for descending.", field="order"
-        )
+        selective = True
+    group = (Publication.batch_id, Publication.customer_id, Publication.channel)
+    if selective:
+        matches = select(*group).where(*conditions).distinct().subquery()
+        total = int(await session.scalar(select(func.count()).select_from(matches)) or 0)
+    else:
+        total = await publication_groups(session, principal.client_id, campaign_ids if scope else None)
     descending = where.order.startswith("-")
-    ordering = (
-        (sorts[key].desc(), started.desc(), Publication.batch_id.desc())
-        if descending
-        else (sorts[key].asc(), started.asc(), Publication.batch_id.asc())
-    )
-    ids = list(
-        (await session.scalars(batches.order_by(*ordering).limit(page.limit).offset(page.offset))).all()
-    )
-    if not ids:
-        return Page(items=[], total=total or 0, request=page)
+    keys = await _page_of_groups(session, conditions, key, descending, page)
+    if not keys:
+        return Page(items=[], total=total, request=page)
     rows = (
         await session.execute(
             select(Publication, Voucher.code)
             .join(Voucher, Voucher.id == Publication.voucher_id)
-            .where(Publication.batch_id.in_(ids))
+            .where(
+                Publication.batch_id.in_({batch_id for batch_id, _, _ in keys}),
+                Publication.customer_id.in_({customer_id for _, customer_id, _ in keys}),
+            )
             .order_by(Voucher.created_at, Voucher.id)
         )
     ).all()
+    grouped: dict[tuple[uuid.UUID, uuid.UUID, str], list[tuple[Publication, str]]] = {
+        group_key: [] for group_key in keys
+    }
+    for publication, code in rows:
+        entries = grouped.get((publication.batch_id, publication.customer_id, publication.channel))
+        if entries is not None:  # a row of another group of the same batches and customers
+            entries.append((publication, code))
     people = {
         person.id: person
         for person in await session.scalars(
-            select(Customer).where(Customer.id.in_({row[0].customer_id for row in rows}))
+            select(Customer).where(Customer.id.in_({customer_id for _, customer_id, _ in keys}))
         )
     }
-    grouped: dict[uuid.UUID, list[tuple[Publication, str]]] = {}
-    for publication, code in rows:
-        grouped.setdefault(publication.batch_id, []).append((publication, code))
     items = []
-    for batch_id in ids:
-        entries = grouped[batch_id]
+    for group_key in keys:
+        entries = grouped[group_key]
         first = entries[0][0]
         items.append(
             PublicationBatch(
-                id=batch_id,
+                id=first.batch_id,
                 created_at=min(entry.created_at for entry, _ in entries),
                 customer=people[first.customer_id],
                 channel=first.channel,
@@ -540,4 +549,57 @@ async def list_publications(
                 source_id=first.source_id,
             )
         )
-    return Page(items=items, total=total or 0, request=page)
+    return Page(items=items, total=total, request=page)
+
+
+async def _page_of_groups(
+    session: AsyncSession, conditions: list[Any], key: str, descending: bool, page: PageRequest
+) -> list[tuple[uuid.UUID, uuid.UUID, str]]:
+    """The ``(batch_id, customer_id, channel)`` of the page's groups, in order; ties by batch,
+    customer and channel, in the same direction."""
+    group = (Publication.batch_id, Publication.customer_id, Publication.channel)
+
+    def ordered(*columns: Any) -> list[Any]:
+        return [column.desc() if descending else column.asc() for column in columns]
+
+    if key == "created_at":
+        # A batch's rows share one created_at: the distinct groups come straight off the index
+        # (ix_publications_client_listed, or the campaign's), and the scan stops at the page.
+        query = (
+            select(Publication.created_at, *group)
+            .where(*conditions)
+            .distinct()
+            .order_by(*ordered(Publication.created_at, *group))
+        )
+    else:
+        started = func.min(Publication.created_at)
+        sorts: dict[str, Any] = {
+            "id": Publication.batch_id,
+            "voucher_code": func.min(Voucher.code),
+            "tracking_id": func.min(Customer.external_id),
+            "customer_id": Publication.customer_id,
+            "channel": Publication.channel,
+        }
+        query = select(started, *group).where(*conditions).group_by(*group)
+        if key == "voucher_code":
+            query = query.join(Voucher, Voucher.id == Publication.voucher_id)
+        if key == "tracking_id":
+            query = query.join(Customer, Customer.id == Publication.customer_id)
+        query = query.order_by(*ordered(sorts[key], started, *group))
+    rows = (await session.execute(query.limit(page.limit).offset(page.offset))).all()
+    return [(row.batch_id, row.customer_id, row.channel) for row in rows]
+
+
+async def publication_groups(
+    session: AsyncSession, client_id: uuid.UUID, campaign_ids: list[uuid.UUID] | None = None
+) -> int:
+    """How many publication groups (list items) the client's campaigns have, or these campaigns:
+    the sum of their kept counts (it grows with the campaigns, not with their publications)."""
+    query = select(func.coalesce(func.sum(CampaignFigures.publication_batches), 0))
+    if campaign_ids is None:
+        query = query.join(Campaign, Campaign.id == CampaignFigures.campaign_id).where(
+            Campaign.client_id == client_id
+        )
+    else:
+        query = query.where(CampaignFigures.campaign_id.in_(campaign_ids))
+    return int(await session.scalar(query) or 0)

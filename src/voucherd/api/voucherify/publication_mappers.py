@@ -6,6 +6,8 @@ stored."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,11 +22,19 @@ PUBLICATION = "pub_"
 
 
 async def _codes(
-    session: AsyncSession, principal: Principal, codes: list[PublishedCode], *, brief: bool
+    session: AsyncSession,
+    principal: Principal,
+    codes: list[PublishedCode],
+    *,
+    brief: bool,
+    views: dict[uuid.UUID, vouchers.VoucherView] | None = None,
 ) -> dict[str, Any]:
+    """``views``: the vouchers already read (a list page's), by id."""
     answer: dict[str, Any] = {"vouchers_id": [prefixed(VOUCHER, code.voucher_id) for code in codes]}
     if len(codes) == 1:
-        view = await vouchers.own_voucher(session, principal, codes[0].code, voucher_id=codes[0].voucher_id)
+        view = (views or {}).get(codes[0].voucher_id) or await vouchers.own_voucher(
+            session, principal, codes[0].code, voucher_id=codes[0].voucher_id
+        )
         full = voucher_mappers.voucher(view)
         if brief:
             full = {
@@ -64,6 +74,18 @@ async def created(session: AsyncSession, principal: Principal, result: Publicati
     return {**_common(result), "channel": "API", **codes}
 
 
-async def listed(session: AsyncSession, principal: Principal, batch: PublicationBatch) -> dict[str, Any]:
-    codes = await _codes(session, principal, batch.codes, brief=True)
-    return {**_common(batch), "channel": batch.channel, **codes}
+async def listed(
+    session: AsyncSession, principal: Principal, batches: Sequence[PublicationBatch]
+) -> list[dict[str, Any]]:
+    """A list page's items; the vouchers of its one-code items read at once."""
+    views = await vouchers.own_vouchers(
+        session, principal, [batch.codes[0].voucher_id for batch in batches if len(batch.codes) == 1]
+    )
+    return [
+        {
+            **_common(batch),
+            "channel": batch.channel,
+            **await _codes(session, principal, batch.codes, brief=True, views=views),
+        }
+        for batch in batches
+    ]

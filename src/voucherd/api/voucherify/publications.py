@@ -265,7 +265,7 @@ async def list_publications(request: Request, session: SessionDep, principal: Pr
         ),
         PageRequest(page=page, limit=limit),
     )
-    items = [await mappers.listed(session, principal, item) for item in found.items]
+    items = await mappers.listed(session, principal, found.items)
     return JSON(envelope("publications", items, found.total))
 
 
