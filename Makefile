@@ -12,6 +12,9 @@ PGBOUNCER ?= /usr/sbin/pgbouncer
 # iproute2's ip, for the scale-out test's network namespaces (loopback ports without it).
 IPROUTE ?= /usr/sbin/ip
 export VOUCHERD_DATABASE_URL ?= sqlite+aiosqlite:///./voucherd.db
+# The suite runs in this many pytest processes (pytest-xdist), a test file to each at a time;
+# JOBS=0 runs it in one process.
+JOBS ?= 2
 
 .DEFAULT_GOAL := help
 .PHONY: help setup run test test-fast test-pg lint fmt migrate migration bench demo clean
@@ -68,13 +71,13 @@ demo: $(STAMP) ## Add the demo client (only into an empty database)
 	$(BIN)/voucherd demo
 
 test: $(STAMP) $(CHROMIUM) $(HAPROXY) $(PGBOUNCER) $(IPROUTE) ## Run the whole suite (PostgreSQL too when VOUCHERD_TEST_POSTGRES_URL is set); T=path for part
-	$(BIN)/pytest $(T)
+	$(BIN)/pytest -n $(JOBS) --dist loadfile $(T)
 
 test-fast: $(STAMP) ## The inner loop: SQLite only, without the race, crash, browser and fuzz tests (about a minute)
-	$(BIN)/pytest -q -m "not concurrency and not crash and not browser and not fuzz" $(T)
+	$(BIN)/pytest -q -n $(JOBS) --dist loadfile -m "not concurrency and not crash and not browser and not fuzz" $(T)
 
 test-pg: $(STAMP) $(CHROMIUM) $(HAPROXY) $(PGBOUNCER) $(IPROUTE) ## The suite on SQLite and the local PostgreSQL
-	VOUCHERD_TEST_POSTGRES_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/test $(BIN)/pytest $(T)
+	VOUCHERD_TEST_POSTGRES_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/test $(BIN)/pytest -n $(JOBS) --dist loadfile $(T)
 
 lint: $(STAMP) ## ruff, mypy and the import contracts (pyproject.toml, [tool.importlinter])
 	$(BIN)/ruff check src tests bench examples

@@ -41,6 +41,25 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError("CI needs VOUCHERD_TEST_POSTGRES_URL: PostgreSQL tests must not skip there")
 
 
+# The browser tests judge pages (layout, keyboard, contrast, what a person sees), which do not
+# depend on the database; every flow they drive is tested over HTTP on both databases. So they
+# run on SQLite only, unless VOUCHERD_TEST_BROWSER_POSTGRES=1 asks for PostgreSQL too.
+BROWSER_ON_POSTGRES = os.environ.get("VOUCHERD_TEST_BROWSER_POSTGRES") == "1"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if BROWSER_ON_POSTGRES:
+        return
+    kept, dropped = [], []
+    for item in items:
+        backend = getattr(item, "callspec", None) and item.callspec.params.get("db_url")  # type: ignore[attr-defined]
+        on_postgres_in_browser = item.get_closest_marker("browser") is not None and backend == "postgres"
+        (dropped if on_postgres_in_browser else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
 @pytest.fixture(autouse=True)
 def _settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Each test starts from default settings; tests override with ``monkeypatch.setenv``."""
