@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Tenant, make_tenant
-from tests.fixtures.factories import make_codes
+from tests.fixtures.factories import add_delivery, make_codes
 from tests.fixtures.xss import INJECTED, PAYLOADS
 from tests.web.dashboard.conftest import browser_log_in
 from tests.web.test_browser import browser, server  # noqa: F401 (fixtures)
@@ -27,14 +27,12 @@ from voucherd.accounts.service import Role
 from voucherd.campaigns import service as campaigns
 from voucherd.campaigns.rules import DiscountType
 from voucherd.campaigns.schemas import CampaignInput
-from voucherd.core import clock
 from voucherd.core.money import Amount
 from voucherd.coupons import service as coupons
 from voucherd.coupons.schemas import CouponInput
 from voucherd.customers.schemas import CustomerInput
 from voucherd.db import Database, unit_of_work
 from voucherd.giftcards import catalog, orders
-from voucherd.models import WebhookAttempt, WebhookDelivery
 from voucherd.publications import service as publications
 from voucherd.publications.schemas import CustomerRef, PublishInput
 from voucherd.vouchers import service as vouchers
@@ -195,30 +193,12 @@ async def seed(database: Database) -> Seeded:
             ),
         )
         # A delivery with an attempt whose error carries payloads (as a receiver's answer might).
-        delivery = WebhookDelivery(
-            client_id=tenant.client_id,
-            endpoint_id=endpoint.endpoint.id,
-            event_id=uuid.uuid4(),
-            event_type="voucher.redeemed",
-            body="{}",
-            status="failed",
-            attempts=1,
-            next_attempt_at=clock.now(),
-            created_at=clock.now(),
-        )
-        session.add(delivery)
-        await session.flush()
-        session.add(
-            WebhookAttempt(
-                delivery_id=delivery.id,
-                endpoint_id=endpoint.endpoint.id,
-                attempt=1,
-                succeeded=False,
-                response_code=500,
-                duration_ms=12,
-                error=fitting(500, 42, "The receiver answered"),
-                created_at=clock.now(),
-            )
+        await add_delivery(
+            session,
+            tenant.client_id,
+            endpoint.endpoint.id,
+            response_code=500,
+            error=fitting(500, 42, "The receiver answered"),
         )
     return Seeded(
         tenant=tenant,

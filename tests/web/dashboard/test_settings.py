@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 
 import voucherd.worker  # noqa: F401 - registers the job handlers
 from tests.conftest import Tenant
-from tests.fixtures.factories import add_codes, make_campaign
+from tests.fixtures.factories import add_codes, add_delivery, make_campaign
 from tests.fixtures.receiver import Answer, Received, running_receiver
 from tests.fixtures.smtp import SmtpServer, read, voucher_mail
 from tests.web.dashboard.conftest import post
@@ -316,36 +316,17 @@ class TestWebhooks:
         self, owner: httpx.AsyncClient, database: Database, tenant: Tenant, loopback: None
     ) -> None:
         from tests.webhooks.conftest import make_endpoint
-        from voucherd.core import clock
-        from voucherd.models import WebhookDelivery
 
         endpoint, _ = await make_endpoint(database, tenant, "http://127.0.0.1:9/hook")
         async with unit_of_work(database) as session:
             for number in range(30):
-                row = WebhookDelivery(
-                    client_id=tenant.client_id,
-                    endpoint_id=endpoint.id,
-                    event_id=uuid.uuid4(),
+                await add_delivery(
+                    session,
+                    tenant.client_id,
+                    endpoint.id,
                     event_type="voucher.created",
-                    body="{}",
-                    status="failed",
-                    attempts=1,
-                    next_attempt_at=clock.now(),
-                    created_at=clock.now(),
-                )
-                session.add(row)
-                await session.flush()
-                session.add(
-                    WebhookAttempt(
-                        delivery_id=row.id,
-                        endpoint_id=endpoint.id,
-                        attempt=1,
-                        succeeded=False,
-                        response_code=None,
-                        duration_ms=3,
-                        error=f"refused {number} {SCRIPT}",
-                        created_at=clock.now(),
-                    )
+                    error=f"refused {number} {SCRIPT}",
+                    duration_ms=3,
                 )
         first = await owner.get(f"{BASE}/webhooks/{endpoint.id}")
         assert "Page 1 of 2 (30)" in first.text

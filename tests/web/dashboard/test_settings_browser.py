@@ -4,22 +4,19 @@ password), the business and the branding; each checked by axe-core and saved as 
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import pytest
 
 from tests.conftest import Tenant
-from tests.fixtures.factories import add_codes, make_campaign
+from tests.fixtures.factories import add_codes, add_delivery, make_campaign
 from tests.web.dashboard.conftest import SIZES, browser_log_in, checked
 from tests.web.dashboard.test_settings import png
 from tests.web.test_staff import member
 from tests.webhooks.conftest import make_endpoint
 from voucherd.accounts.service import Role
 from voucherd.config import get_settings
-from voucherd.core import clock
 from voucherd.db import Database, unit_of_work
-from voucherd.models import WebhookAttempt, WebhookDelivery
 
 pytestmark = pytest.mark.browser
 SETTINGS = "/dashboard/settings"
@@ -84,30 +81,14 @@ async def test_a_webhook_with_its_delivery_log(
                 (True, 200, None),
             ]
         ):
-            row = WebhookDelivery(
-                client_id=tenant.client_id,
-                endpoint_id=endpoint.id,
-                event_id=uuid.uuid4(),
-                event_type="voucher.redeemed",
-                body="{}",
-                status="succeeded" if succeeded else "failed",
-                attempts=1,
-                next_attempt_at=clock.now(),
-                created_at=clock.now(),
-            )
-            session.add(row)
-            await session.flush()
-            session.add(
-                WebhookAttempt(
-                    delivery_id=row.id,
-                    endpoint_id=endpoint.id,
-                    attempt=number + 1,
-                    succeeded=succeeded,
-                    response_code=code,
-                    duration_ms=12,
-                    error=error,
-                    created_at=clock.now(),
-                )
+            await add_delivery(
+                session,
+                tenant.client_id,
+                endpoint.id,
+                succeeded=succeeded,
+                response_code=code,
+                error=error,
+                attempt=number + 1,
             )
     page = await owner_page(browser, server, database, tenant, size)
     await page.goto(f"{server}{SETTINGS}/webhooks")
