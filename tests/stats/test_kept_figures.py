@@ -29,7 +29,7 @@ from voucherd.models import (
     Voucher,
     VoucherOwner,
 )
-from voucherd.models.figures import FIGURES
+from voucherd.models.figures import FIGURES, QUARTER_FIGURES
 from voucherd.redemptions import service as redemptions
 from voucherd.redemptions.repository import SessionStore
 from voucherd.redemptions.schemas import Channel, RedeemInput
@@ -84,9 +84,6 @@ async def counted(database: Database, campaign_id: uuid.UUID) -> dict[str, int]:
 async def kept(database: Database, campaign_id: uuid.UUID) -> dict[str, int]:
     async with unit_of_work(database, write=False) as session:
         return await campaign_figures(session, campaign_id)
-
-
-QUARTER_FIGURES = ("online", "in_store", "revenue_online", "revenue_in_store", "discount_given")
 
 
 async def quarters_counted(database: Database, campaign_id: uuid.UUID) -> dict[int, tuple[int, ...]]:

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from voucherd.db import Database, unit_of_work
 from voucherd.models import Campaign, CampaignFigures
-from voucherd.models.figures import FIGURES
+from voucherd.models.figures import FIGURES, QUARTER_FIGURES
 
 log = structlog.get_logger(__name__)
 
@@ -68,10 +68,7 @@ _KEPT = {
     # publication_batches (0025) is kept beside FIGURES: Voucherify's publication list total.
     "campaign_figures": ("campaign_id", (*FIGURES, "publication_batches")),
     "client_figures": ("client_id", ("customers",)),
-    "campaign_quarters": (
-        "campaign_id, quarter",
-        ("online", "in_store", "revenue_online", "revenue_in_store", "discount_given"),
-    ),
+    "campaign_quarters": ("campaign_id, quarter", QUARTER_FIGURES),
 }
 
 

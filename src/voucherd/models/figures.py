@@ -77,6 +77,10 @@ class ClientFigures(Base):
     customers: Mapped[int] = _figure()
 
 
+# The figures of a campaign's quarter hour (:class:`CampaignQuarter`), each a sum over its shards.
+QUARTER_FIGURES = ("online", "in_store", "revenue_online", "revenue_in_store", "discount_given")
+
+
 class CampaignQuarter(Base):
     """A campaign's standing redemptions in one quarter hour (``quarter``: seconds since the epoch
     / 900, UTC), split by channel, kept by database triggers (migration 0024) as

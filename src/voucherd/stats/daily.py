@@ -23,11 +23,12 @@ from voucherd.campaigns.service import get_campaign
 from voucherd.core import clock
 from voucherd.core.errors import InvalidInput
 from voucherd.models import CampaignQuarter
+from voucherd.models.figures import QUARTER_FIGURES
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
 _QUARTER_SECONDS = 900
-_SUMS = ("online", "in_store", "revenue_online", "revenue_in_store", "discount_given")
+_SUMS = QUARTER_FIGURES  # each also a field of Day
 
 
 def _quarter(moment: datetime) -> int:
