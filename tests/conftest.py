@@ -24,7 +24,7 @@ from voucherd.accounts import service as accounts
 from voucherd.accounts import tokens
 from voucherd.accounts.service import Principal
 from voucherd.api.app import create_app
-from voucherd.config import get_settings
+from voucherd.config import Settings, get_settings
 from voucherd.db import Database, set_database, unit_of_work
 from voucherd.db.engine import create_database
 from voucherd.db.migrate import upgrade
@@ -132,6 +132,20 @@ async def _empty(url: str) -> None:
         for table in reversed(Base.metadata.sorted_tables):
             await connection.execute(table.delete())
     await database.dispose()
+
+
+@pytest.fixture
+async def patient_database(database: Database) -> AsyncIterator[Database]:
+    """The test database through a pool whose SQLite writers wait up to 60 s for the write lock,
+    set as the app's: 200 writers at once in one process (the races) can queue past the default
+    5 s busy timeout on a busy machine. PostgreSQL is unchanged."""
+    patient = create_database(database.url, Settings(sqlite_busy_timeout_ms=60_000))
+    set_database(patient)
+    try:
+        yield patient
+    finally:
+        set_database(database)
+        await patient.dispose()
 
 
 @pytest.fixture

@@ -16,9 +16,7 @@ from sqlalchemy import func, select
 from tests.conftest import Tenant
 from tests.fixtures.factories import make_campaign, make_codes
 from voucherd.api.app import create_app
-from voucherd.config import Settings
-from voucherd.db import Database, set_database, unit_of_work
-from voucherd.db.engine import create_database
+from voucherd.db import Database, unit_of_work
 from voucherd.models import Event, Publication, VoucherOwner
 
 pytestmark = pytest.mark.concurrency
@@ -26,21 +24,13 @@ RUNS = 5  # 200 concurrent publishes per run; 20 runs would add 2 minutes to the
 
 
 @pytest.fixture
-async def wide_api(database: Database) -> AsyncIterator[httpx.AsyncClient]:
+async def wide_api(patient_database: Database) -> AsyncIterator[httpx.AsyncClient]:
     """The app over the test database. A publish writes more than a redemption (the customer, the
-    owner, the history, the event), so 200 SQLite writers queue longer than the default 5 s busy
-    timeout: this pool waits up to 60 s for the write lock (PostgreSQL is unchanged)."""
-    patient = create_database(database.url, Settings(sqlite_busy_timeout_ms=60_000))
-    set_database(patient)
+    owner, the history, the event), so 200 SQLite writers queue past the default busy timeout:
+    the app's pool is the patient one (PostgreSQL is unchanged)."""
     transport = httpx.ASGITransport(app=create_app(embedded_worker=False), raise_app_exceptions=False)
-    try:
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://voucherd.test", timeout=120
-        ) as client:
-            yield client
-    finally:
-        set_database(database)
-        await patient.dispose()
+    async with httpx.AsyncClient(transport=transport, base_url="http://voucherd.test", timeout=120) as client:
+        yield client
 
 
 async def owners(database: Database) -> tuple[int, int, int, int]:

@@ -35,9 +35,11 @@ API = "/api"
 
 
 @pytest.fixture
-async def wide_api(database: Database) -> AsyncIterator[tuple[Database, httpx.AsyncClient]]:
+async def wide_api(patient_database: Database) -> AsyncIterator[tuple[Database, httpx.AsyncClient]]:
     """The app over the test database with its whole pool, for truly concurrent transactions (as
-    tests/redemptions/test_concurrency.py)."""
+    tests/redemptions/test_concurrency.py); 200 at once on SQLite need the patient pool (C6 once
+    got a 500 "database is locked" past the default 5 s on the shared machine)."""
+    database = patient_database
     transport = httpx.ASGITransport(app=create_app(embedded_worker=False), raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://voucherd.test", timeout=60) as client:
         yield database, client
