@@ -13,8 +13,7 @@ PGBOUNCER ?= /usr/sbin/pgbouncer
 IPROUTE ?= /usr/sbin/ip
 export VOUCHERD_DATABASE_URL ?= sqlite+aiosqlite:///./voucherd.db
 # How many pytest processes run the suite (pytest-xdist, a test file to each at a time). One by
-# default (JOBS=0): with two on two cores, SQLite's 200-request race tests outwaited their
-# busy_timeout once. JOBS=2 for a faster local run.
+# default (JOBS=0) until two have a record on CI (docs/decisions.md); JOBS=2 for a faster run.
 JOBS ?= 0
 
 .DEFAULT_GOAL := help
