@@ -19,6 +19,7 @@ class Redemption(Base):
         UniqueConstraint("client_id", "voucher_id", "order_reference"),
         Index("ix_redemptions_voucher_created", "voucher_id", "created_at"),
         Index("ix_redemptions_campaign_created", "campaign_id", "created_at"),
+        Index("ix_redemptions_client_listed", "client_id", "created_at", "id"),  # GET /v1/redemptions
         Index("ix_redemptions_customer_campaign", "customer_id", "campaign_id"),
         Index(
             "ix_redemptions_stack",
