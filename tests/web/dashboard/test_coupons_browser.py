@@ -106,8 +106,13 @@ async def test_a_manager_lists_creates_and_edits_coupons_with_the_keyboard(
         assert page.url == f"{server}/dashboard/coupons/{number}?done=created"
         await fits(page, f"coupons-coupon-{size}", phone)
 
-        # edited: codes that stop working three months after each purchase (a bad period first)
+        # edited: codes that stop working three months after each purchase (a bad period first);
+        # only the chosen kind's fields show
+        assert not await page.is_visible("#expiry_period")
+        assert not await page.is_visible("#date_from")
         await page.select_option("#expiry_type", "period")
+        assert await page.is_visible("#expiry_period")
+        assert not await page.is_visible("#date_from")
         await page.fill("#expiry_period", "three")
         await page.click("button[type=submit] >> text=Save changes")
         error = page.locator("#expiry_period-error")
@@ -116,6 +121,10 @@ async def test_a_manager_lists_creates_and_edits_coupons_with_the_keyboard(
         assert await page.get_attribute("#expiry_period", "aria-invalid") == "true"
         assert (await _coupon(database, title))[2:] == (None, None)
         await fits(page, f"coupons-edit-refused-{size}", phone)
+        await page.select_option("#expiry_type", "time")  # the errored group stays in sight
+        assert await page.is_visible("#expiry_period")
+        assert await page.is_visible("#date_from")
+        await page.select_option("#expiry_type", "period")
         await page.fill("#expiry_period", "3")
         await page.select_option("#expiry_interval", "months")
         await page.click("button[type=submit] >> text=Save changes")

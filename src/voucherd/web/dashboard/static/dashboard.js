@@ -7,6 +7,19 @@
       if (!window.confirm(form.dataset.confirm)) event.preventDefault();
     });
   });
+  // A group marked data-shown-for="select=value" shows only while its form's select has that
+  // value (a coupon's dates, say). Without script every group shows, its hint saying when it
+  // applies; the server reads only the fields of the chosen kind. A group with an error stays.
+  document.querySelectorAll("[data-shown-for]").forEach((group) => {
+    const [name, value] = group.dataset.shownFor.split("=");
+    const select = group.closest("form")?.elements.namedItem(name);
+    if (!(select instanceof HTMLSelectElement)) return;
+    const update = () => {
+      group.hidden = select.value !== value && !group.querySelector("[aria-invalid]");
+    };
+    select.addEventListener("change", update);
+    update();
+  });
   // A submitted form's buttons wait, so a double click sends it once.
   document.querySelectorAll("form").forEach((form) => {
     form.addEventListener("submit", (event) => {
