@@ -20,6 +20,7 @@ from voucherd.core.errors import InvalidInput, NotFound, Unauthenticated
 from voucherd.core.money import is_currency
 from voucherd.core.pagination import Page, PageRequest
 from voucherd.models import ApiKey, Client
+from voucherd.models.client import CLIENT_NAME_LENGTH
 
 
 class SubjectKind(StrEnum):
@@ -112,9 +113,7 @@ async def create_client(
 ) -> Client:
     """A new tenant. Currency is ISO 4217; timezone an IANA name (it decides when a date-only
     expiry ends)."""
-    name = name.strip()
-    if not name:
-        raise InvalidInput("Client name must not be empty.", field="name")
+    name = client_name(name)
     currency = currency.upper()
     if not is_currency(currency):
         raise InvalidInput("currency must be a three-letter ISO 4217 code.", field="currency")
@@ -123,6 +122,16 @@ async def create_client(
     session.add(client)
     await session.flush()
     return client
+
+
+def client_name(name: str) -> str:
+    """The business's name as typed, trimmed: what its vouchers, pages, shop and mails show."""
+    name = name.strip()
+    if not name:
+        raise InvalidInput("Client name must not be empty.", field="name")
+    if len(name) > CLIENT_NAME_LENGTH:
+        raise InvalidInput(f"Client name must be at most {CLIENT_NAME_LENGTH} characters.", field="name")
+    return name
 
 
 def check_timezone(timezone: str) -> None:
@@ -264,11 +273,12 @@ async def set_key_origins(
 
 
 async def update_business(
-    session: AsyncSession, principal: Principal, *, timezone: str, currency: str
+    session: AsyncSession, principal: Principal, *, name: str, timezone: str, currency: str
 ) -> Client:
-    """The client's timezone (an IANA name: it decides when a date-only expiry ends and how dates
-    are shown) and currency (ISO 4217: the default of new campaigns and gift vouchers; those made
-    before keep theirs). Credentials are re-read, so every login sees it at once."""
+    """The client's name, timezone (an IANA name: it decides when a date-only expiry ends and how
+    dates are shown) and currency (ISO 4217: the default of new campaigns and gift vouchers; those
+    made before keep theirs). Credentials are re-read, so every login sees it at once."""
+    name = client_name(name)
     timezone = timezone.strip()
     check_timezone(timezone)
     currency = currency.strip().upper()
@@ -277,7 +287,7 @@ async def update_business(
             "The currency must be a three-letter ISO 4217 code, such as GBP.", field="currency"
         )
     client = await get_client(session, principal.client_id)
-    client.timezone, client.currency = timezone, currency
+    client.name, client.timezone, client.currency = name, timezone, currency
     await session.flush()
     forget_all_at_commit(session)
     return client

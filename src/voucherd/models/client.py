@@ -9,6 +9,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from voucherd.db.types import JSONType, UTCDateTime
 from voucherd.models.base import Base, timestamp_column, uuid_pk
 
+CLIENT_NAME_LENGTH = 200  # clients.name
+
 
 class Client(Base):
     """A tenant: the business that runs campaigns."""
@@ -18,7 +20,7 @@ class Client(Base):
     id: Mapped[uuid.UUID] = uuid_pk()
     # The short id people and VoucherCart integrations see (``clientId``): see NumberGrant.
     number: Mapped[int | None] = mapped_column(Integer, unique=True, nullable=True)
-    name: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(CLIENT_NAME_LENGTH))
     currency: Mapped[str] = mapped_column(String(3))
     timezone: Mapped[str] = mapped_column(String(64))
     # Seed 004's "danger zone": what a publishable key may do from a browser besides validating.

@@ -502,25 +502,34 @@ class TestSalesPages:
 
 
 class TestBusiness:
-    async def test_timezone_and_currency_change_and_bad_values_change_nothing(
+    async def test_name_timezone_and_currency_change_and_bad_values_change_nothing(
         self, owner: httpx.AsyncClient, database: Database, tenant: Tenant
     ) -> None:
+        before = await client_row(database, tenant)
         form = await owner.get(f"{BASE}/business")
+        assert f'value="{before.name}"' in form.text
         assert '<option value="Europe/London" selected>' in form.text
         assert '<option value="America/New_York">America/New York</option>' in form.text
-        bad = await post(owner, f"{BASE}/business", {"timezone": "Mars/Olympus", "currency": "EUR"})
-        assert bad.status_code == 422
-        assert 'id="timezone-error"' in bad.text
-        bad = await post(owner, f"{BASE}/business", {"timezone": "Europe/Paris", "currency": "EU"})
-        assert bad.status_code == 422
-        assert 'id="currency-error"' in bad.text
-        row = await client_row(database, tenant)
-        assert (row.timezone, row.currency) == ("Europe/London", "GBP")
-        saved = await post(owner, f"{BASE}/business", {"timezone": "Europe/Paris", "currency": "eur"})
+        good = {"name": "Café Lune", "timezone": "Europe/Paris", "currency": "eur"}
+        for field, value, shown in [
+            ("timezone", "Mars/Olympus", "Unknown timezone"),
+            ("currency", "EU", "ISO 4217"),
+            ("name", "  ", "must not be empty"),
+            ("name", "x" * 201, "at most 200 characters"),
+        ]:
+            bad = await post(owner, f"{BASE}/business", {**good, field: value})
+            assert bad.status_code == 422, field
+            assert f'id="{field}-error"' in bad.text, field
+            assert shown in bad.text, field
+            row = await client_row(database, tenant)
+            assert (row.name, row.timezone, row.currency) == (before.name, "Europe/London", "GBP")
+        saved = await post(owner, f"{BASE}/business", {**good, "name": "  Café Lune "})
         assert saved.status_code == 303
         row = await client_row(database, tenant)
-        assert (row.timezone, row.currency) == ("Europe/Paris", "EUR")
-        assert '<option value="Europe/Paris" selected>' in (await owner.get(f"{BASE}/business")).text
+        assert (row.name, row.timezone, row.currency) == ("Café Lune", "Europe/Paris", "EUR")
+        page = (await owner.get(f"{BASE}/business")).text
+        assert '<option value="Europe/Paris" selected>' in page
+        assert "Café Lune · Dashboard" in page  # every login sees the new name at once
 
 
 def png(size: tuple[int, int] = (40, 20)) -> bytes:

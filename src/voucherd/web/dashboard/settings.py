@@ -592,13 +592,13 @@ async def rename_page(
     return _back("/pages", "saved")
 
 
-# --- the business: timezone and currency -------------------------------------------------------
+# --- the business: name, timezone and currency -------------------------------------------------
 
 
 @router.get("/settings/business")
 async def business_page(request: Request, session: SessionDep, login: Owner) -> Response:
     client = await accounts.get_client(session, login.principal.client_id)
-    form = {"timezone": client.timezone, "currency": client.currency}
+    form = {"name": client.name, "timezone": client.timezone, "currency": client.currency}
     return view.render(
         request, "settings/business.html", form=form, errors={}, timezones=timezones(), flash=_done(request)
     )
@@ -609,15 +609,18 @@ async def save_business(
     request: Request,
     session: SessionDep,
     login: Owner,
+    name: Annotated[str, Form(max_length=1000)] = "",
     timezone: Annotated[str, Form(max_length=100)] = "",
     currency: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
     try:
         async with session.begin_nested():
-            await accounts.update_business(session, login.principal, timezone=timezone, currency=currency)
+            await accounts.update_business(
+                session, login.principal, name=name, timezone=timezone, currency=currency
+            )
     except InvalidInput as error:
-        errors = _errors(error, {"timezone": "timezone", "currency": "currency"}, "timezone")
-        form = {"timezone": timezone, "currency": currency}
+        errors = _errors(error, {"name": "name", "timezone": "timezone", "currency": "currency"}, "name")
+        form = {"name": name, "timezone": timezone, "currency": currency}
         return view.render(
             request, "settings/business.html", 422, form=form, errors=errors, timezones=timezones()
         )
