@@ -192,12 +192,24 @@ def test_the_list_filters_orders_and_pages(served: Served) -> None:
 
 def test_a_limit_out_of_range_is_400(served: Served) -> None:
     with httpx.Client(base_url=served.url, headers=served.headers) as http:
-        for query in ("limit=0", "limit=101", "page=0", "limit=x", "order=email", "created_at[before]=soon"):
+        for query in (
+            "limit=0",
+            "limit=101",
+            "page=0",
+            "page=100001",
+            "limit=x",
+            "order=email",
+            "created_at[before]=soon",
+        ):
             answer = http.get(f"/v1/customers?{query}")
             assert answer.status_code == 400, query
             body = answer.json()
             assert set(body) >= ERROR_KEYS
             assert (body["code"], body["key"]) == (400, "invalid_query_params"), query
+        # the message says the range, whichever end was passed
+        for query in ("page=0", "page=100001"):
+            details = http.get(f"/v1/customers?{query}").json()["details"]
+            assert details == "page must be between 1 and 100000.", query
 
 
 def test_a_malformed_customer_is_400_and_stores_nothing(served: Served) -> None:

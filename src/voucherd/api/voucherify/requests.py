@@ -64,7 +64,7 @@ def page_of(request: Request, *, default_limit: int = 10) -> tuple[int, int]:
     if not 1 <= limit <= 100:
         raise InvalidQuery("limit must be between 1 and 100.")
     if not 1 <= page <= 100_000:
-        raise InvalidQuery("page must be 1 or more.")
+        raise InvalidQuery("page must be between 1 and 100000.")
     return limit, page
 
 
