@@ -19,6 +19,7 @@ from bench import (
     codegen,
     copy_install,
     distribution,
+    figures,
     http_checkout,
     http_giftcards,
     http_metrics,
@@ -62,6 +63,8 @@ class Mode:
     bigclient_codes: int = 1_000_000
     # The codes of the SQLite install that ``voucherd copy`` moves to PostgreSQL.
     copy_codes: int = 1_000_000
+    # Unused codes for the figures' cost: three configurations a round, at raw asyncpg's rate.
+    figures_codes: int = 200_000
 
 
 FULL = Mode(
@@ -82,6 +85,7 @@ QUICK = Mode(
     500,
     100_000,
     copy_codes=100_000,
+    figures_codes=60_000,
 )
 
 
@@ -95,6 +99,7 @@ async def _commit() -> str:
 SECTIONS = (
     "codegen",
     "checkout",
+    "figures",
     "metrics",
     "voucherify",
     "giftcards",
@@ -122,6 +127,8 @@ async def _bench(mode: Mode, only: Sequence[str] = SECTIONS) -> str:
                 sections.append(await codegen.run(database, tenant, mode.codegen_counts))
             if "checkout" in only:
                 sections.append(await http_checkout.run(database, tenant, mode.durations, mode.redeem_codes))
+            if "figures" in only:
+                sections.append(await figures.run(database, tenant, mode.durations, mode.figures_codes))
             if "metrics" in only:
                 sections.append(await http_metrics.run(database, tenant, mode.durations))
             if "voucherify" in only:

@@ -154,6 +154,7 @@ def _endpoints(client: Client) -> dict[str, str]:
     # A recipient halfway through the hand-outs: their customer (by source_id) and code.
     middle = f"{client.label}-{client.codes // 20}"
     middle_code = f"{client.label.upper()}{client.codes // 20:010d}"
+    middle_email = f"{client.label}{client.codes // 20}@example.com"
     campaign_name = quote(f"Bench big client {client.label}")
     return {
         "stats": f"{campaign}/stats",
@@ -167,7 +168,7 @@ def _endpoints(client: Client) -> dict[str, str]:
         "publications.cursor_deep": f"{campaign}/publications?after={client.deep_history_cursor}",
         "campaigns": "/api/campaigns",
         "customers": "/api/customers",
-        "customers.by_email": f"/api/customers?email={client.label}{client.codes // 20}@example.com",
+        "customers.by_email": f"/api/customers?email={middle_email}",
         # Voucherify's lists (the application pair)
         "voucherify.vouchers": f"/voucherify/v1/vouchers?campaign_id={voucherify_campaign}",
         "voucherify.vouchers.page_500": f"/voucherify/v1/vouchers?campaign_id={voucherify_campaign}&page=500",
@@ -189,6 +190,9 @@ def _endpoints(client: Client) -> dict[str, str]:
         "dashboard.campaign_page": f"/dashboard/campaigns/{client.campaign_id}",
         "dashboard.campaign_page.find_code": (
             f"/dashboard/campaigns/{client.campaign_id}?code={client.label.upper()}{client.codes // 2:010d}"
+        ),
+        "dashboard.campaign_page.find_handout": (
+            f"/dashboard/campaigns/{client.campaign_id}?history_search={quote(middle_email)}"
         ),
     }
 
