@@ -73,7 +73,7 @@ demo: $(STAMP) ## Add the demo client (only into an empty database)
 test: $(STAMP) $(CHROMIUM) $(HAPROXY) $(PGBOUNCER) $(IPROUTE) ## Run the whole suite (PostgreSQL too when VOUCHERD_TEST_POSTGRES_URL is set); T=path for part
 	$(BIN)/pytest -n $(JOBS) --dist loadfile $(T)
 
-test-fast: $(STAMP) ## The inner loop: SQLite only, without the race, crash, browser and fuzz tests (about a minute)
+test-fast: $(STAMP) ## The inner loop: SQLite only, without the race, crash, browser and fuzz tests (about two minutes)
 	$(BIN)/pytest -q -n $(JOBS) --dist loadfile -m "not concurrency and not crash and not browser and not fuzz" $(T)
 
 test-pg: $(STAMP) $(CHROMIUM) $(HAPROXY) $(PGBOUNCER) $(IPROUTE) ## The suite on SQLite and the local PostgreSQL
