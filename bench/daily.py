@@ -53,7 +53,7 @@ async def _seed(database: Database, postgres: bool) -> tuple[Any, uuid.UUID]:
         numbers = "generate_series(1, :n) AS s(g)"
         voucher_id, redemption_id = "md5('v' || g)::uuid", "md5('x' || g)::uuid"
         at = "now() - g * :step * interval '1 second'"
-        ids = {"client": client.id, "campaign": campaign.id}
+        ids: dict[str, Any] = {"client": client.id, "campaign": campaign.id}
         client_id, campaign_id = "CAST(:client AS uuid)", "CAST(:campaign AS uuid)"
         prefix = ""
     else:

@@ -18,9 +18,8 @@ import statistics
 
 import asyncpg  # type: ignore[import-untyped]
 
-from bench import checkout_sql
 from bench.common import BenchError, Figure, Section, Target, Tenant, create_campaign, dsn, progress, ratio
-from bench.http_checkout import AMOUNT_MINOR, CONCURRENCY, Durations, Vouchers
+from bench.http_checkout import CONCURRENCY, Durations, Vouchers, raw_redeem
 from bench.load import closed_loop
 from voucherd.db import Database
 
@@ -65,36 +64,18 @@ async def run(database: Database, tenant: Tenant, durations: Durations, codes: i
         triggers = await admin.fetch(_TRIGGERS)
         if not any(row["trigger_name"].startswith("quarters") for row in triggers):
             raise BenchError("figures: no quarter-hour triggers found; is the database migrated?")
-        references = (f"figures-order-{number}" for number in itertools.count())
-
-        async def redeem(pool: asyncpg.Pool) -> str | None:
-            voucher_id, code = vouchers.take()
-            redemption = checkout_sql.Redemption(
-                client_id=tenant.principal.client_id,
-                campaign_id=campaign_id,
-                voucher_id=voucher_id,
-                code=code,
-                order_reference=next(references),
-                currency=tenant.principal.currency,
-                amount_minor=AMOUNT_MINOR,
-                uses_per_voucher=1,
-            )
-            async with pool.acquire() as connection:
-                redeemed = await checkout_sql.redeem(connection, redemption)
-            return None if redeemed else "voucher used up"
-
+        redeem = raw_redeem(tenant, campaign_id, vouchers, (f"figures-{n}" for n in itertools.count()))
         rates: dict[str, list[float]] = {name: [] for name in CONFIGURATIONS}
         rounds = max(durations.rounds, 3)
         async with asyncpg.create_pool(dsn(), min_size=CONCURRENCY, max_size=CONCURRENCY) as pool:
+            operation = redeem(pool)
             for round_ in range(1, rounds + 1):
                 for configuration in CONFIGURATIONS:
                     progress(f"figures: round {round_} of {rounds}, triggers {configuration}")
                     await _switch(admin, triggers, configuration)
-                    await closed_loop(
-                        lambda: redeem(pool), concurrency=CONCURRENCY, duration=durations.warmup
-                    )
+                    await closed_loop(operation, concurrency=CONCURRENCY, duration=durations.warmup)
                     result = await closed_loop(
-                        lambda: redeem(pool), concurrency=CONCURRENCY, duration=durations.saturation
+                        operation, concurrency=CONCURRENCY, duration=durations.saturation
                     )
                     if vouchers.exhausted:
                         raise BenchError(f"figures: the {codes:,} codes ran out; seed more")
