@@ -549,16 +549,25 @@ async def find_vouchers(
     sort: Any = {"created_at": Voucher.created_at, "updated_at": updated, "code": Voucher.code}[key]
     descending = where.order.startswith("-")
     ordering = (sort.desc(), Voucher.id.desc()) if descending else (sort.asc(), Voucher.id.asc())
-    joined = (
-        select(Voucher, Campaign, holder.label("holder_id"))
+    matching = (
+        select(Voucher.id)
         .join(Campaign, Campaign.id == Voucher.campaign_id)
         .outerjoin(Job, Job.id == Voucher.job_id)
         .where(*conditions)
     )
     total = await _kept_total(session, principal, where)
     if total is None:
-        total = await session.scalar(select(func.count()).select_from(joined.subquery()))
-    rows = (await session.execute(joined.order_by(*ordering).limit(limit).offset(offset))).all()
+        total = await session.scalar(select(func.count()).select_from(matching.subquery()))
+    # The page's ids first, then their rows: a deep page skips ids, not whole rows with their holders.
+    page = matching.order_by(*ordering).limit(limit).offset(offset)
+    rows = (
+        await session.execute(
+            select(Voucher, Campaign, holder.label("holder_id"))
+            .join(Campaign, Campaign.id == Voucher.campaign_id)
+            .where(Voucher.id.in_(page.scalar_subquery()))
+            .order_by(*ordering)
+        )
+    ).all()
     counts: dict[uuid.UUID, int] = {}
     if rows:
         counted = await session.execute(
