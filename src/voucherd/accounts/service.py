@@ -128,9 +128,11 @@ def client_name(name: str) -> str:
     """The business's name as typed, trimmed: what its vouchers, pages, shop and mails show."""
     name = name.strip()
     if not name:
-        raise InvalidInput("Client name must not be empty.", field="name")
+        raise InvalidInput("The business name must not be empty.", field="name")
     if len(name) > CLIENT_NAME_LENGTH:
-        raise InvalidInput(f"Client name must be at most {CLIENT_NAME_LENGTH} characters.", field="name")
+        raise InvalidInput(
+            f"The business name must be at most {CLIENT_NAME_LENGTH} characters.", field="name"
+        )
     return name
 
 
