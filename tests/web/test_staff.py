@@ -346,6 +346,7 @@ class TestRedeem:
         assert response.status_code == 200
         assert 'id="taken">£12.50<' in response.text
         assert 'id="balance-after">£37.50<' in response.text
+        assert 'id="to-pay"' not in response.text  # the card paid all that was asked
         too_much, _ = await redeem(api, code, "40")
         assert too_much.status_code == 200  # the card pays what it holds: £37.50 of £40
         assert 'id="taken">£37.50<' in too_much.text

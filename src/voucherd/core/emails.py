@@ -18,7 +18,8 @@ def normalize_email(value: str) -> str:
     try:
         return validate_email(value, check_deliverability=False).normalized
     except EmailNotValidError as error:
-        raise ContactError(f"is not a valid email address ({error})") from None
+        why = str(error)
+        raise ContactError(f"is not a valid email address: {why[:1].lower()}{why[1:]}") from None
 
 
 def email_key(email: str) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,6 +27,7 @@ from voucherd.accounts.permissions import ROLE_PERMISSIONS, Permission
 from voucherd.accounts.staff import WebSession
 from voucherd.config import get_settings
 from voucherd.http.session import SessionDep
+from voucherd.web.formats import day_text, moment_text
 
 HERE = Path(__file__).parent
 LOGIN_COOKIE = "vd_login"
@@ -163,6 +165,7 @@ class Pages:
 
     def render(self, request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         login: WebSession | None = getattr(request.state, "login", None)
+        timezone = "UTC" if login is None else login.principal.timezone
         html = self.environment.get_template(name).render(
             login=login,
             # what the login may do, so links to pages it may not open are left out
@@ -170,6 +173,9 @@ class Pages:
             csrf_token=csrf_token(request),
             mount=self.mount,
             home_label=self.home_label,
+            # moments for people, in the business's timezone (web/formats.py)
+            day=partial(day_text, timezone=timezone),
+            when=partial(moment_text, timezone=timezone),
             **context,
         )
         response = HTMLResponse(html, status_code=status_code, headers=HEADERS)

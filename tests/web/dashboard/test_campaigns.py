@@ -74,9 +74,12 @@ class TestList:
         assert 'href="/dashboard/campaigns/new"' in html
         assert f'href="/dashboard/campaigns/{running.id}"' in html
         assert "10% off your order, on orders of £50 or more" in html
-        assert "Until 31 Jan 2025, 22:00" in html  # London is UTC in winter
+        assert "Until 31 January 2025, 22:00" in html  # London is UTC in winter
         row = html[html.index(f"/dashboard/campaigns/{running.id}") :].split("</tr>")[0]
-        assert re.search(r'<td class="number">3</td>\s*<td class="number">0</td>', row)
+        codes = (
+            r'<td data-label="Codes" class="number">3</td>\s*<td data-label="Redeemed" class="number">0</td>'
+        )
+        assert re.search(codes, row)
         assert "Active" in row
         assert "Paused" in html
         assert "Ended" in html

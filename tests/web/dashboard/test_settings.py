@@ -66,7 +66,7 @@ def no_raw(html: str) -> None:
 
 
 def secret_of(html: str) -> str:
-    found = re.search(r'id="secret" class="mono" type="text" readonly value="([^"]+)"', html)
+    found = re.search(r'<textarea id="secret"[^>]*>([^<]+)</textarea>', html)
     assert found is not None, html
     return found.group(1)
 

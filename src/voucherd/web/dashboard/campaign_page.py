@@ -23,6 +23,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.datastructures import FormData, UploadFile
 
 from voucherd.accounts import tokens
+from voucherd.campaigns.rules import campaign_state
 from voucherd.campaigns.service import get_campaign
 from voucherd.core import clock
 from voucherd.core.errors import InvalidInput
@@ -40,6 +41,7 @@ from voucherd.recipients.schemas import UploadInput
 from voucherd.stats import daily
 from voucherd.stats.service import campaign_stats
 from voucherd.vouchers import service as vouchers
+from voucherd.web.dashboard.campaigns import STATES as CAMPAIGN_STATES
 from voucherd.web.dashboard.pages import PAGE_SIZE, Manager, area_router, view
 
 router = area_router()
@@ -56,7 +58,7 @@ CHANNELS = {
     "referral": "Shared by a friend",
 }
 STATES = {
-    "active": "Ready",
+    "active": "Can be used",
     "redeemed": "Used up",
     "expired": "Expired",
     "not_yet_active": "Not started",
@@ -119,9 +121,11 @@ async def campaign_page(
         timezone=principal.timezone,
         money=display_price,
         decimal=lambda minor, currency: str(to_decimal(minor, currency)),
-        local=lambda moment: clock.local_format(moment, principal.timezone)[:16],
         channels=CHANNELS,
         states=STATES,
+        campaign_state=campaign_state(campaign.status, campaign.valid_from, campaign.valid_until, now),
+        campaign_states=CAMPAIGN_STATES,
+        unlimited=vouchers.unlimited,
     )
 
 

@@ -34,6 +34,7 @@ from voucherd.jobs import service as jobs
 from voucherd.models import Campaign, Job
 from voucherd.vouchers import service as vouchers
 from voucherd.web.dashboard.pages import Manager, area_router, page_request, pager, view
+from voucherd.web.formats import moment_text
 from voucherd.web.session import HEADERS
 
 router = area_router()
@@ -205,14 +206,6 @@ def _status(form: Form) -> CampaignStatus:
 # ---- showing campaigns ------------------------------------------------------------------------
 
 
-def local_time(value: datetime | None, timezone: str) -> str:
-    """An instant as the client's clock shows it: "1 Mar 2026, 09:00"."""
-    if value is None:
-        return ""
-    local = value.astimezone(ZoneInfo(timezone))
-    return f"{local.day} {local:%b %Y, %H:%M}"
-
-
 def _field_time(value: datetime | None, timezone: str) -> str:
     """An instant as a ``datetime-local`` field's value in the client's timezone."""
     if value is None:
@@ -229,7 +222,7 @@ def offer_words(campaign: Campaign) -> str:
 
 
 def _validity(campaign: Campaign, timezone: str) -> str:
-    start, end = local_time(campaign.valid_from, timezone), local_time(campaign.valid_until, timezone)
+    start, end = moment_text(campaign.valid_from, timezone), moment_text(campaign.valid_until, timezone)
     if start and end:
         return f"{start} to {end}"
     if start:
@@ -594,8 +587,8 @@ def task_view(job: Job, timezone: str, names: Mapping[str, str]) -> dict[str, An
         "message": message,
         "campaign_id": campaign_id,
         "campaign_name": names.get(campaign_id or ""),
-        "created": local_time(job.created_at, timezone),
-        "finished": local_time(job.finished_at, timezone),
+        "created": moment_text(job.created_at, timezone),
+        "finished": moment_text(job.finished_at, timezone),
     }
 
 

@@ -20,6 +20,7 @@ from voucherd.coupons.schemas import CouponInput, ExpiryInput
 from voucherd.coupons.shapes import CouponView
 from voucherd.http.session import SessionDep
 from voucherd.web.dashboard.pages import PAGE_SIZE, Manager, area_router, view
+from voucherd.web.formats import day_text
 
 router = area_router()
 BASE = "/dashboard/coupons"
@@ -65,8 +66,7 @@ def expiry_words(found: CouponView, timezone: str) -> str:
     if coupon.expiry_type == ExpiryType.PERIOD:
         return f"{coupon.expiry_period} {coupon.expiry_interval} after purchase"
     if coupon.expiry_type == ExpiryType.TIME:
-        start = "" if campaign.valid_from is None else clock.local_format(campaign.valid_from, timezone)[:10]
-        end = "" if campaign.valid_until is None else clock.local_format(campaign.valid_until, timezone)[:10]
+        start, end = day_text(campaign.valid_from, timezone), day_text(campaign.valid_until, timezone)
         return f"{start or '…'} to {end or '…'}"
     return "Never"
 

@@ -6,7 +6,6 @@ its message beside the field (422) and leaves nothing behind."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Path, Request
@@ -47,7 +46,7 @@ ACCESS_WORDS = {
     AccessLevel.UNPUBLISHED: "Unpublished",
 }
 CARD_WORDS = {
-    CardStatus.IN_PROGRESS: "Usable",
+    CardStatus.IN_PROGRESS: "Can be used",
     CardStatus.COMPLETED: "Used up",
     CardStatus.REFUNDED: "Refunded",
     CardStatus.EXPIRED: "Expired",
@@ -89,12 +88,7 @@ def _done(url: str, what: str) -> RedirectResponse:
 
 
 def _helpers(login: Any) -> dict[str, Any]:
-    timezone = login.principal.timezone
-
-    def when(value: datetime | None) -> str:
-        return "" if value is None else clock.local_format(value, timezone)[:16]
-
-    return {"money": display_price, "when": when}
+    return {"money": display_price}
 
 
 async def _form(request: Request) -> dict[str, str]:

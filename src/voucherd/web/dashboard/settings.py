@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import uuid
 import zoneinfo
-from datetime import datetime
 from functools import cache
 from typing import Annotated, Any
 
@@ -58,17 +57,6 @@ def _errors(error: InvalidInput, fields: dict[str, str], default: str) -> dict[s
     """The message beside the form field the service named (its field names mapped to ours)."""
     field = error.field or ""
     return {fields.get(field, field if field in fields.values() else default): error.message}
-
-
-def _clock(timezone: str) -> Any:
-    """How a page shows a moment: in the business's timezone, to the second."""
-    zone = zoneinfo.ZoneInfo(timezone)
-
-    def when(moment: datetime) -> str:
-        local = moment.astimezone(zone)
-        return f"{local.day} {local:%b %Y, %H:%M:%S}"
-
-    return when
 
 
 @cache
@@ -302,7 +290,6 @@ async def _webhook_page(
         form=form or _endpoint_form(endpoint),
         errors=errors or {},
         event_types=EVENT_TYPES,
-        when=_clock(login.principal.timezone),
         flash=_done(request),
     )
 
@@ -454,7 +441,7 @@ async def invite(request: Request, session: SessionDep, login: Owner) -> Respons
         secret=invited.password,
         explain=(
             "Give this password to them in person or by phone: it is shown only now. They log in with "
-            "their email and it, then choose their own on the Password page."
+            "their email address and this password, then choose their own on the Password page."
         ),
         back=(f"{BASE}/staff", "Back to the staff"),
     )

@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
@@ -31,6 +30,7 @@ from voucherd.offers.rules import VoucherState, voucher_state
 from voucherd.recipients import leads
 from voucherd.tracking import service as tracking
 from voucherd.tracking.service import Signal
+from voucherd.web.formats import moment_text
 
 HERE = Path(__file__).parent
 templates = Environment(
@@ -83,10 +83,7 @@ def not_found() -> HTMLResponse:
 
 
 def _when(value: datetime | None, timezone: str) -> str | None:
-    if value is None:
-        return None
-    local = value.astimezone(ZoneInfo(timezone))
-    return f"{local.day} {local:%B %Y, %H:%M}"
+    return moment_text(value, timezone) or None
 
 
 @router.get("/static/voucherd.css")

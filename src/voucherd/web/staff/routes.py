@@ -31,6 +31,7 @@ from voucherd.redemptions.repository import session_store
 from voucherd.redemptions.schemas import Channel, RedeemInput, Validation
 from voucherd.web import login
 from voucherd.web import session as pages
+from voucherd.web.formats import moment_text
 from voucherd.web.session import Pages
 
 HERE = Path(__file__).parent
@@ -85,10 +86,7 @@ def _clock(value: datetime, timezone: str) -> str:
 
 
 def _day(value: datetime | None, timezone: str) -> str | None:
-    if value is None:
-        return None
-    local = value.astimezone(ZoneInfo(timezone))
-    return f"{local.day} {local:%B %Y, %H:%M}"
+    return moment_text(value, timezone) or None
 
 
 async def _counter_page(
@@ -174,6 +172,7 @@ async def redeem(
         return view.render(request, "check.html", 409, refused=error.message, amount=amount, **context)
     after = await redemptions.validate(store, principal, result.code)
     context = _check_context(after, login)
+    short = result.transaction_amount - result.discount_applied  # a gift card that held less
     return await _counter_page(
         request,
         session,
@@ -183,7 +182,8 @@ async def redeem(
         done_balance=context["balance"],
         transaction=display_price(result.transaction_amount, result.currency),
         taken=display_price(result.discount_applied, result.currency),
-        to_pay=display_price(result.transaction_amount - result.discount_applied, result.currency),
+        # a gift card's "still to pay" only when it held less than was asked
+        to_pay=display_price(short, result.currency) if short or not context["gift_card"] else None,
     )
 
 

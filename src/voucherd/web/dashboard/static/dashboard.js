@@ -7,6 +7,18 @@
       if (!window.confirm(form.dataset.confirm)) event.preventDefault();
     });
   });
+  // A field refused by the server loses its mark and message once it is changed: the server
+  // checks it again when the form is sent.
+  document.querySelectorAll("[aria-invalid=true]").forEach((field) => {
+    const clear = () => {
+      field.removeAttribute("aria-invalid");
+      field.closest(".field")?.classList.remove("invalid");
+      const message = document.getElementById(`${field.id}-error`);
+      if (message) message.hidden = true;
+    };
+    field.addEventListener("input", clear, { once: true });
+    field.addEventListener("change", clear, { once: true });
+  });
   // A group marked data-shown-for="select=value" shows only while its form's select has that
   // value (a coupon's dates, say). Without script every group shows, its hint saying when it
   // applies; the server reads only the fields of the chosen kind. A group with an error stays.
