@@ -30,15 +30,15 @@ BASE = "/dashboard/gifts"
 OPTION_ROWS = 3  # empty option rows a product form offers beside the ones it has
 PAYMENT_METHODS = ["Cash", "Card at the counter", "Bank transfer", "Other"]
 TYPES = [
-    (ProductType.FIXED.value, "A thing or an experience (so many uses)"),
+    (ProductType.FIXED.value, "A thing or an experience"),
     (ProductType.TICKET.value, "A ticket (used once)"),
-    (ProductType.PREDEFINED.value, "A set amount of money, at a set price"),
-    (ProductType.MONETARY.value, "An amount of money the buyer chooses"),
+    (ProductType.PREDEFINED.value, "A set amount of money"),
+    (ProductType.MONETARY.value, "Money: the buyer chooses how much"),
 ]
 ACCESS = [
-    (AccessLevel.PUBLISHED.value, "Published: listed in the shop and sold"),
-    (AccessLevel.SECRET.value, "Secret: sold only by its direct link"),
-    (AccessLevel.UNPUBLISHED.value, "Unpublished: not sold"),
+    (AccessLevel.PUBLISHED.value, "Published (in the shop)"),
+    (AccessLevel.SECRET.value, "Secret (by its link only)"),
+    (AccessLevel.UNPUBLISHED.value, "Unpublished (not sold)"),
 ]
 ACCESS_WORDS = {
     AccessLevel.PUBLISHED: "Published",
