@@ -27,6 +27,15 @@ class Settings(BaseSettings):
     # prepares. Costs a Parse per statement; leave off when connecting to PostgreSQL itself or to
     # a PgBouncer in session mode. Not guessed from the URL (6432 is only a habit).
     database_pgbouncer: bool = False
+    # PostgreSQL: a connection attempt that gets no answer is given up after this long, and so is
+    # a statement (asyncpg's command_timeout, on the client: it also ends a statement whose
+    # connection went silent, which no server-side statement_timeout can). Either is answered 503
+    # with Retry-After. The statement limit sits well above the longest statement the server and
+    # the worker run (a COPY of 10,000 codes or recipients: under a second); a CSV download's COPY,
+    # which waits for the client, has an hour; migrations and `voucherd copy` have none.
+    # 0: asyncpg's 60 s for connecting, no limit for statements.
+    database_connect_timeout_seconds: float = Field(default=5.0, ge=0)
+    database_statement_timeout_seconds: float = Field(default=30.0, ge=0)
     # Run the job worker inside `voucherd serve`. Default: on for SQLite, off for PostgreSQL.
     embedded_worker: bool | None = None
     # Connection pool per process (PostgreSQL). Kept connections only: under load an overflow

@@ -71,6 +71,9 @@ def _raised_from(cause: BaseException) -> BaseException:
         (asyncpg.InterfaceError("connection is closed"), True),
         (OperationalError("SELECT 1", {}, Exception("gone"), connection_invalidated=True), True),
         (_raised_from(ConnectionRefusedError(111, "refused")), True),
+        # asyncpg's connect timeout and command_timeout (a black-holed line)
+        (TimeoutError(), True),
+        (_raised_from(TimeoutError()), True),
         # statements that failed on a live database are ours to fix: 500
         (asyncpg.QueryCanceledError("canceling statement due to statement timeout"), False),
         (asyncpg.UniqueViolationError("duplicate key"), False),

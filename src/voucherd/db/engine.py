@@ -32,6 +32,7 @@ class Database:
     read_sessions: async_sessionmaker[AsyncSession]
     checkout_pool_size: int = 1
     pgbouncer: bool = False
+    timeouts: dict[str, float] = field(default_factory=dict)  # asyncpg's, as the engine has them
     _driver_pool: asyncpg.Pool | None = field(default=None, repr=False)
     _driver_pool_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
@@ -67,6 +68,7 @@ class Database:
                     **{
                         **driver_connect_args(self.engine, self.url),
                         **({"statement_cache_size": 0} if self.pgbouncer else {}),
+                        **self.timeouts,
                     },
                 )
             return self._driver_pool
@@ -115,16 +117,38 @@ def _unique_statement_name() -> str:
 
 
 def engine_connect_args(url: str, settings: Settings) -> dict[str, Any]:
-    """What the driver is given on connect, for the server's engines and for migrations alike."""
+    """What the driver is given on connect, for the server's engines and for migrations alike
+    (a connection attempt that gets no answer gives up; a statement has no limit here: a migration
+    may build an index for minutes)."""
     if url.startswith("sqlite"):
         return {"timeout": settings.sqlite_busy_timeout_ms / 1000}
-    return pgbouncer_connect_args() if settings.database_pgbouncer else {}
+    connect = settings.database_connect_timeout_seconds
+    return {
+        **(pgbouncer_connect_args() if settings.database_pgbouncer else {}),
+        **({"timeout": connect} if connect else {}),
+    }
+
+
+def postgres_timeouts(settings: Settings) -> dict[str, float]:
+    """asyncpg's limits for the server's and the worker's connections: the connect timeout, and
+    a default ``command_timeout`` for every statement. A statement cut by it raises
+    ``TimeoutError``, which :func:`voucherd.db.errors.is_unavailable` counts as the database being
+    out of reach (a black-holed connection answers nothing, ever)."""
+    connect = settings.database_connect_timeout_seconds
+    statement = settings.database_statement_timeout_seconds
+    return {
+        **({"timeout": connect} if connect else {}),
+        **({"command_timeout": statement} if statement else {}),
+    }
 
 
 def create_database(url: str, settings: Settings | None = None, *, pool: bool = True) -> Database:
     settings = settings or get_settings()
     kwargs: dict[str, Any] = {}
-    connect_args = engine_connect_args(url, settings)
+    postgres = not url.startswith("sqlite")
+    # The serving pools (server, worker) only: one-off commands (copy) may run long statements.
+    timeouts = postgres_timeouts(settings) if postgres and pool else {}
+    connect_args = {**engine_connect_args(url, settings), **timeouts}
     if connect_args:
         kwargs["connect_args"] = connect_args
     if pool and not url.startswith("sqlite"):
@@ -145,7 +169,8 @@ def create_database(url: str, settings: Settings | None = None, *, pool: bool = 
         write_sessions=async_sessionmaker(write_engine, expire_on_commit=False),
         read_sessions=async_sessionmaker(engine, expire_on_commit=False),
         checkout_pool_size=settings.checkout_pool_size if pool else 1,
-        pgbouncer=settings.database_pgbouncer and not url.startswith("sqlite"),
+        pgbouncer=settings.database_pgbouncer and postgres,
+        timeouts=timeouts,
     )
 
 

@@ -7,9 +7,14 @@ import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy.exc import DBAPIError
 
 # The server went away or refuses connections for now: a crash, a shutdown, a restart or a
-# failover in progress (a standby that does not take writes yet), or a broken connection.
+# failover in progress (a standby that does not take writes yet), a broken connection, or one
+# that stays silent.
 _UNAVAILABLE: tuple[type[BaseException], ...] = (
     ConnectionError,  # refused, reset, broken pipe
+    # No answer within the connect or statement timeout (asyncpg's ``timeout`` and
+    # ``command_timeout``, Settings.database_*_timeout_seconds): a silent or black-holed line.
+    # A statement the server itself cancelled (statement_timeout, 57014) is not this: a 500.
+    TimeoutError,
     asyncpg.PostgresConnectionError,  # SQLSTATE class 08
     asyncpg.CannotConnectNowError,  # 57P03: starting up, shutting down, in recovery
     asyncpg.AdminShutdownError,  # 57P01

@@ -39,7 +39,13 @@ async def checkout(principal: Principal, *, write: bool, transaction: bool) -> A
     database = get_database()
     if database.is_postgres and not transaction:
         async with (await database.driver()).acquire() as connection:
-            yield Checkout(principal, PostgresStore(connection), None)
+            try:
+                yield Checkout(principal, PostgresStore(connection), None)
+            except TimeoutError:
+                # No answer within the statement timeout (a silent line): drop the connection, or
+                # its release waits as long again for the cancel of a statement that went nowhere.
+                connection.terminate()
+                raise
     else:
         async with unit_of_work(database, write=write) as session:
             store: CheckoutStore = (

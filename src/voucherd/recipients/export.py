@@ -51,6 +51,8 @@ COLUMNS = (
 )
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\0")
 _CHUNK_ROWS = 5000
+# A download's COPY, which waits for the client, is not cut by the statement timeout before this.
+EXPORT_TIMEOUT_SECONDS = 3600.0
 _QUEUE_CHUNKS = 8  # COPY output waits when the client reads slower than this many chunks behind
 
 _recipients = cast(Table, Recipient.__table__)
@@ -241,6 +243,9 @@ async def _stream_postgres(
                     output=lambda data: queue.put(bytes(data)),
                     format="csv",
                     header=True,
+                    # The COPY lasts as long as the download (it waits for a slow client), so the
+                    # statement timeout of a request would cut a big export; an hour instead.
+                    timeout=EXPORT_TIMEOUT_SECONDS,
                 )
         finally:
             await queue.put(None)

@@ -134,7 +134,11 @@ async def redeem(request: Request) -> JSON:
     code = codes.parse(data.code)
     if database.is_postgres and code is not None and isinstance(data.page, int) and at is None:
         async with (await database.driver()).acquire() as connection:
-            view = await fast.redeem(connection, principal, code, page=data.page, amount=data.reductor)
+            try:
+                view = await fast.redeem(connection, principal, code, page=data.page, amount=data.reductor)
+            except TimeoutError:  # a silent line: see voucherd.http.checkout
+                connection.terminate()
+                raise
         if view is not None:
             return JSON(mappers.card_status(view))
     async with unit_of_work(database, write=True) as session:
