@@ -16,9 +16,11 @@ export VOUCHERD_DATABASE_URL ?= sqlite+aiosqlite:///./voucherd.db
 # the database tests, and CI runs it so. JOBS=2 (a test file to each process at a time) is only a
 # quicker local look, whose race tests prove less (docs/decisions.md).
 JOBS ?= 0
+# Seconds for each fuzz target in `make fuzz` (RELIABILITY T3: 5 minutes each).
+FUZZ_TIME ?= 300
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test test-fast test-pg lint fmt migrate migration bench demo clean
+.PHONY: help setup run test test-fast test-pg fuzz lint fmt migrate migration bench demo clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -80,15 +82,22 @@ test-fast: $(STAMP) ## The inner loop: SQLite only, without the race, crash, bro
 test-pg: $(STAMP) $(CHROMIUM) $(HAPROXY) $(PGBOUNCER) $(IPROUTE) ## The suite on SQLite and the local PostgreSQL
 	VOUCHERD_TEST_POSTGRES_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/test $(BIN)/pytest -n $(JOBS) --dist loadfile $(T)
 
+fuzz: $(STAMP) ## Each atheris target in fuzz/ for FUZZ_TIME s (5 min), one at a time; corpora and crashes in build/fuzz/
+	@for target in csv_file codes signatures money; do \
+		echo "== fuzz $$target for $(FUZZ_TIME) s"; \
+		$(BIN)/python -m fuzz $$target -max_total_time=$(FUZZ_TIME) -timeout=20 -print_final_stats=1 \
+			build/fuzz/$$target/corpus || exit 1; \
+	done
+
 lint: $(STAMP) ## ruff, mypy and the import contracts (pyproject.toml, [tool.importlinter])
-	$(BIN)/ruff check src tests bench examples
-	$(BIN)/ruff format --check src tests bench examples
+	$(BIN)/ruff check src tests bench examples fuzz
+	$(BIN)/ruff format --check src tests bench examples fuzz
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
 fmt: $(STAMP) ## Format and fix what ruff can
-	$(BIN)/ruff format src tests bench examples
-	$(BIN)/ruff check --fix src tests bench examples
+	$(BIN)/ruff format src tests bench examples fuzz
+	$(BIN)/ruff check --fix src tests bench examples fuzz
 
 migrate: $(STAMP) ## Upgrade the database in VOUCHERD_DATABASE_URL
 	$(BIN)/voucherd migrate

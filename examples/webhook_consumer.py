@@ -50,9 +50,13 @@ ID_HEADER = "webhook-id"
 
 
 def verify(secret: str, body: bytes, signature_header: str) -> bool:
-    """Whether one of the header's ``sha256=<hex>`` values signs ``body`` with ``secret``."""
-    expected = "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
-    return any(hmac.compare_digest(expected, value.strip()) for value in signature_header.split(","))
+    """Whether one of the header's ``sha256=<hex>`` values signs ``body`` with ``secret``. Compare
+    bytes: ``compare_digest`` raises TypeError on a ``str`` with non-ASCII characters."""
+    expected = ("sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()).encode()
+    return any(
+        hmac.compare_digest(expected, value.strip().encode("utf-8", "surrogatepass"))
+        for value in signature_header.split(",")
+    )
 
 
 @dataclass

@@ -15,6 +15,7 @@ from voucherd.core.money import (
     Amount,
     basis_points_to_percent,
     describe_amount,
+    percent_to_basis_points,
     percentage_of,
     to_decimal,
     to_minor,
@@ -71,6 +72,46 @@ def test_amount_in_minor_units_refuses_fractions() -> None:
     with pytest.raises(InvalidInput):
         Amount.minor(10.5).in_minor_units("GBP", field="x")  # type: ignore[arg-type]
     assert Amount.minor(1999).in_minor_units("GBP", field="x") == 1999
+
+
+# Found by fuzzing (fuzz/money.py): decimal arithmetic trapped Overflow on a huge exponent, rounded
+# digits past the context's 28 to an accepted amount, and underflowed tiny ones to 0.
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("1e999999", "too large"),
+        ("1e9999999999", "too large"),
+        ("10000000000.01", "too large"),
+        ("1.0000000000000000000000000000000001", "decimal places"),
+        ("1e-999999999", "decimal places"),
+    ],
+)
+def test_m8_amounts_are_exact_or_refused(text: str, reason: str) -> None:
+    with pytest.raises(InvalidInput, match=reason):
+        to_minor(text, "GBP", field="amount")
+
+
+def test_exact_amounts_with_any_spelling_convert() -> None:
+    assert to_minor("0e999999999", "GBP", field="a") == 0
+    assert to_minor("0.10000000000000000000000000000000000", "GBP", field="a") == 10
+    assert to_minor("1E+2", "JPY", field="a") == 100
+    assert to_minor("10000000000", "GBP", field="a") == MAX_MINOR
+    assert to_minor("100000000.0000", "CLF", field="a") == MAX_MINOR
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("9e999999", "at most 100"),
+        ("12.50000000000000000000000000001", "two decimal places"),
+        ("1e-99999999999", "two decimal places"),
+        ("100.01", "at most 100"),
+    ],
+)
+def test_percentages_are_exact_or_refused(text: str, reason: str) -> None:
+    with pytest.raises(InvalidInput, match=reason):
+        percent_to_basis_points(text, field="percent")
+    assert percent_to_basis_points("12.50000", field="percent") == 1250
 
 
 @settings(max_examples=2000, deadline=None)

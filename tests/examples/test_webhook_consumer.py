@@ -50,6 +50,11 @@ class TestVerify:
         assert not verify(SECRET, body + b" ", signature)
         assert not verify("whsec_wrong", body, signature)
 
+    @pytest.mark.parametrize("header", ["sha256=é", "\udc80", "x,sha256=\u2603", "\x00"])
+    def test_a_header_with_any_characters_is_refused_not_an_error(self, header: str) -> None:
+        # Fuzzing (fuzz/signatures.py): compare_digest raised TypeError on non-ASCII str.
+        assert verify(SECRET, b"{}", header) is False
+
     def test_an_unsigned_or_tampered_delivery_changes_nothing(self) -> None:
         consumer = Consumer(SECRET)
         headers, body = redeemed(1, "r1")

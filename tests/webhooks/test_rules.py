@@ -73,6 +73,13 @@ class TestSignatures:
         expected = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
         assert rules.vouchertrack_signature([SECRET], body) == expected
 
+    @pytest.mark.parametrize("header", ["sha256=é", "\udc80", "x,sha256=\u2603", "\x00"])
+    def test_a_header_with_any_characters_is_refused_not_an_error(self, header: str) -> None:
+        # Fuzzing (fuzz/signatures.py): compare_digest raised TypeError on non-ASCII str.
+        assert rules.verify_vouchertrack(SECRET, b"{}", header) is False
+        signed = rules.vouchertrack_signature([SECRET], b"{}")
+        assert rules.verify_vouchertrack(SECRET, b"{}", f"{header},{signed}") is True
+
     def test_only_compare_digest_is_used(self) -> None:
         import inspect
 

@@ -52,9 +52,8 @@ def is_currency(code: str) -> bool:
     return len(code) == 3 and code.isascii() and code.isalpha()
 
 
-def to_minor(amount: Decimal | int | str, currency: str, *, field: str) -> int:
-    """Exact conversion of a decimal amount to minor units; more decimals than the currency has
-    is an error, not a rounding."""
+def _number(amount: Decimal | int | str, *, field: str) -> Decimal:
+    """The exact decimal of ``amount``: finite and not negative."""
     try:
         value = Decimal(str(amount))
     except InvalidOperation:
@@ -63,16 +62,36 @@ def to_minor(amount: Decimal | int | str, currency: str, *, field: str) -> int:
         raise InvalidInput(f"{field} must be a finite number.", field=field)
     if value < 0:
         raise InvalidInput(f"{field} must not be negative.", field=field)
-    minor = value.scaleb(exponent(currency))
-    if minor != minor.to_integral_value():
-        places = exponent(currency)
+    return value
+
+
+def _places_beyond(value: Decimal, places: int) -> bool:
+    """Whether a finite ``value`` has a non-zero digit after ``places`` decimals. Exact, from its
+    digits: decimal arithmetic would round to the context's 28 digits (``1.000…0001`` became
+    100 pence) or trap Overflow on ``1e999999`` (both found by fuzzing)."""
+    digits, exp = value.as_tuple().digits, int(value.as_tuple().exponent)
+    below = -places - exp  # how many of the last digits come after the allowed places
+    return below > 0 and any(digits[-below:])
+
+
+def _whole(value: Decimal, places: int) -> int:
+    """``value * 10**places`` for a value with at most ``places`` decimals and at most 13 digits."""
+    return int(value.quantize(Decimal(1).scaleb(-places)).scaleb(places))
+
+
+def to_minor(amount: Decimal | int | str, currency: str, *, field: str) -> int:
+    """Exact conversion of a decimal amount to minor units; more decimals than the currency has
+    is an error, not a rounding."""
+    value = _number(amount, field=field)
+    places = exponent(currency)
+    if _places_beyond(value, places):
         raise InvalidInput(
             f"{field} has more than {places} decimal places, which {currency} does not allow.",
             field=field,
         )
-    if minor > MAX_MINOR:
+    if value > Decimal(MAX_MINOR).scaleb(-places):
         raise InvalidInput(f"{field} is too large.", field=field)
-    return int(minor)
+    return _whole(value, places)
 
 
 def to_decimal(minor: int, currency: str) -> Decimal:
@@ -82,14 +101,14 @@ def to_decimal(minor: int, currency: str) -> Decimal:
 
 def percent_to_basis_points(value: Decimal | int | str, *, field: str) -> int:
     try:
-        basis = Decimal(str(value)) * 100
+        percent = Decimal(str(value))
     except InvalidOperation:
         raise InvalidInput(f"{field} must be a number.", field=field) from None
-    if not basis.is_finite() or basis != basis.to_integral_value():
+    if not percent.is_finite() or _places_beyond(percent, 2):
         raise InvalidInput(f"{field} allows at most two decimal places.", field=field)
-    if not 0 < basis <= BASIS_POINTS:
+    if not 0 < percent <= BASIS_POINTS // 100:
         raise InvalidInput(f"{field} must be more than 0 and at most 100.", field=field)
-    return int(basis)
+    return _whole(percent, 2)
 
 
 def basis_points_to_percent(basis_points: int) -> Decimal:

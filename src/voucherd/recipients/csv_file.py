@@ -59,8 +59,6 @@ class Checked:
 def read_csv(data: bytes) -> CsvFile:
     """The header and the non-blank rows, with their line numbers; a file that is no CSV text is
     refused (``field="file"``)."""
-    if not data.strip():
-        raise InvalidInput("The file is empty: choose a CSV file with a header row.", field="file")
     if len(data) > MAX_FILE_BYTES:
         raise InvalidInput(
             f"The file is larger than {MAX_FILE_BYTES // 1000} kB: split it into several files.",
@@ -72,6 +70,8 @@ def read_csv(data: bytes) -> CsvFile:
         raise InvalidInput(
             "The file is not UTF-8 text: save it from your spreadsheet as 'CSV UTF-8'.", field="file"
         ) from None
+    if not text.strip():  # after decoding: a BOM alone is empty too (an IndexError, found by fuzzing)
+        raise InvalidInput("The file is empty: choose a CSV file with a header row.", field="file")
     if "\0" in text:
         raise InvalidInput("The file is not a CSV text file.", field="file")
     first_line = text.splitlines()[0]

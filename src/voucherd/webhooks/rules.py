@@ -60,11 +60,13 @@ def standard_signature(secrets_: Sequence[str], message_id: str, timestamp: int,
 
 
 def verify_vouchertrack(secret: str, body: bytes, header: str) -> bool:
-    """The receiver's recipe: accept when any listed signature matches (constant-time compare)."""
-    expected = "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+    """The receiver's recipe: accept when any listed signature matches (constant-time compare).
+    Any header is only matched or not: compared as UTF-8 bytes, since ``compare_digest`` refuses
+    ``str`` with non-ASCII characters (a TypeError, found by fuzzing)."""
+    expected = b"sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest().encode()
     found = False
     for candidate in header.split(","):
-        found |= hmac.compare_digest(candidate.strip(), expected)
+        found |= hmac.compare_digest(candidate.strip().encode("utf-8", "surrogatepass"), expected)
     return found
 
 
