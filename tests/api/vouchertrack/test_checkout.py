@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -15,7 +15,8 @@ from tests.fixtures.factories import add_codes, make_campaign, make_codes
 from voucherd.campaigns.rules import CampaignStatus, DiscountType
 from voucherd.core import clock
 from voucherd.db import Database, unit_of_work
-from voucherd.models import Event, Redemption, Voucher
+from voucherd.idempotency import service as idempotency
+from voucherd.models import Event, IdempotencyRecord, Redemption, Voucher
 
 GOLDEN = Path(__file__).parents[2] / "golden" / "vouchertrack"
 SEED_DAY = datetime(2026, 2, 3, 14, 30, tzinfo=UTC)
@@ -357,6 +358,7 @@ class TestIdempotency:
     async def test_i6_same_order_reference_replays_and_debits_once(
         self, api: httpx.AsyncClient, database: Database, tenant: Tenant
     ) -> None:
+        """RELIABILITY I6: no header; the same (voucher, order_reference, amount) is the original."""
         campaign = await make_campaign(database, tenant, uses_per_voucher=5)
         [code] = await make_codes(database, tenant, campaign)
         body = {"code": code, "transaction_amount": "45.99", "order_reference": "ORD-1"}
@@ -403,6 +405,7 @@ class TestIdempotency:
     async def test_i1_idempotency_key_50_times(
         self, api: httpx.AsyncClient, database: Database, tenant: Tenant
     ) -> None:
+        """RELIABILITY I1: the same key 50 times, sequentially."""
         campaign = await make_campaign(database, tenant, uses_per_voucher=100)
         [code] = await make_codes(database, tenant, campaign)
         headers = {**tenant.headers, "Idempotency-Key": "key-1"}
@@ -421,6 +424,7 @@ class TestIdempotency:
     async def test_i3_same_key_with_another_body_is_422(
         self, api: httpx.AsyncClient, database: Database, tenant: Tenant
     ) -> None:
+        """RELIABILITY I3: the same key with another body is 422; the original is unchanged."""
         campaign = await make_campaign(database, tenant, uses_per_voucher=100)
         [code] = await make_codes(database, tenant, campaign)
         headers = {**tenant.headers, "Idempotency-Key": "key-2"}
@@ -440,6 +444,7 @@ class TestIdempotency:
     async def test_keys_are_per_client(
         self, api: httpx.AsyncClient, database: Database, tenant: Tenant, other_tenant: Tenant
     ) -> None:
+        """RELIABILITY I5: two tenants, the same key and order_reference: 2 redemptions, 0 replays."""
         codes = []
         for owner in (tenant, other_tenant):
             campaign = await make_campaign(database, owner)
@@ -453,6 +458,73 @@ class TestIdempotency:
             assert response.status_code == 201
             assert "Idempotent-Replayed" not in response.headers
         assert await counts(database) == (2, 2, 2)
+
+    async def test_i4_a_business_409_answers_the_same_and_a_422_is_not_stored(
+        self, api: httpx.AsyncClient, database: Database, tenant: Tenant
+    ) -> None:
+        """RELIABILITY I4: a retry of a 409 (voucher exhausted) answers byte for byte as the first;
+        a 422 raised before execution is not stored, so the key then serves a corrected body.
+        (Only successful replies are stored, docs/decisions.md: the 409's retry runs again and
+        meets the same refusal; it is not a stored replay.)"""
+        campaign = await make_campaign(database, tenant)
+        [code] = await make_codes(database, tenant, campaign)
+        used = await api.post(
+            "/api/webhook/redemption", json={"code": code, "transaction_amount": 30}, headers=tenant.headers
+        )
+        assert used.status_code == 201
+        headers = {**tenant.headers, "Idempotency-Key": "key-409"}
+        body = {"code": code, "transaction_amount": 30, "order_reference": "ORD-409"}
+        refused = await api.post("/api/webhook/redemption", json=body, headers=headers)
+        again = await api.post("/api/webhook/redemption", json=body, headers=headers)
+        assert (refused.status_code, again.status_code) == (409, 409)
+        assert refused.json()["error_code"] == "voucher_exhausted"
+        assert again.content == refused.content
+        assert await counts(database) == (1, 1, 1)
+        # a 422 before execution: nothing stored, so the key is free for the corrected request
+        other = await make_codes(database, tenant, campaign)
+        headers = {**tenant.headers, "Idempotency-Key": "key-422"}
+        invalid = await api.post("/api/webhook/redemption", json={"code": other[0]}, headers=headers)
+        assert invalid.status_code == 422
+        async with unit_of_work(database, write=False) as session:
+            assert await session.scalar(select(func.count()).select_from(IdempotencyRecord)) == 0
+        fixed = await api.post(
+            "/api/webhook/redemption", json={"code": other[0], "transaction_amount": 30}, headers=headers
+        )
+        assert fixed.status_code == 201, fixed.text
+        assert "Idempotent-Replayed" not in fixed.headers
+        assert await counts(database) == (2, 2, 2)
+
+    async def test_i7_after_the_key_expires_the_order_reference_still_blocks_a_second_debit(
+        self, api: httpx.AsyncClient, database: Database, tenant: Tenant
+    ) -> None:
+        """RELIABILITY I7: at 24 h + 1 s the Idempotency-Key record has expired (another body with
+        the key is no longer a 422), yet the (voucher, order_reference) unique key still blocks a
+        second debit: the same request replays the original, another amount is a 409."""
+        campaign = await make_campaign(database, tenant, uses_per_voucher=5)
+        [code] = await make_codes(database, tenant, campaign)
+        headers = {**tenant.headers, "Idempotency-Key": "key-ttl"}
+        body = {"code": code, "transaction_amount": 30, "order_reference": "ORD-TTL"}
+        start = clock.now()
+        with clock.frozen(start):
+            first = await api.post("/api/webhook/redemption", json=body, headers=headers)
+        assert first.status_code == 201
+        with clock.frozen(start + idempotency.TTL - timedelta(seconds=1)):
+            reused = await api.post(
+                "/api/webhook/redemption", json={**body, "transaction_amount": 31}, headers=headers
+            )
+        assert reused.status_code == 422
+        assert reused.json()["error_code"] == "idempotency_key_reused"
+        with clock.frozen(start + idempotency.TTL + timedelta(seconds=1)):
+            other = await api.post(
+                "/api/webhook/redemption", json={**body, "transaction_amount": 31}, headers=headers
+            )
+            again = await api.post("/api/webhook/redemption", json=body, headers=headers)
+        assert other.status_code == 409
+        assert other.json()["error_code"] == "order_reference_conflict"
+        assert again.status_code == 201
+        assert again.headers["Idempotent-Replayed"] == "true"
+        assert again.json() == first.json()
+        assert await counts(database) == (1, 1, 1)
 
 
 class TestRollback:
