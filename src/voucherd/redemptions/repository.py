@@ -22,7 +22,21 @@ from typing import Any, Protocol, cast
 
 import asyncpg  # type: ignore[import-untyped]
 import orjson
-from sqlalchemy import Table, Text, and_, bindparam, case, exists, func, insert, literal, select, update
+from sqlalchemy import (
+    String,
+    Table,
+    Text,
+    and_,
+    any_,
+    bindparam,
+    case,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
@@ -128,6 +142,12 @@ class CheckoutStore(Protocol):
         self, client_id: uuid.UUID, voucher_id: uuid.UUID, order_reference: str
     ) -> PastRedemption | None: ...
 
+    async def lock(self, client_id: uuid.UUID, codes: list[str]) -> None:
+        """Lock the client's vouchers of ``codes`` in one order (by id), inside the transaction,
+        before a stack redeems them one by one in the order asked: two stacks sharing codes in
+        different orders then queue on the first shared voucher instead of deadlocking."""
+        ...
+
 
 # The rules, once. A use is left on the voucher:
 _use_left = and_(_vouchers.c.id == bindparam("voucher_id"), _vouchers.c.redeemed_count < bindparam("limit"))
@@ -143,6 +163,16 @@ _LOCK_CUSTOMER = select(_customers.c.id).where(_customers.c.id == bindparam("cus
 # The voucher row, locked, if a use is left (SQLite has no row locks: BEGIN IMMEDIATE already
 # serializes its writers).
 _usable = select(_vouchers.c.id).where(_use_left).with_for_update()
+# A stack's vouchers, locked in id order (PostgreSQL; SQLite's BEGIN IMMEDIATE serializes).
+_LOCK_VOUCHERS = (
+    select(_vouchers.c.id)
+    .where(
+        _vouchers.c.client_id == bindparam("client_id"),
+        _vouchers.c.code == any_(bindparam("codes", type_=postgresql.ARRAY(String))),
+    )
+    .order_by(_vouchers.c.id)
+    .with_for_update()
+)
 
 
 def _redeem_statement(*, per_customer: bool) -> Any:
@@ -204,6 +234,7 @@ _REDEEM = {
     per_customer: for_driver(_redeem_statement(per_customer=per_customer)) for per_customer in (False, True)
 }
 _LOCK_CUSTOMER_FOR_DRIVER = for_driver(_LOCK_CUSTOMER)
+_LOCK_VOUCHERS_FOR_DRIVER = for_driver(_LOCK_VOUCHERS)
 _past = select(*PAST_COLUMNS).where(
     _redemptions.c.client_id == bindparam("client_id"),
     _redemptions.c.voucher_id == bindparam("voucher_id"),
@@ -278,6 +309,10 @@ class SessionStore:
         ).first()
         return None if row is None else PastRedemption(*row)
 
+    async def lock(self, client_id: uuid.UUID, codes: list[str]) -> None:
+        if self.session.get_bind().dialect.name == "postgresql":
+            await self.session.execute(_LOCK_VOUCHERS, {"client_id": client_id, "codes": codes})
+
 
 class PostgresStore:
     """The checkout on an asyncpg connection: one from the checkout's own pool (no transaction:
@@ -334,6 +369,13 @@ class PostgresStore:
             ),
         )
         return None if record is None else PastRedemption(*record)
+
+    async def lock(self, client_id: uuid.UUID, codes: list[str]) -> None:
+        assert self.connection.is_in_transaction(), "the vouchers' locks need a transaction"
+        statement = _LOCK_VOUCHERS_FOR_DRIVER
+        await self.connection.fetch(
+            statement.sql, *statement.arguments({"client_id": client_id, "codes": codes})
+        )
 
 
 async def session_store(session: AsyncSession) -> CheckoutStore:

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from voucherd.accounts.service import Principal
+from voucherd.core.codes import normalize
 from voucherd.core.errors import DomainError, InvalidInput
 from voucherd.core.ids import new_id
 from voucherd.core.money import MAX_MINOR, Amount
@@ -127,6 +128,8 @@ async def redeem(
     :class:`OrderReferenceConflict` (and redeems nothing)."""
     left = _checked_amount(amount)
     stack_id = new_id() if len(_checked_codes(codes)) > 1 else None
+    if stack_id is not None:  # several codes, one transaction: lock them in one order first
+        await store.lock(principal.client_id, sorted({normalize(item.code) for item in codes}))
     results = []
     for item in codes:
         result = await redemptions.redeem(
