@@ -136,6 +136,7 @@ class TestReadUpdateDelete:
     async def test_limit_out_of_range_is_422(
         self, api: httpx.AsyncClient, tenant: Tenant, limit: int
     ) -> None:
+        """RELIABILITY S8 (page size 100): limit 101 is a 422."""
         response = await api.get("/api/campaigns", params={"limit": limit}, headers=tenant.headers)
         assert response.status_code == 422
         assert response.json()["field"] == "limit"

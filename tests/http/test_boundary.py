@@ -100,6 +100,7 @@ class TestBodyLimit:
     async def test_a_declared_length_over_the_limit_is_413_in_the_envelope(
         self, api: httpx.AsyncClient, tenant: Tenant
     ) -> None:
+        """RELIABILITY S8 (body 1 MB): over DEFAULT_BODY_LIMIT is a 413."""
         body = b'{"name": "' + b"x" * DEFAULT_BODY_LIMIT + b'"}'
         response = await api.post("/api/campaigns", content=body, headers={**tenant.headers, **JSON_HEADERS})
         assert response.status_code == 413

@@ -196,6 +196,7 @@ async def test_pending_jobs_count_against_the_capacity(api: httpx.AsyncClient, t
 
 @pytest.mark.parametrize("count", [0, 1_000_001])
 async def test_count_out_of_range_is_422(api: httpx.AsyncClient, tenant: Tenant, count: int) -> None:
+    """RELIABILITY S8 (bulk job): voucherd's limit is 10**6 codes per request, not 100k."""
     campaign_id = await campaign(api, tenant)
     response = await api.post(
         f"/api/campaigns/{campaign_id}/vouchers", json={"count": count}, headers=tenant.headers

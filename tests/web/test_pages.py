@@ -73,6 +73,7 @@ class TestVoucherPage:
     async def test_unknown_and_deleted_codes_get_the_same_plain_page(
         self, api: httpx.AsyncClient, database: Database, tenant: Tenant, other_tenant: Tenant
     ) -> None:
+        """RELIABILITY S3: unknown codes and codes of a deleted campaign get byte-identical 404s."""
         campaign = await make_campaign(database, tenant)
         [code] = await make_codes(database, tenant, campaign)
         await api.delete(f"/api/campaigns/{campaign.id}", headers=tenant.headers)

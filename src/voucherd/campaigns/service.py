@@ -28,7 +28,7 @@ from voucherd.config import get_settings
 from voucherd.core import clock
 from voucherd.core.codes import CodePattern
 from voucherd.core.errors import InvalidInput
-from voucherd.core.money import Amount, is_currency
+from voucherd.core.money import MAX_MINOR, Amount, is_currency
 from voucherd.core.pagination import Page, PageRequest
 from voucherd.models import Campaign
 
@@ -376,8 +376,15 @@ async def create_standalone(
 def set_standalone_offer(campaign: Campaign, *, discount_type: DiscountType, discount_value: int) -> None:
     if discount_type is DiscountType.PERCENTAGE and not 0 < discount_value <= 10_000:
         raise InvalidInput("percent_off must be more than 0 and at most 100.", field="discount.percent_off")
-    if discount_type is DiscountType.FIXED and discount_value <= 0:
-        raise InvalidInput("amount_off must be more than 0.", field="discount.amount_off")
+    if discount_type is DiscountType.FIXED and not 0 < discount_value <= MAX_MINOR:
+        raise InvalidInput(
+            f"amount_off must be more than 0 and at most {MAX_MINOR} (minor units).",
+            field="discount.amount_off",
+        )
+    if discount_type is DiscountType.GIFT and not 0 < discount_value <= MAX_MINOR:
+        raise InvalidInput(
+            f"gift.amount must be more than 0 and at most {MAX_MINOR} (minor units).", field="gift.amount"
+        )
     campaign.discount_type = discount_type.value
     campaign.discount_value = discount_value
     campaign.description_is_generated = True

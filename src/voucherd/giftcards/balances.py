@@ -214,7 +214,7 @@ async def redeem(
     if problem is not None:
         raise problem
     if amount is not None and not 0 < amount <= MAX_MINOR:
-        raise InvalidInput("reductor must be more than 0.", field="reductor")
+        raise InvalidInput(f"reductor must be more than 0 and at most {MAX_MINOR}.", field="reductor")
     occurred = _occurred(at, card, now)
     take = card.balance if amount is None else amount
     await debit(session, principal, card, take, kind=REDEEM, at=occurred, page=where)
@@ -387,7 +387,10 @@ async def top_up(
     if problem is not None and not isinstance(problem, GiftCardUsedUp):
         raise problem
     if not 0 < amount <= MAX_MINOR:
-        raise InvalidInput("amount must be more than 0 (minor units: 19.95 is 1995).", field="amount")
+        raise InvalidInput(
+            f"amount must be more than 0 and at most {MAX_MINOR} (minor units: 19.95 is 1995).",
+            field="amount",
+        )
     product = await session.get_one(GiftProduct, card.product_id)
     cap = (
         MAX_MINOR

@@ -52,7 +52,7 @@ async def place(
     card = await find(session, principal, code)
     taken = units(card, amount, field="amount")
     if not 0 < taken <= MAX_MINOR:
-        raise InvalidInput("amount must be more than 0.", field="amount")
+        raise InvalidInput(f"amount must be more than 0 and at most {MAX_MINOR} minor units.", field="amount")
     now = clock.now()
     problem = unusable(card, now)
     if problem is not None:

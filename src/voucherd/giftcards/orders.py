@@ -166,7 +166,8 @@ def _check_payments(payments: list[Payment], total: int, currency: str) -> None:
             )
         if not 0 < payment.amount <= MAX_MINOR:
             raise InvalidInput(
-                f"payments[{index}][amount] must be more than 0 (minor units: 2000 is 20.00).",
+                f"payments[{index}][amount] must be more than 0 and at most {MAX_MINOR} "
+                "(minor units: 2000 is 20.00).",
                 field=f"payments[{index}][amount]",
             )
     paid = sum(payment.amount for payment in payments)

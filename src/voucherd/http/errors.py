@@ -29,12 +29,23 @@ def status_in(table: Mapping[type[DomainError], int], error: DomainError) -> int
     return 500
 
 
+def logged_path(request: Request) -> str:
+    """The request's path as a log line may show it: the route's template (``/giftcards/{code}``)
+    under its mount, never the code or key a path carries (RELIABILITY S4); a path no route
+    matched keeps only the first 4 characters of each segment longer than 8."""
+    route = request.scope.get("route")
+    template = getattr(route, "path", None)
+    if isinstance(template, str):
+        return str(request.scope.get("root_path", "")) + template
+    return "/".join(part if len(part) <= 8 else part[:4] + "…" for part in request.url.path.split("/"))
+
+
 def log_failure(request: Request, error: Exception) -> str | None:
     """Log an unexpected exception as one line of JSON (the request id, where, the exception's
     type and message), and its traceback at debug level only; return the request id. A database
     that cannot be reached is logged as ``request.database_unavailable``."""
     request_id: str | None = getattr(request.state, "request_id", None)
-    where = f"{request.method} {request.url.path}"
+    where = f"{request.method} {logged_path(request)}"
     log.error(
         "request.database_unavailable" if is_unavailable(error) else "request.failed",
         request_id=request_id,

@@ -76,6 +76,10 @@ class Redeemed:
 def _checked_codes(codes: list[Redeemable]) -> list[Redeemable]:
     if not 1 <= len(codes) <= MAX_REDEEMABLES:
         raise InvalidInput(f"redeemables must hold 1 to {MAX_REDEEMABLES} items.", field="redeemables")
+    for index, item in enumerate(codes):
+        if item.credits is not None and item.credits > MAX_MINOR:  # RELIABILITY M8
+            where = f"redeemables[{index}].gift.credits"
+            raise InvalidInput(f"{where} must be at most {MAX_MINOR} (minor units).", field=where)
     return codes
 
 

@@ -171,6 +171,7 @@ async def test_authorize_answers_the_documented_body_and_refuses_alike(api: http
 async def test_logins_are_rate_limited_per_account(
     api: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """RELIABILITY S9 (failed logins): per-account limit, default 10/minute, not 5 in 15 min."""
     monkeypatch.setenv("VOUCHERD_RATE_LIMIT_LOGIN_PER_ACCOUNT", "3/minute")
     from voucherd.config import get_settings
 

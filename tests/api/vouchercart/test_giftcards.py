@@ -409,6 +409,7 @@ async def test_the_seeds_order_curl_places_a_monetary_order(
 async def test_payments_must_cover_the_order_exactly(
     api: httpx.AsyncClient, shop: Shop, database: Database, payments: list[dict[str, Any]], code: str
 ) -> None:
+    """RELIABILITY M6: a currency mismatch is a 422 currency_mismatch with 0 ledger rows."""
     product = await add_product(api, shop, MONEY)
     refused = await order(
         api,
@@ -420,6 +421,7 @@ async def test_payments_must_cover_the_order_exactly(
     async with unit_of_work(database, write=False) as session:
         assert await session.scalar(select(func.count()).select_from(GiftCard)) == 0
         assert await session.scalar(select(func.count()).select_from(GiftOrder)) == 0
+        assert await session.scalar(select(func.count()).select_from(GiftLedgerEntry)) == 0
 
 
 async def test_an_order_splits_tax_and_issues_one_code_per_unit(api: httpx.AsyncClient, shop: Shop) -> None:

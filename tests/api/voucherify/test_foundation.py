@@ -87,6 +87,7 @@ def test_dated_versions_are_checked_and_echoed(served: Served) -> None:
 
 @pytest.mark.parametrize("limit", ["0", "101", "ten"])
 def test_limits_out_of_range_are_invalid_query_params(served: Served, limit: str) -> None:
+    """RELIABILITY S8 (page size 100): limit 101 is refused (Voucherify answers 400 here)."""
     with httpx.Client(base_url=served.url, headers=served.headers) as http:
         answer = http.get("/v1/async-actions", params={"limit": limit})
     assert answer.status_code == 400

@@ -57,7 +57,7 @@ class TestCreate:
         }
         assert isinstance(body["id"], int)
         stored = await row(database, body["id"])
-        assert stored.password_hash.startswith("$argon2id$")
+        assert stored.password_hash.startswith("$argon2id$")  # RELIABILITY S9: argon2id hashes
         assert stored.password_hash not in str(body)
         await login(api, "ann@example.com", "back", password="ten chars!")
         await login(api, "ann@example.com", "front", password="ten chars!")
