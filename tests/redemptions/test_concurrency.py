@@ -1,4 +1,4 @@
-"""RELIABILITY C1, C2, C7, C9, C10: races over real concurrent connections, real commits.
+"""RELIABILITY C1, C2, C7, C9, C10 and I2: races over real concurrent connections, real commits.
 
 Requests go through the whole stack (ASGI app, one transaction per request) and are released
 together with ``asyncio.gather``; each holds its own pooled database connection, so the database
@@ -215,3 +215,34 @@ async def test_c10_sqlite_16_writers_never_see_database_locked(
         assert statuses(list(responses)) == {201: 16}
     async with unit_of_work(database, write=False) as session:
         assert await session.scalar(select(func.sum(Voucher.redeemed_count))) == 160
+
+
+async def test_i2_fifty_parallel_requests_with_one_key_run_once(
+    patient_database: Database, tenant: Tenant
+) -> None:
+    """RELIABILITY I2: 50 requests at once with one Idempotency-Key: one execution; each of the
+    others gets the stored reply, or a 409 while the first still runs (then the replay)."""
+    campaign = await make_campaign(patient_database, tenant, uses_per_voucher=100)
+    [code] = await make_codes(patient_database, tenant, campaign)
+    headers = {**tenant.headers, "Idempotency-Key": "parallel-1"}
+    body = {"code": code, "transaction_amount": "20.00"}
+    transport = httpx.ASGITransport(app=create_app(embedded_worker=False), raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://voucherd.test", timeout=60) as client:
+        replies = await asyncio.gather(
+            *(client.post("/api/webhook/redemption", json=body, headers=headers) for _ in range(50))
+        )
+        statuses = collections.Counter(reply.status_code for reply in replies)
+        assert set(statuses) <= {201, 409}, [r.text for r in replies if r.status_code not in (201, 409)][:3]
+        first = [r for r in replies if r.status_code == 201 and "Idempotent-Replayed" not in r.headers]
+        assert len(first) == 1, statuses
+        assert all(
+            r.headers.get("Idempotent-Replayed") == "true"
+            for r in replies
+            if r.status_code == 201 and r is not first[0]
+        )
+        # then the replay, for every one of them
+        again = await client.post("/api/webhook/redemption", json=body, headers=headers)
+        assert again.status_code == 201
+        assert again.headers["Idempotent-Replayed"] == "true"
+        assert again.content == first[0].content
+    assert await ledger(patient_database, code) == (1, 1, 1)
