@@ -373,18 +373,23 @@ async def create_standalone(
     return campaign
 
 
-def set_standalone_offer(campaign: Campaign, *, discount_type: DiscountType, discount_value: int) -> None:
-    if discount_type is DiscountType.PERCENTAGE and not 0 < discount_value <= 10_000:
+def check_own_offer(discount_type: DiscountType, value: int) -> None:
+    """A voucher's own offer (Voucherify's ``discount`` or ``gift``), in its fields' words."""
+    if discount_type is DiscountType.PERCENTAGE and not 0 < value <= 10_000:
         raise InvalidInput("percent_off must be more than 0 and at most 100.", field="discount.percent_off")
-    if discount_type is DiscountType.FIXED and not 0 < discount_value <= MAX_MINOR:
+    if discount_type is DiscountType.FIXED and not 0 < value <= MAX_MINOR:
         raise InvalidInput(
             f"amount_off must be more than 0 and at most {MAX_MINOR} (minor units).",
             field="discount.amount_off",
         )
-    if discount_type is DiscountType.GIFT and not 0 < discount_value <= MAX_MINOR:
+    if discount_type is DiscountType.GIFT and not 0 < value <= MAX_MINOR:
         raise InvalidInput(
             f"gift.amount must be more than 0 and at most {MAX_MINOR} (minor units).", field="gift.amount"
         )
+
+
+def set_standalone_offer(campaign: Campaign, *, discount_type: DiscountType, discount_value: int) -> None:
+    check_own_offer(discount_type, discount_value)
     campaign.discount_type = discount_type.value
     campaign.discount_value = discount_value
     campaign.description_is_generated = True

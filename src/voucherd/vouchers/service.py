@@ -22,7 +22,6 @@ from voucherd.config import get_settings
 from voucherd.core import clock
 from voucherd.core.codes import MAX_CODE_LENGTH, CodePattern, normalize
 from voucherd.core.errors import InvalidInput
-from voucherd.core.money import MAX_MINOR
 from voucherd.core.pagination import Page, PageRequest, time_cursor, time_position
 from voucherd.events import service as events
 from voucherd.giftcards import vouchers as gift_vouchers
@@ -625,17 +624,7 @@ async def _taken(session: AsyncSession, principal: Principal, code: str) -> bool
 
 
 def _set_own_discount(voucher: Voucher, campaign: Campaign, discount_type: DiscountType, value: int) -> None:
-    if discount_type is DiscountType.PERCENTAGE and not 0 < value <= 10_000:
-        raise InvalidInput("percent_off must be more than 0 and at most 100.", field="discount.percent_off")
-    if discount_type is DiscountType.FIXED and not 0 < value <= MAX_MINOR:
-        raise InvalidInput(
-            f"amount_off must be more than 0 and at most {MAX_MINOR} (minor units).",
-            field="discount.amount_off",
-        )
-    if discount_type is DiscountType.GIFT and not 0 < value <= MAX_MINOR:
-        raise InvalidInput(
-            f"gift.amount must be more than 0 and at most {MAX_MINOR} (minor units).", field="gift.amount"
-        )
+    campaigns.check_own_offer(discount_type, value)
     voucher.discount_type = discount_type.value
     voucher.discount_value = value
     voucher.discount_description = describe_discount(discount_type, value, campaign.currency)
