@@ -144,9 +144,7 @@ def postgres_timeouts(settings: Settings) -> dict[str, float]:
 
 def create_database(url: str, settings: Settings | None = None, *, pool: bool = True) -> Database:
     settings = settings or get_settings()
-    # An error keeps its statement but not the values bound to it (codes, emails): the log line
-    # of a failed request prints str(error) (RELIABILITY S4).
-    kwargs: dict[str, Any] = {"hide_parameters": True}
+    kwargs: dict[str, Any] = {}
     postgres = not url.startswith("sqlite")
     # The serving pools (server, worker) only: one-off commands (copy) may run long statements.
     timeouts = postgres_timeouts(settings) if postgres and pool else {}
