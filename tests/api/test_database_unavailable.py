@@ -8,8 +8,8 @@ import httpx
 import pytest
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from tests.cli.test_commands import free_port
 from tests.conftest import Tenant
+from tests.fixtures.processes import free_port
 from voucherd.accounts import service as accounts
 from voucherd.api.app import create_app
 from voucherd.db import Database, set_database

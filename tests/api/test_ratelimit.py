@@ -12,9 +12,9 @@ import uuid
 import httpx
 import pytest
 
-from tests.cli.test_commands import free_port
 from tests.conftest import Tenant, make_tenant
 from tests.fixtures.factories import add_codes, make_campaign
+from tests.fixtures.processes import free_port
 from voucherd.api.app import create_app
 from voucherd.config import get_settings
 from voucherd.db import Database

@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.cli.test_commands import free_port
 from tests.conftest import Tenant
+from tests.fixtures.processes import free_port
 from voucherd.db import Database
 
 pytestmark = pytest.mark.fuzz

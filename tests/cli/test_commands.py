@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,36 +13,10 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from tests.fixtures.processes import VOUCHERD, env_for, run, serving
 from voucherd.db import Database, unit_of_work
 from voucherd.db.engine import create_database
 from voucherd.models import Job, Voucher
-
-VOUCHERD = [sys.executable, "-m", "voucherd.cli.main"]
-
-
-def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*VOUCHERD, *args], env=env, capture_output=True, text=True, timeout=120, check=False
-    )
-
-
-def env_for(db_url: str, **extra: str) -> dict[str, str]:
-    return {**os.environ, "VOUCHERD_DATABASE_URL": db_url, "COLUMNS": "250", **extra}
-
-
-def wait_until_serving(base: str, attempts: int = 400) -> None:
-    for _ in range(attempts):
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.05)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def test_clients_and_keys_commands(db_url: str) -> None:
@@ -98,13 +69,7 @@ def test_staff_create_and_the_demo_login(db_url: str) -> None:
 def test_serve_answers_the_documented_curl(db_url: str, tmp_path: Path) -> None:
     env = env_for(db_url)
     demo = json.loads(run(["demo", "--json"], env).stdout)
-    port = free_port()
-    server = subprocess.Popen(
-        [*VOUCHERD, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        wait_until_serving(base)
+    with serving(env) as (base, _):
         response = httpx.get(
             f"{base}/api/webhook/validate/{demo['codes'][0]}", headers={"X-API-Key": demo["api_key"]}
         )
@@ -139,9 +104,6 @@ def test_serve_answers_the_documented_curl(db_url: str, tmp_path: Path) -> None:
         assert all(title in shop.text for title in titles)
         # a second demo run leaves existing data alone
         assert json.loads(run(["demo", "--json"], env).stdout) is None
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
 
 
 async def _count(db_url: str) -> tuple[int, int, str]:
@@ -160,22 +122,7 @@ def _queue_bulk_job(db_url: str, env: dict[str, str], count: int) -> None:
     """Through a real server, as a user would: a campaign and a generation request for a job."""
     client = json.loads(run(["clients", "create", "Bulk", "--json"], env).stdout)
     headers = {"X-API-Key": client["api_key"]}
-    port = free_port()
-    server_env = {**env, "VOUCHERD_EMBEDDED_WORKER": "false"}
-    server = subprocess.Popen(
-        [*VOUCHERD, "serve", "--port", str(port)],
-        env=server_env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(200):
-            try:
-                httpx.get(f"{base}/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.05)
+    with serving({**env, "VOUCHERD_EMBEDDED_WORKER": "false"}) as (base, _):
         campaign = httpx.post(
             f"{base}/api/campaigns",
             json={"name": "Bulk", "discount_type": "fixed", "discount_value": 5, "code_length": 10},
@@ -185,9 +132,6 @@ def _queue_bulk_job(db_url: str, env: dict[str, str], count: int) -> None:
             f"{base}/api/campaigns/{campaign['id']}/vouchers", json={"count": count}, headers=headers
         )
         assert job.status_code == 202
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 async def _progress(database: Database) -> int:
@@ -287,16 +231,7 @@ def test_serve_with_two_processes_sums_their_metrics(db_url: str, tmp_path: Path
     # (several processes need shared rate limits or none: tests/ops/test_serve_processes.py)
     env = env_for(db_url, PROMETHEUS_MULTIPROC_DIR=str(samples), VOUCHERD_RATE_LIMITS_ENABLED="false")
     demo = json.loads(run(["demo", "--json"], env).stdout)
-    port = free_port()
-    server = subprocess.Popen(
-        [*VOUCHERD, "serve", "--port", str(port), "--workers", "2"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        wait_until_serving(base)
+    with serving(env, "--workers", "2") as (base, _):
         for _ in range(40):  # new connections: the kernel spreads them over both processes
             with httpx.Client() as fresh:
                 answer = fresh.get(
@@ -313,6 +248,3 @@ def test_serve_with_two_processes_sums_their_metrics(db_url: str, tmp_path: Path
             and 'route="/webhook/validate/{code}"' in line
         )
         assert float(line.rsplit(" ", 1)[1]) == 40
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)

@@ -24,7 +24,7 @@ from pathlib import Path
 import asyncpg  # type: ignore[import-untyped]
 import pytest
 
-from tests.cli.test_commands import free_port
+from tests.fixtures.processes import free_port
 
 BIN = Path(os.environ.get("VOUCHERD_TEST_POSTGRES_BIN", "/usr/lib/postgresql/15/bin"))
 PROGRAMS = ("initdb", "pg_ctl", "pg_basebackup", "postgres")

@@ -22,10 +22,10 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from tests.conftest import POSTGRES_URL, _admin
+from tests.fixtures.processes import free_port
 from voucherd.db.migrate import upgrade
 
 REPOSITORY = Path(__file__).resolve().parents[2]
-VOUCHERD = [sys.executable, "-m", "voucherd.cli.main"]
 HAPROXY = os.environ.get("VOUCHERD_TEST_HAPROXY", "/usr/sbin/haproxy")
 
 
@@ -115,20 +115,6 @@ def processes(logs: Path) -> Iterator[Processes]:
         raise
     finally:
         started.stop_all()
-
-
-def wait_for(url: str, process: subprocess.Popen[bytes], *, status: int = 200, limit: float = 60.0) -> None:
-    """Until ``url`` answers ``status``; a hang guard, not a performance threshold."""
-    deadline = time.monotonic() + limit
-    while True:
-        assert process.poll() is None, f"the process behind {url} exited {process.returncode}"
-        try:
-            if httpx.get(url, timeout=2).status_code == status:
-                return
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline, f"{url} did not answer {status}"
-        time.sleep(0.1)
 
 
 def haproxy_config(bind: str, port: int, servers: Sequence[tuple[str, str, int]]) -> str:
@@ -228,12 +214,6 @@ def wait_for_port(host: str, port: int, process: subprocess.Popen[bytes]) -> Non
             pass
         assert time.monotonic() < deadline, f"nothing listens on {host}:{port}"
         time.sleep(0.05)
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
 
 
 def wait_for_server_up(base: str, balancer: subprocess.Popen[bytes], name: str) -> None:

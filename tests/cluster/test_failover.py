@@ -19,11 +19,11 @@ import asyncpg  # type: ignore[import-untyped]
 import httpx
 import pytest
 
-from tests.cli.test_commands import free_port
 from tests.cluster.postgres_pair import Pair, needs_postgres_server, postgres_pair
-from tests.cluster.processes import REPOSITORY, VOUCHERD, processes, wait_for
+from tests.cluster.processes import REPOSITORY, processes
 from tests.conftest import make_tenant
 from tests.fixtures.factories import make_campaign, make_codes
+from tests.fixtures.processes import VOUCHERD, free_port, wait_for
 from voucherd.db.engine import create_database
 from voucherd.db.migrate import upgrade
 

@@ -33,18 +33,16 @@ from sqlalchemy.engine import make_url
 from tests.api.test_ratelimit import redis_answers
 from tests.cluster.hosts import Layout, hosts
 from tests.cluster.processes import (
-    VOUCHERD,
     Processes,
-    free_port,
     fresh_postgres_database,
     needs_haproxy,
     processes,
     start_balancer,
     start_tcp_proxy,
-    wait_for,
 )
 from tests.conftest import Tenant, make_tenant
 from tests.fixtures.factories import make_campaign, make_codes
+from tests.fixtures.processes import VOUCHERD, free_port, wait_for
 from tests.webhooks.conftest import loopback_allowed, make_endpoint
 from voucherd.config import get_settings
 from voucherd.db import Database, unit_of_work

@@ -15,8 +15,8 @@ import uvicorn
 from fastapi import FastAPI
 from starlette.types import Message
 
-from tests.cli.test_commands import free_port
 from tests.conftest import Tenant
+from tests.fixtures.processes import free_port
 from tests.web.test_pages import landing
 from voucherd.api.app import create_app
 from voucherd.api.vouchertrack.integrations import UPLOAD_BODY_LIMIT

@@ -5,19 +5,15 @@ leaves (RELIABILITY I8)."""
 from __future__ import annotations
 
 import asyncio
-import signal
-import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import httpx
 import pytest
 from fastapi import FastAPI, Request
 from sqlalchemy import select
 
-from tests.cli.test_commands import VOUCHERD, env_for, free_port, wait_until_serving
 from tests.conftest import make_tenant
 from tests.fixtures.factories import make_campaign, make_codes
+from tests.fixtures.processes import env_for, serving
 from voucherd.db import unit_of_work
 from voucherd.db.engine import create_database
 from voucherd.http.session import is_write, writes
@@ -75,24 +71,6 @@ async def _redemptions(db_url: str) -> list[tuple[str | None, int]]:
         await database.dispose()
 
 
-@contextmanager
-def _server(env: dict[str, str]) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    port = free_port()
-    server = subprocess.Popen(
-        [*VOUCHERD, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        wait_until_serving(base)
-        yield base, server
-    finally:
-        if server.poll() is None:
-            server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
-        assert server.stderr is not None
-        server.stderr.close()
-
-
 @pytest.mark.crash
 def test_i8_a_server_killed_after_the_commit_leaves_the_stored_reply_for_the_retry(db_url: str) -> None:
     """RELIABILITY I8: the test-only fault point ``after_commit_before_response`` ends the
@@ -111,11 +89,11 @@ def test_i8_a_server_killed_after_the_commit_leaves_the_stored_reply_for_the_ret
     ]
     for headers, body in requests:
         body = {**body, "transaction_amount": "45.99"}
-        with _server(env_for(db_url, VOUCHERD_FAULT="after_commit_before_response")) as (base, server):
+        with serving(env_for(db_url, VOUCHERD_FAULT="after_commit_before_response")) as (base, server):
             with pytest.raises(httpx.TransportError):
                 httpx.post(f"{base}/api/webhook/redemption", json=body, headers=headers, timeout=30)
             assert server.wait(timeout=30) == 137  # the fault point's exit, not a clean stop
-        with _server(env_for(db_url)) as (base, _):
+        with serving(env_for(db_url)) as (base, _):
             retry = httpx.post(f"{base}/api/webhook/redemption", json=body, headers=headers, timeout=30)
         assert retry.status_code == 201, retry.text
         assert retry.headers["Idempotent-Replayed"] == "true"

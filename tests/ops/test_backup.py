@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import json
 import shutil
-import signal
 import sqlite3
-import subprocess
 import threading
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.cli.test_commands import VOUCHERD, env_for, free_port, run, wait_until_serving
+from tests.fixtures.processes import env_for, run, serving
 
 pytestmark = pytest.mark.crash  # real processes
 
@@ -41,18 +39,9 @@ def test_backups_taken_during_redemptions_are_whole_and_consistent(sqlite_url: s
     # given a server redeeming codes from four clients without pause
     env = env_for(sqlite_url, VOUCHERD_RATE_LIMITS_ENABLED="false", VOUCHERD_LOG_LEVEL="ERROR")
     key = json.loads(run(["clients", "create", "Shop", "--json"], env).stdout)["api_key"]
-    port = free_port()
-    server = subprocess.Popen(
-        [*VOUCHERD, "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
     acknowledged: list[int] = []
     stop = threading.Event()
-    try:
-        wait_until_serving(base)
+    with serving(env) as (base, _):
         with httpx.Client(base_url=base, headers={"X-API-Key": key}, timeout=30) as api:
             campaign = api.post(
                 "/api/campaigns", json={"name": "Sale", "discount_type": "percentage", "discount_value": 10}
@@ -85,9 +74,6 @@ def test_backups_taken_during_redemptions_are_whole_and_consistent(sqlite_url: s
         stop.set()
         for writer in writers:
             writer.join()
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
     # then each copy opens, is whole, holds every redemption acknowledged before it started, and
     # is one moment of the database (codes, redemptions and figures agree)
     for before, copy, after in results:

@@ -20,8 +20,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from tests.cli.test_commands import VOUCHERD, env_for, free_port, run, wait_until_serving
 from tests.conftest import POSTGRES_URL, _admin
+from tests.fixtures.processes import VOUCHERD, env_for, free_port, run, wait_for
 from tests.fixtures.receiver import Receiver, running_receiver
 from voucherd.api.app import create_app
 from voucherd.config import get_settings
@@ -178,7 +178,7 @@ def _serve_on(url: str, receiver: Receiver) -> tuple[subprocess.Popen[bytes], su
         [*VOUCHERD, "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     base = f"http://127.0.0.1:{port}"
-    wait_until_serving(base)
+    wait_for(f"{base}/healthz", server)
     return server, worker, base
 
 

@@ -25,9 +25,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from tests.cli.test_commands import env_for, free_port, run
-from tests.cluster.processes import VOUCHERD, fresh_postgres_database, processes, wait_for
+from tests.cluster.processes import fresh_postgres_database, processes
 from tests.fixtures.faultproxy import NONE, Fault, FaultProxy, running_proxy
+from tests.fixtures.processes import VOUCHERD, env_for, free_port, run, wait_for
 from voucherd.db.engine import create_database
 
 pytestmark = pytest.mark.crash  # real processes

@@ -18,9 +18,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from tests.cli.test_commands import VOUCHERD, env_for, free_port, run, wait_until_serving
 from tests.conftest import POSTGRES_URL, _admin
 from tests.fixtures.pgbouncer import running_pgbouncer
+from tests.fixtures.processes import VOUCHERD, env_for, free_port, run, wait_for
 from tests.fixtures.receiver import running_receiver
 from voucherd.config import Settings
 from voucherd.db.engine import create_database
@@ -138,7 +138,7 @@ def test_serve_and_worker_through_pgbouncer(fresh_postgres: str) -> None:
         )
         try:
             base = f"http://127.0.0.1:{port}"
-            wait_until_serving(base)
+            wait_for(f"{base}/healthz", server)
             with httpx.Client(base_url=base, headers={"X-API-Key": key}, timeout=30) as api:
                 hook = api.post(
                     "/api/integrations/webhooks",

@@ -3,12 +3,9 @@ limit, a lockout that holds in one process only), so several processes need Redi
 
 from __future__ import annotations
 
-import signal
-import subprocess
-
 import httpx
 
-from tests.cli.test_commands import VOUCHERD, env_for, free_port, run, wait_until_serving
+from tests.fixtures.processes import env_for, free_port, run, serving
 
 
 def test_several_processes_without_redis_are_refused_with_the_setting_to_set(db_url: str) -> None:
@@ -19,20 +16,8 @@ def test_several_processes_without_redis_are_refused_with_the_setting_to_set(db_
 
 
 def _serves(db_url: str, **extra: str) -> None:
-    port = free_port()
-    server = subprocess.Popen(
-        [*VOUCHERD, "serve", "--port", str(port), "--workers", "2"],
-        env=env_for(db_url, **extra),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        wait_until_serving(base)
+    with serving(env_for(db_url, **extra), "--workers", "2") as (base, server):
         assert httpx.get(f"{base}/healthz").status_code == 200
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
     assert server.returncode == 0
 
 

@@ -12,7 +12,7 @@ import time
 import httpx
 import pytest
 
-from tests.cli.test_commands import free_port
+from tests.fixtures.processes import free_port
 from tests.fixtures.receiver import running_receiver
 
 

@@ -10,7 +10,7 @@ import pytest
 import voucherify
 
 from tests.api.voucherify.conftest import Served
-from tests.cli.test_commands import env_for, run
+from tests.fixtures.processes import env_for, run
 from voucherd.accounts import api_versions
 from voucherd.accounts import service as accounts
 from voucherd.core.errors import InvalidInput

@@ -87,10 +87,6 @@ def _done(url: str, what: str) -> RedirectResponse:
     return RedirectResponse(f"{url}?done={what}", status_code=303)
 
 
-def _helpers(login: Any) -> dict[str, Any]:
-    return {"money": display_price}
-
-
 async def _form(request: Request) -> dict[str, str]:
     return {key: value for key, value in (await request.form()).items() if isinstance(value, str)}
 
@@ -144,7 +140,7 @@ async def catalog_list(
         q=q,
         access=ACCESS_WORDS,
         flash=_flash(request),
-        **_helpers(login),
+        money=display_price,
     )
 
 
@@ -161,7 +157,7 @@ async def order_list(
         rows=found.items,
         pages=pager(request, found),  # type: ignore[arg-type]
         q=q,
-        **_helpers(login),
+        money=display_price,
     )
 
 
@@ -351,7 +347,7 @@ async def _render_product(
         currency=found.product.currency if found else login.principal.currency,
         other_expiry=_kept_expiry(found) is not None,
         flash=_flash(request),
-        **_helpers(login),
+        money=display_price,
     )
 
 
@@ -448,7 +444,7 @@ def _render_sale(
         options=options,
         monetary=found.product.type == ProductType.MONETARY,
         methods=[(method, method) for method in PAYMENT_METHODS],
-        **_helpers(login),
+        money=display_price,
     )
 
 
@@ -531,7 +527,7 @@ async def _render_order(
         form=form or {"method": PAYMENT_METHODS[0]},
         errors=errors or {},
         flash=_flash(request),
-        **_helpers(login),
+        money=display_price,
     )
 
 
